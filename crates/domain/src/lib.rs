@@ -1,0 +1,28 @@
+//! Domain types of aliaskit, with their validation and no I/O.
+//!
+//! Everything here is plain data: parsing a value either yields a valid domain value or an
+//! [`Error`] that says which field was wrong and why. Signing, storage and HTTP live in the
+//! other crates and build on these types.
+//!
+//! ```
+//! use aliaskit_domain::{AccessClaims, AliasId, AliasKind, UserId};
+//!
+//! let alias: AliasId = "Vx3kQ9_aZ-1".parse()?;
+//! assert_eq!("live".parse::<AliasKind>()?, AliasKind::Live);
+//!
+//! let mut claims = AccessClaims::new(alias, UserId::new("user-42")?);
+//! claims.host = true;
+//! claims.expires_in = Some(3600);
+//! assert_eq!(claims.to_json()["user_id"], "user-42");
+//! # Ok::<(), aliaskit_domain::Error>(())
+//! ```
+
+pub mod alias;
+pub mod claims;
+mod error;
+
+pub use alias::{AliasId, AliasKind};
+pub use claims::{
+    AccessClaims, AccessClaimsBuilder, Audience, NumericDate, RegisteredClaims, UserId,
+};
+pub use error::{Error, Result};
