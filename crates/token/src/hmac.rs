@@ -1,0 +1,152 @@
+//! HMAC signer and verifier for josekit, on RustCrypto `hmac` + `sha2`.
+//!
+//! josekit's own HMAC verifier compares MACs with `!=`, which leaks timing. This one keeps the
+//! keyed HMAC state and checks with `Mac::verify_slice`, a constant-time comparison.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use josekit::JoseError;
+use josekit::jws::{JwsAlgorithm, JwsSigner, JwsVerifier};
+use sha2::{Sha256, Sha384, Sha512};
+
+use crate::{Algorithm, Result, Secret, TokenError};
+
+/// HMAC keyed with one secret for one algorithm. Cloning copies the keyed state, so the key
+/// schedule is computed once per key and not once per MAC.
+#[derive(Clone)]
+pub(crate) struct HmacKey {
+    alg: Algorithm,
+    kid: Option<String>,
+    keyed: Keyed,
+}
+
+#[derive(Clone)]
+enum Keyed {
+    S256(Hmac<Sha256>),
+    S384(Hmac<Sha384>),
+    S512(Hmac<Sha512>),
+}
+
+impl HmacKey {
+    pub(crate) fn new(alg: Algorithm, secret: &Secret, kid: Option<&str>) -> Result<Self> {
+        let keyed = match alg {
+            Algorithm::HS256 => Keyed::S256(keyed(secret)?),
+            Algorithm::HS384 => Keyed::S384(keyed(secret)?),
+            Algorithm::HS512 => Keyed::S512(keyed(secret)?),
+        };
+        Ok(HmacKey {
+            alg,
+            kid: kid.map(str::to_owned),
+            keyed,
+        })
+    }
+
+    fn mac(&self, message: &[u8]) -> Vec<u8> {
+        match &self.keyed {
+            Keyed::S256(m) => m
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            Keyed::S384(m) => m
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+            Keyed::S512(m) => m
+                .clone()
+                .chain_update(message)
+                .finalize()
+                .into_bytes()
+                .to_vec(),
+        }
+    }
+
+    /// Constant-time check of `signature` over `message`.
+    pub(crate) fn matches(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.keyed {
+            Keyed::S256(m) => m
+                .clone()
+                .chain_update(message)
+                .verify_slice(signature)
+                .is_ok(),
+            Keyed::S384(m) => m
+                .clone()
+                .chain_update(message)
+                .verify_slice(signature)
+                .is_ok(),
+            Keyed::S512(m) => m
+                .clone()
+                .chain_update(message)
+                .verify_slice(signature)
+                .is_ok(),
+        }
+    }
+}
+
+/// HMAC takes keys of any length, so this fails only if that ever changes; it fails closed.
+fn keyed<M: Mac + hmac::digest::KeyInit>(secret: &Secret) -> Result<M> {
+    <M as Mac>::new_from_slice(secret.expose()).map_err(|_| TokenError::KeyRejected {
+        reason: "the HMAC implementation refused the key length".into(),
+    })
+}
+
+impl fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the MAC does not match")]
+struct MacMismatch;
+
+impl JwsSigner for HmacKey {
+    fn algorithm(&self) -> &dyn JwsAlgorithm {
+        &self.alg
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    fn signature_len(&self) -> usize {
+        self.alg.mac_len()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        Ok(self.mac(message))
+    }
+
+    fn box_clone(&self) -> Box<dyn JwsSigner> {
+        Box::new(self.clone())
+    }
+}
+
+impl JwsVerifier for HmacKey {
+    fn algorithm(&self) -> &dyn JwsAlgorithm {
+        &self.alg
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
+        if self.matches(message, signature) {
+            Ok(())
+        } else {
+            Err(JoseError::InvalidSignature(MacMismatch.into()))
+        }
+    }
+
+    fn box_clone(&self) -> Box<dyn JwsVerifier> {
+        Box::new(self.clone())
+    }
+}
