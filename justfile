@@ -1,0 +1,32 @@
+# One thin recipe per CI step; `just ci` is exactly what CI runs (.ci/run).
+
+postgres_url := env_var_or_default("ALIASKIT_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+# Everything CI runs, in order.
+ci:
+    .ci/run
+
+fmt:
+    cargo fmt --all -- --check
+
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+layering:
+    .ci/layering
+
+# Tests without PostgreSQL (the PostgreSQL tests report that they were skipped).
+test:
+    cargo test --workspace
+
+# Tests with the PostgreSQL suite, against a running server.
+test-pg:
+    ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} .ci/postgres
+    ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} cargo test --workspace
+
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Token verification benchmark (see docs/performance.md).
+bench:
+    cargo bench -p aliaskit-token --bench verify
