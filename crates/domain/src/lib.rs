@@ -20,6 +20,7 @@
 pub mod alias;
 pub mod claims;
 mod error;
+pub mod opencap;
 
 pub use alias::{AliasId, AliasKind};
 pub use claims::{
