@@ -1,11 +1,12 @@
-//! Alias identity: [`AliasId`] and [`AliasKind`].
+//! Aliases: identity ([`AliasId`], [`AliasKind`]), the stored record ([`Alias`]), and the
+//! create and update requests ([`NewAlias`], [`AliasPatch`]) with their validation.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, OrgId, Result, Sensitive};
 
 /// The id of an alias, as it appears in `/api/v1/alias/:id` and in the `alias` claim.
 ///
@@ -131,6 +132,303 @@ impl fmt::Display for AliasKind {
     }
 }
 
+/// The largest `name`, in characters (DESIGN §4).
+pub const MAX_NAME_CHARS: usize = 255;
+/// The largest `passcode`, in bytes.
+pub const MAX_PASSCODE_BYTES: usize = 128;
+/// The largest `stream_key`, in bytes.
+pub const MAX_STREAM_KEY_BYTES: usize = 256;
+/// The largest `jwt_secret`, in bytes. HMAC takes longer keys, but nobody needs one, and a cap
+/// keeps request bodies and rows small.
+pub const MAX_SECRET_BYTES: usize = 512;
+/// `expired_at` values above this (year 5138 in seconds) are almost surely milliseconds.
+pub const MILLISECONDS_THRESHOLD: i64 = 100_000_000_000;
+
+/// A stored alias: what its owner sees, plus the bookkeeping the server keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    /// Its id.
+    pub id: AliasId,
+    /// The organization that owns it.
+    pub org: OrgId,
+    /// Conference or live.
+    pub kind: AliasKind,
+    /// Free-form display name.
+    pub name: Option<String>,
+    /// Shared passcode admitting guests (`?passcode=`).
+    pub passcode: Option<Sensitive>,
+    /// HMAC secret the organization's backend signs access tokens with.
+    pub jwt_secret: Option<Sensitive>,
+    /// Stream key, shown to hosts and the owner.
+    pub stream_key: Option<Sensitive>,
+    /// Unix seconds after which the alias answers `410`.
+    pub expired_at: i64,
+    /// Unix seconds of creation.
+    pub inserted_at: i64,
+    /// Unix seconds of the last change.
+    pub updated_at: i64,
+    /// The secret before the last rotation, still accepted until [`previous_secret_until`](Self::previous_secret_until).
+    pub previous_secret: Option<Sensitive>,
+    /// Unix seconds until which [`previous_secret`](Self::previous_secret) verifies.
+    pub previous_secret_until: Option<i64>,
+    /// Tokens issued (by `iat`) before this Unix second are refused.
+    pub tokens_valid_after: Option<i64>,
+}
+
+impl Alias {
+    /// Whether the alias is past its expiry at `now`.
+    pub fn is_expired(&self, now: i64) -> bool {
+        now > self.expired_at
+    }
+
+    /// Whether anyone may read it without a credential: it has neither a `jwt_secret` nor a
+    /// passcode.
+    pub fn is_public(&self) -> bool {
+        self.jwt_secret.is_none() && self.passcode.is_none()
+    }
+}
+
+/// Who is looking at an alias, which decides what they see (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// The owning organization, by its API key.
+    Owner,
+    /// A bearer of a valid token with `host: true`.
+    Host,
+    /// Anyone else admitted: a token without `host`, the passcode, or a public alias.
+    Guest,
+}
+
+impl Alias {
+    /// The alias as the public retrieve endpoint shows it to `viewer`: `jwt_secret` is never
+    /// shown; `passcode` and `stream_key` only to hosts and the owner. Rotation bookkeeping is
+    /// dropped.
+    pub fn retrieved_by(&self, viewer: Viewer) -> Alias {
+        let privileged = matches!(viewer, Viewer::Owner | Viewer::Host);
+        Alias {
+            jwt_secret: None,
+            passcode: self.passcode.clone().filter(|_| privileged),
+            stream_key: self.stream_key.clone().filter(|_| privileged),
+            previous_secret: None,
+            previous_secret_until: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// A request to create an alias, before validation (the create body of DESIGN §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlias {
+    /// Required.
+    pub kind: AliasKind,
+    /// Optional, at most 255 characters.
+    pub name: Option<String>,
+    /// Optional, 1–128 bytes.
+    pub passcode: Option<Sensitive>,
+    /// Optional, at least [`AliasRules::min_secret_bytes`] and at most 512 bytes.
+    pub jwt_secret: Option<Sensitive>,
+    /// Optional, 1–256 bytes.
+    pub stream_key: Option<Sensitive>,
+    /// Required, Unix seconds, in the future.
+    pub expired_at: i64,
+}
+
+/// The limits aliases are checked against that the operator may configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AliasRules {
+    /// Shortest `jwt_secret` accepted, in bytes (`tokens.min_secret_bytes`, default 32).
+    pub min_secret_bytes: usize,
+}
+
+impl Default for AliasRules {
+    fn default() -> Self {
+        AliasRules {
+            min_secret_bytes: 32,
+        }
+    }
+}
+
+impl NewAlias {
+    /// Checks every field at `now` (Unix seconds); the error names the first bad field.
+    pub fn validate(&self, rules: &AliasRules, now: i64) -> Result<()> {
+        check_name(self.name.as_deref())?;
+        check_passcode(self.passcode.as_ref())?;
+        check_secret(self.jwt_secret.as_ref(), rules)?;
+        check_stream_key(self.stream_key.as_ref())?;
+        check_expired_at(self.expired_at, now)
+    }
+}
+
+/// One field of a partial update: absent (keep), `null` (clear) or a new value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Patch<T> {
+    /// The field was not sent: keep the stored value.
+    #[default]
+    Keep,
+    /// The field was sent as `null`: clear it.
+    Clear,
+    /// The field was sent with a value.
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// The new value as an option, if the field is to change.
+    pub fn as_change(&self) -> Option<Option<&T>> {
+        match self {
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(v) => Some(Some(v)),
+        }
+    }
+
+    /// Applies the patch to `current`.
+    pub fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Clear => None,
+            Patch::Set(v) => Some(v),
+        }
+    }
+}
+
+/// A partial update (DESIGN §4): `type` must be sent, as in Datagram; every other field is
+/// kept when absent and cleared when `null` (`expired_at` cannot be cleared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasPatch {
+    /// Required.
+    pub kind: AliasKind,
+    /// Display name.
+    pub name: Patch<String>,
+    /// Passcode.
+    pub passcode: Patch<Sensitive>,
+    /// JWT secret. Setting it does not keep the old one valid: that is what `rotate-secret` is
+    /// for.
+    pub jwt_secret: Patch<Sensitive>,
+    /// Stream key.
+    pub stream_key: Patch<Sensitive>,
+    /// New expiry, if sent; `null` is refused.
+    pub expired_at: Patch<i64>,
+}
+
+impl AliasPatch {
+    /// Checks every field that is set, at `now`.
+    pub fn validate(&self, rules: &AliasRules, now: i64) -> Result<()> {
+        if let Patch::Set(name) = &self.name {
+            check_name(Some(name))?;
+        }
+        if let Patch::Set(p) = &self.passcode {
+            check_passcode(Some(p))?;
+        }
+        if let Patch::Set(s) = &self.jwt_secret {
+            check_secret(Some(s), rules)?;
+        }
+        if let Patch::Set(k) = &self.stream_key {
+            check_stream_key(Some(k))?;
+        }
+        match self.expired_at {
+            Patch::Keep => Ok(()),
+            Patch::Clear => Err(Error::field(
+                "expired_at",
+                "cannot be cleared: every alias expires; send a Unix time in seconds",
+            )),
+            Patch::Set(at) => check_expired_at(at, now),
+        }
+    }
+
+    /// The alias after this update, at `now`. Call [`validate`](Self::validate) first.
+    pub fn apply(self, mut alias: Alias, now: i64) -> Alias {
+        alias.kind = self.kind;
+        alias.name = self.name.apply(alias.name);
+        alias.passcode = self.passcode.apply(alias.passcode);
+        alias.jwt_secret = self.jwt_secret.apply(alias.jwt_secret);
+        alias.stream_key = self.stream_key.apply(alias.stream_key);
+        if let Patch::Set(at) = self.expired_at {
+            alias.expired_at = at;
+        }
+        alias.updated_at = now;
+        alias
+    }
+}
+
+fn check_name(name: Option<&str>) -> Result<()> {
+    match name {
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => Err(Error::field(
+            "name",
+            format!(
+                "is {} characters long; the limit is {MAX_NAME_CHARS}",
+                n.chars().count()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_passcode(passcode: Option<&Sensitive>) -> Result<()> {
+    check_sensitive("passcode", passcode, 1, MAX_PASSCODE_BYTES)
+}
+
+fn check_stream_key(key: Option<&Sensitive>) -> Result<()> {
+    check_sensitive("stream_key", key, 1, MAX_STREAM_KEY_BYTES)
+}
+
+fn check_secret(secret: Option<&Sensitive>, rules: &AliasRules) -> Result<()> {
+    match secret {
+        Some(s) if s.len() < rules.min_secret_bytes => Err(Error::field(
+            "jwt_secret",
+            format!(
+                "is {} bytes; at least {} are required, because an HMAC key shorter than \
+                 the hash output weakens every token signed with it (RFC 7518 §3.2). Use a \
+                 random string of {} or more bytes",
+                s.len(),
+                rules.min_secret_bytes,
+                rules.min_secret_bytes
+            ),
+        )),
+        _ => check_sensitive("jwt_secret", secret, 1, MAX_SECRET_BYTES),
+    }
+}
+
+fn check_sensitive(
+    field: &'static str,
+    value: Option<&Sensitive>,
+    min: usize,
+    max: usize,
+) -> Result<()> {
+    match value {
+        Some(v) if v.len() < min => Err(Error::field(
+            field,
+            "must not be empty; send null (or leave it out) for none",
+        )),
+        Some(v) if v.len() > max => Err(Error::field(
+            field,
+            format!("is {} bytes; the limit is {max}", v.len()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_expired_at(at: i64, now: i64) -> Result<()> {
+    if at > MILLISECONDS_THRESHOLD {
+        return Err(Error::field(
+            "expired_at",
+            format!(
+                "{at} looks like milliseconds; send Unix time in seconds (e.g. {})",
+                at / 1000
+            ),
+        ));
+    }
+    if at <= now {
+        return Err(Error::field(
+            "expired_at",
+            format!(
+                "must be in the future: {at} is {} s before now ({now})",
+                now.saturating_sub(at)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +489,198 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&AliasKind::Live).ok().as_deref(),
             Some("\"live\"")
+        );
+    }
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn new_alias() -> NewAlias {
+        NewAlias {
+            kind: AliasKind::Conference,
+            name: Some("Weekly sync".into()),
+            passcode: None,
+            jwt_secret: Some(Sensitive::from("0123456789abcdef0123456789abcdef")),
+            stream_key: None,
+            expired_at: NOW + 3600,
+        }
+    }
+
+    fn rejected(alias: NewAlias) -> String {
+        alias
+            .validate(&AliasRules::default(), NOW)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_complete_new_alias_is_valid() {
+        assert_eq!(new_alias().validate(&AliasRules::default(), NOW), Ok(()));
+    }
+
+    #[test]
+    fn each_bad_field_is_named_with_what_to_do() {
+        let cases = [
+            (
+                NewAlias {
+                    expired_at: NOW,
+                    ..new_alias()
+                },
+                "expired_at must be in the future: 1700000000 is 0 s before now (1700000000)",
+            ),
+            (
+                NewAlias {
+                    expired_at: 1_737_456_308_000,
+                    ..new_alias()
+                },
+                "expired_at 1737456308000 looks like milliseconds; send Unix time in seconds (e.g. 1737456308)",
+            ),
+            (
+                NewAlias {
+                    name: Some("n".repeat(256)),
+                    ..new_alias()
+                },
+                "name is 256 characters long; the limit is 255",
+            ),
+            (
+                NewAlias {
+                    passcode: Some("".into()),
+                    ..new_alias()
+                },
+                "passcode must not be empty; send null (or leave it out) for none",
+            ),
+            (
+                NewAlias {
+                    stream_key: Some("k".repeat(257).into()),
+                    ..new_alias()
+                },
+                "stream_key is 257 bytes; the limit is 256",
+            ),
+            (
+                NewAlias {
+                    jwt_secret: Some("myJWTsecret123".into()),
+                    ..new_alias()
+                },
+                "jwt_secret is 14 bytes; at least 32 are required, because an HMAC key shorter than the hash output weakens every token signed with it (RFC 7518 §3.2). Use a random string of 32 or more bytes",
+            ),
+        ];
+        for (alias, message) in cases {
+            assert_eq!(rejected(alias), message);
+        }
+        // The floor is configurable for migrations.
+        let short = NewAlias {
+            jwt_secret: Some("myJWTsecret123".into()),
+            ..new_alias()
+        };
+        assert_eq!(
+            short.validate(
+                &AliasRules {
+                    min_secret_bytes: 8
+                },
+                NOW
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            NewAlias {
+                name: Some("é".repeat(255)),
+                ..new_alias()
+            }
+            .validate(&AliasRules::default(), NOW),
+            Ok(())
+        );
+    }
+
+    fn stored() -> Alias {
+        Alias {
+            id: AliasId::parse("a1").unwrap(),
+            org: OrgId(1),
+            kind: AliasKind::Live,
+            name: Some("old".into()),
+            passcode: Some("pass".into()),
+            jwt_secret: None,
+            stream_key: Some("sk".into()),
+            expired_at: NOW + 10,
+            inserted_at: NOW - 10,
+            updated_at: NOW - 10,
+            previous_secret: None,
+            previous_secret_until: None,
+            tokens_valid_after: None,
+        }
+    }
+
+    #[test]
+    fn a_patch_keeps_absent_fields_and_clears_null_ones() {
+        let patch = AliasPatch {
+            kind: AliasKind::Conference,
+            name: Patch::Set("new".into()),
+            passcode: Patch::Clear,
+            jwt_secret: Patch::Keep,
+            stream_key: Patch::Keep,
+            expired_at: Patch::Keep,
+        };
+        assert_eq!(patch.validate(&AliasRules::default(), NOW), Ok(()));
+        let updated = patch.apply(stored(), NOW);
+        assert_eq!(updated.kind, AliasKind::Conference);
+        assert_eq!(updated.name.as_deref(), Some("new"));
+        assert_eq!(updated.passcode, None);
+        assert_eq!(updated.stream_key, Some("sk".into()));
+        assert_eq!(updated.expired_at, NOW + 10);
+        assert_eq!(updated.updated_at, NOW);
+    }
+
+    #[test]
+    fn a_patch_cannot_clear_the_expiry() {
+        let patch = AliasPatch {
+            kind: AliasKind::Live,
+            name: Patch::Keep,
+            passcode: Patch::Keep,
+            jwt_secret: Patch::Keep,
+            stream_key: Patch::Keep,
+            expired_at: Patch::Clear,
+        };
+        assert_eq!(
+            patch
+                .validate(&AliasRules::default(), NOW)
+                .map_err(|e| e.to_string()),
+            Err(
+                "expired_at cannot be cleared: every alias expires; send a Unix time in seconds"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn retrieval_hides_the_secret_always_and_passcode_and_stream_key_from_guests() {
+        let a = Alias {
+            jwt_secret: Some("s".repeat(32).into()),
+            ..stored()
+        };
+        let guest = a.retrieved_by(Viewer::Guest);
+        assert_eq!(
+            (guest.jwt_secret, guest.passcode, guest.stream_key),
+            (None, None, None)
+        );
+        for privileged in [Viewer::Host, Viewer::Owner] {
+            let seen = a.retrieved_by(privileged);
+            assert_eq!(seen.jwt_secret, None);
+            assert_eq!(seen.passcode, Some("pass".into()));
+            assert_eq!(seen.stream_key, Some("sk".into()));
+        }
+    }
+
+    #[test]
+    fn expiry_and_publicness() {
+        let a = stored();
+        assert!(!a.is_expired(NOW + 10));
+        assert!(a.is_expired(NOW + 11));
+        assert!(!a.is_public());
+        assert!(
+            Alias {
+                passcode: None,
+                ..stored()
+            }
+            .is_public()
         );
     }
 

@@ -21,6 +21,26 @@ pub enum Error {
         /// The value received, shortened and escaped.
         found: String,
     },
+    /// A field of an alias (create or update) breaks its rule.
+    #[error("{field} {message}")]
+    InvalidField {
+        /// The field's wire name (`expired_at`, `jwt_secret`, …).
+        field: &'static str,
+        /// What is wrong, as the rest of a sentence that starts with the field name.
+        message: String,
+    },
+    /// An organization name breaks the naming rule.
+    #[error("invalid organization name: {reason}")]
+    InvalidOrgName {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An API key is not of the accepted form.
+    #[error("invalid API key: {reason}")]
+    InvalidApiKey {
+        /// What is wrong.
+        reason: String,
+    },
     /// A required claim is absent.
     #[error("claim `{claim}` is missing")]
     MissingClaim {
@@ -41,6 +61,14 @@ impl Error {
     /// Caller input as it may appear in a message: at most 40 characters, Rust-escaped and quoted.
     pub fn shown(input: &str) -> String {
         Shown(input).to_string()
+    }
+
+    /// An [`Error::InvalidField`]: `message` continues a sentence that starts with `field`.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn invalid(claim: &'static str, problem: impl Into<String>) -> Self {

@@ -21,9 +21,13 @@ pub mod alias;
 pub mod claims;
 mod error;
 pub mod opencap;
+pub mod org;
+mod sensitive;
 
-pub use alias::{AliasId, AliasKind};
+pub use alias::{Alias, AliasId, AliasKind, AliasPatch, AliasRules, NewAlias, Patch, Viewer};
 pub use claims::{
     AccessClaims, AccessClaimsBuilder, Audience, NumericDate, RegisteredClaims, UserId,
 };
 pub use error::{Error, Result};
+pub use org::{ApiKey, OrgId, OrgName, Organization};
+pub use sensitive::Sensitive;

@@ -80,6 +80,11 @@ impl<C: Clock> Tokens<C> {
         &self.policy
     }
 
+    /// The clock tokens are judged against.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Signs an access token: header `{"alg":…,"typ":"JWT"}`, `iat` = the claims' `iat` or now,
     /// `exp` = `iat + expires_in` unless `exp` is set, every other claim kept.
     ///
