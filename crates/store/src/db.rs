@@ -1,0 +1,345 @@
+//! Connections, the pool and migrations.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::{Result, StoreError};
+
+/// One connection to either backend; every repository function takes `&mut DbConn`, so the same
+/// code runs on SQLite and PostgreSQL.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL (production).
+    Postgres(PgConnection),
+    /// SQLite (the embedded default).
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// Where to connect, parsed from `database.url`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A libpq URL (`postgres://` or `postgresql://`).
+    Postgres(String),
+    /// A file; `sqlite://PATH` and a plain path both name one.
+    Sqlite(PathBuf),
+}
+
+impl Target {
+    /// Parses `database.url`: `postgres://…`, `postgresql://…`, `sqlite://PATH` or a plain path.
+    pub fn parse(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target::Postgres(url.to_owned()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl {
+                    url: url.to_owned(),
+                });
+            }
+            Ok(Target::Sqlite(PathBuf::from(path)))
+        } else if url.is_empty() || url.contains("://") {
+            Err(StoreError::BadUrl {
+                url: redact_url(url),
+            })
+        } else {
+            Ok(Target::Sqlite(PathBuf::from(url)))
+        }
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Target::Postgres(_) => Backend::Postgres,
+            Target::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Opens one connection, with the SQLite pragmas applied.
+    pub fn connect(&self) -> Result<DbConn> {
+        match self {
+            Target::Postgres(url) => {
+                PgConnection::establish(url)
+                    .map(DbConn::Postgres)
+                    .map_err(|e| StoreError::Unavailable {
+                        reason: e.to_string(),
+                    })
+            }
+            Target::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| StoreError::BadUrl {
+                    url: path.display().to_string(),
+                })?;
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(|e| StoreError::Unavailable {
+                        reason: e.to_string(),
+                    })?;
+                // WAL lets readers run beside the writer; busy_timeout makes writers wait for
+                // each other instead of failing; NORMAL is durable in WAL mode except for the
+                // last transactions before a power loss (not a process crash).
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA busy_timeout = 5000;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Postgres(url) => write!(f, "Postgres({:?})", redact_url(url)),
+            Target::Sqlite(path) => write!(f, "Sqlite({path:?})"),
+        }
+    }
+}
+
+/// A URL with any password replaced by `***`, for messages and logs: the one in the user info
+/// (`postgres://user:pw@host`) and any query parameter whose name contains `password`
+/// (libpq accepts `?password=` and `?sslpassword=`).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) =
+        before_query.split_at(before_query.find('/').unwrap_or(before_query.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// How the pool behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The r2d2 connection manager for [`DbConn`].
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn> {
+        self.target.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<()> {
+        conn.ping().map_err(StoreError::from)
+    }
+
+    /// diesel marks a connection broken when a query finds it closed (the server went away),
+    /// so r2d2 drops it instead of handing it out again; the faults test in `bins/server`
+    /// proves the recovery.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// The database: a pool of connections to one target.
+///
+/// Cheap to clone (the pool is shared). Every call blocks; run it off async workers.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .field("state", &self.pool.state())
+            .finish()
+    }
+}
+
+impl Database {
+    /// A pool for `url` (see [`Target::parse`]). A SQLite file's directory is created if
+    /// missing. No connection is opened yet, so this succeeds while the database is down.
+    pub fn open(url: &str, options: PoolOptions) -> Result<Self> {
+        let target = Target::parse(url)?;
+        let sqlite_dir = match &target {
+            Target::Sqlite(path) => path.parent().filter(|d| !d.as_os_str().is_empty()),
+            Target::Postgres(_) => None,
+        };
+        if let Some(dir) = sqlite_dir {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable {
+                reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let backend = target.backend();
+        // No ping on checkout: it would cost a round trip per request, and a connection that
+        // died is already found out by the first query on it (see `Manager::has_broken`).
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(options.connect_timeout)
+            .test_on_check_out(false)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager { target });
+        Ok(Database { pool, backend })
+    }
+
+    /// The backend behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool, or [`StoreError::Unavailable`] after the connect timeout.
+    pub fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in a transaction on a pooled connection.
+    pub fn transaction<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConn = &mut pooled;
+        conn.transaction(f)
+    }
+
+    /// Whether the database answers a trivial query now.
+    pub fn ping(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        conn.ping().map_err(StoreError::from)
+    }
+
+    /// Applies the pending embedded migrations; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
+            reason: e.to_string(),
+        };
+        let applied = match &mut *conn {
+            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        }
+        .map_err(failed)?;
+        Ok(applied.into_iter().map(|v| v.to_string()).collect())
+    }
+
+    /// Connections open and idle, for readiness and metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+}
+
+impl From<diesel::ConnectionError> for StoreError {
+    fn from(e: diesel::ConnectionError) -> Self {
+        StoreError::Unavailable {
+            reason: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_a_backend() {
+        assert_eq!(
+            Target::parse("postgres://u:pw@h/db")
+                .map(|t| t.backend())
+                .ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Target::parse("sqlite://data/a.db").ok(),
+            Some(Target::Sqlite("data/a.db".into()))
+        );
+        assert_eq!(
+            Target::parse("./data/a.db").ok(),
+            Some(Target::Sqlite("./data/a.db".into()))
+        );
+        let err = Target::parse("mysql://u:pw@h/db")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "unsupported database.url \"mysql://u:***@h/db\": use postgres://…, sqlite://PATH or a file path"
+            )
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact_url("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            redact_url("postgres://db/x?user=app&password=s3cret&sslpassword=k&sslmode=require"),
+            "postgres://db/x?user=app&password=***&sslpassword=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://a:b@h?password=c"),
+            "postgres://a:***@h?password=***"
+        );
+        assert_eq!(
+            format!("{:?}", Target::Postgres("postgres://a:b@h/d".into())),
+            "Postgres(\"postgres://a:***@h/d\")"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Result with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database cannot be reached or is too busy to answer in time; retrying later may work.
+    #[error("the database is unavailable: {reason}")]
+    Unavailable {
+        /// What the driver or pool said.
+        reason: String,
+    },
+    /// An alias with this id exists already.
+    #[error("an alias with this id exists already")]
+    AliasTaken,
+    /// An organization with this name exists already.
+    #[error("an organization with this name exists already")]
+    OrgNameTaken,
+    /// An API key with this hash exists already.
+    #[error("this API key is already in use")]
+    ApiKeyTaken,
+    /// No organization has this name.
+    #[error("no organization is named {name}")]
+    OrgNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// A stored row does not convert into a domain value.
+    #[error("a stored {what} is invalid: {reason}")]
+    Corrupt {
+        /// Which kind of row.
+        what: &'static str,
+        /// Why it does not convert.
+        reason: String,
+    },
+    /// The database URL is not one aliaskit understands.
+    #[error("unsupported database.url {url:?}: use postgres://…, sqlite://PATH or a file path")]
+    BadUrl {
+        /// The URL, with any password removed.
+        url: String,
+    },
+    /// Migrations could not be applied.
+    #[error("migrations failed: {reason}")]
+    Migration {
+        /// The migration harness's explanation.
+        reason: String,
+    },
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Query(#[source] DieselError),
+}
+
+impl StoreError {
+    /// Whether the failure is the database being unreachable or busy (a 503, not a 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable {
+                reason: info.message().to_owned(),
+            },
+            // SQLite answers "database is locked" when busy_timeout ran out under write load.
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("terminating connection")
+                    || info.message().contains("server closed the connection") =>
+            {
+                StoreError::Unavailable {
+                    reason: info.message().to_owned(),
+                }
+            }
+            DieselError::BrokenTransactionManager => StoreError::Unavailable {
+                reason: "the connection's transaction state is broken".into(),
+            },
+            _ => StoreError::Query(e),
+        }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Unavailable {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// A unique-violation on insert, told apart from other errors.
+pub(crate) fn unique_violation(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,35 @@
+//! Persistence for aliaskit: one code path for SQLite (the embedded default) and PostgreSQL.
+//!
+//! * [`DbConn`] is a `#[derive(diesel::MultiConnection)]` enum over both backends; every
+//!   repository function in [`repo`] takes `&mut DbConn`, so callers compose transactions.
+//! * [`Database`] is an r2d2 pool of them. SQLite connections get WAL, `busy_timeout`,
+//!   `synchronous=NORMAL` and `foreign_keys=ON`; SQLite and libpq are built from bundled
+//!   sources, so a fresh machine needs no system library.
+//! * Migrations live in `migrations/{sqlite,postgres}` at the workspace root and are embedded.
+//! * Row structs stay private to this crate and convert into domain types.
+//!
+//! Every call blocks: run it on a blocking pool, never on an async worker.
+//!
+//! ```
+//! use aliaskit_domain::OrgName;
+//! use aliaskit_store::{Database, PoolOptions, repo};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default())?;
+//! db.migrate()?;
+//! let name = OrgName::parse("acme")?;
+//! let org = db.transaction(|c| repo::orgs::insert(c, &name, 1_700_000_000))?;
+//! assert_eq!(org.name.as_str(), "acme");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod db;
+mod error;
+pub mod repo;
+mod rows;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{Backend, Database, DbConn, Manager, PoolOptions, PooledConn, Target, redact_url};
+pub use error::{Result, StoreError};

@@ -1,0 +1,116 @@
+//! The `aliases` table.
+
+use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId};
+use diesel::prelude::*;
+
+use crate::rows::AliasRow;
+use crate::schema::aliases::dsl;
+use crate::{DbConn, Result, StoreError, error::unique_violation};
+
+/// Where a page of a listing starts: after the alias with this `inserted_at` and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    /// `inserted_at` of the last alias of the previous page.
+    pub inserted_at: i64,
+    /// Its id.
+    pub id: AliasId,
+}
+
+/// Stores a new alias; [`StoreError::AliasTaken`] if the id exists.
+pub fn insert(conn: &mut DbConn, alias: &Alias) -> Result<()> {
+    diesel::insert_into(dsl::aliases)
+        .values(AliasRow::from(alias))
+        .execute(conn)
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::AliasTaken
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// The alias with this id, whoever owns it.
+pub fn find(conn: &mut DbConn, id: &AliasId) -> Result<Option<Alias>> {
+    dsl::aliases
+        .find(id.as_str())
+        .select(AliasRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Alias::try_from)
+        .transpose()
+}
+
+/// The alias with this id if `org` owns it.
+pub fn find_owned(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<Option<Alias>> {
+    dsl::aliases
+        .find(id.as_str())
+        .filter(dsl::org_id.eq(org.0))
+        .select(AliasRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Alias::try_from)
+        .transpose()
+}
+
+/// Up to `limit` aliases of `org`, newest first (`inserted_at`, then id, descending), of one
+/// kind if given, starting after `after`.
+pub fn list(
+    conn: &mut DbConn,
+    org: OrgId,
+    kind: Option<AliasKind>,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<Alias>> {
+    let mut query = dsl::aliases
+        .filter(dsl::org_id.eq(org.0))
+        .select(AliasRow::as_select())
+        .into_boxed();
+    if let Some(kind) = kind {
+        query = query.filter(dsl::kind.eq(kind.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            dsl::inserted_at.lt(after.inserted_at).or(dsl::inserted_at
+                .eq(after.inserted_at)
+                .and(dsl::id.lt(after.id.as_str().to_owned()))),
+        );
+    }
+    query
+        .order((dsl::inserted_at.desc(), dsl::id.desc()))
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(Alias::try_from)
+        .collect()
+}
+
+/// Writes every field of `alias` over the stored row of the same id and owner; `false` if there
+/// is none.
+pub fn update(conn: &mut DbConn, alias: &Alias) -> Result<bool> {
+    let row = AliasRow::from(alias);
+    let n = diesel::update(
+        dsl::aliases
+            .find(alias.id.as_str())
+            .filter(dsl::org_id.eq(alias.org.0)),
+    )
+    .set(&row)
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Deletes the alias if `org` owns it; `false` if there is none.
+pub fn delete(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<bool> {
+    let n = diesel::delete(dsl::aliases.find(id.as_str()).filter(dsl::org_id.eq(org.0)))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// How many aliases `org` has.
+pub fn count(conn: &mut DbConn, org: OrgId) -> Result<i64> {
+    Ok(dsl::aliases
+        .filter(dsl::org_id.eq(org.0))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,52 @@
+//! The `organizations` table.
+
+use aliaskit_domain::{OrgName, Organization};
+use diesel::prelude::*;
+
+use crate::rows::OrgRow;
+use crate::schema::organizations::dsl;
+use crate::{DbConn, Result, StoreError, error::unique_violation};
+
+/// Creates an organization; [`StoreError::OrgNameTaken`] if the name exists.
+pub fn insert(conn: &mut DbConn, name: &OrgName, now: i64) -> Result<Organization> {
+    diesel::insert_into(dsl::organizations)
+        .values((dsl::name.eq(name.as_str()), dsl::created_at.eq(now)))
+        .execute(conn)
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::OrgNameTaken
+            } else {
+                e.into()
+            }
+        })?;
+    find_by_name(conn, name)?.ok_or_else(|| StoreError::OrgNotFound {
+        name: name.to_string(),
+    })
+}
+
+/// The organization with this name.
+pub fn find_by_name(conn: &mut DbConn, name: &OrgName) -> Result<Option<Organization>> {
+    dsl::organizations
+        .filter(dsl::name.eq(name.as_str()))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Organization::try_from)
+        .transpose()
+}
+
+/// Every organization, by name.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>> {
+    dsl::organizations
+        .select(OrgRow::as_select())
+        .order(dsl::name.asc())
+        .load(conn)?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect()
+}
+
+/// How many organizations exist.
+pub fn count(conn: &mut DbConn) -> Result<i64> {
+    Ok(dsl::organizations.count().get_result(conn)?)
+}

@@ -1,0 +1,64 @@
+//! The diesel schema, written to match `migrations/{sqlite,postgres}` (a test checks that the
+//! migrations produce exactly these tables and columns on both backends).
+
+diesel::table! {
+    /// Organizations.
+    organizations (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Unique name.
+        name -> Text,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// API keys, stored as SHA-256 hashes.
+    api_keys (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Owner.
+        org_id -> BigInt,
+        /// Lower-case hex SHA-256 of the key.
+        key_hash -> Text,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Aliases.
+    aliases (id) {
+        /// The alias id.
+        id -> Text,
+        /// Owner.
+        org_id -> BigInt,
+        /// `conference` or `live`.
+        kind -> Text,
+        /// Display name.
+        name -> Nullable<Text>,
+        /// Passcode.
+        passcode -> Nullable<Text>,
+        /// JWT secret.
+        jwt_secret -> Nullable<Text>,
+        /// Stream key.
+        stream_key -> Nullable<Text>,
+        /// Unix seconds.
+        expired_at -> BigInt,
+        /// Unix seconds.
+        inserted_at -> BigInt,
+        /// Unix seconds.
+        updated_at -> BigInt,
+        /// The secret before the last rotation.
+        previous_secret -> Nullable<Text>,
+        /// Unix seconds until which `previous_secret` verifies.
+        previous_secret_until -> Nullable<BigInt>,
+        /// Tokens with `iat` before this are revoked.
+        tokens_valid_after -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(aliases -> organizations (org_id));
+diesel::allow_tables_to_appear_in_same_query!(organizations, api_keys, aliases);

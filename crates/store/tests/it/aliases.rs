@@ -1,0 +1,167 @@
+//! Aliases: create, read, keyset listing, update, delete, ownership.
+
+use aliaskit_domain::{AliasId, AliasKind, Sensitive};
+use aliaskit_store::StoreError;
+use aliaskit_store::repo::aliases::{self, After};
+
+use crate::*;
+
+#[test]
+fn an_alias_round_trips_with_every_field() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let mut a = alias(acme.id, "room-1", NOW);
+        a.previous_secret = Some(Sensitive::from("old-secret-old-secret-old-secret"));
+        a.previous_secret_until = Some(NOW + 300);
+        a.tokens_valid_after = Some(NOW - 5);
+        let mut conn = db.db.conn().unwrap();
+        aliases::insert(&mut conn, &a).unwrap();
+        assert_eq!(
+            aliases::find(&mut conn, &a.id).unwrap(),
+            Some(a.clone()),
+            "{b:?}"
+        );
+        assert_eq!(
+            aliases::find_owned(&mut conn, acme.id, &a.id).unwrap(),
+            Some(a.clone())
+        );
+        // Nullable fields come back as None.
+        let bare = aliaskit_domain::Alias {
+            name: None,
+            passcode: None,
+            jwt_secret: None,
+            stream_key: None,
+            ..alias(acme.id, "bare", NOW)
+        };
+        aliases::insert(&mut conn, &bare).unwrap();
+        assert_eq!(
+            aliases::find(&mut conn, &bare.id).unwrap(),
+            Some(bare),
+            "{b:?}"
+        );
+        assert!(
+            matches!(aliases::insert(&mut conn, &a), Err(StoreError::AliasTaken)),
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
+fn another_organization_cannot_see_change_or_delete_an_alias() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let evil = org(&db, "evil");
+        let a = alias(acme.id, "room-1", NOW);
+        let mut conn = db.db.conn().unwrap();
+        aliases::insert(&mut conn, &a).unwrap();
+        assert_eq!(
+            aliases::find_owned(&mut conn, evil.id, &a.id).unwrap(),
+            None,
+            "{b:?}"
+        );
+        let hijack = aliaskit_domain::Alias {
+            org: evil.id,
+            name: Some("mine".into()),
+            ..a.clone()
+        };
+        assert!(!aliases::update(&mut conn, &hijack).unwrap(), "{b:?}");
+        assert!(
+            !aliases::delete(&mut conn, evil.id, &a.id).unwrap(),
+            "{b:?}"
+        );
+        assert_eq!(aliases::find(&mut conn, &a.id).unwrap(), Some(a), "{b:?}");
+    }
+}
+
+#[test]
+fn update_writes_every_field_and_null_clears() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let a = alias(acme.id, "room-1", NOW);
+        let mut conn = db.db.conn().unwrap();
+        aliases::insert(&mut conn, &a).unwrap();
+        let changed = aliaskit_domain::Alias {
+            kind: AliasKind::Live,
+            passcode: None,
+            name: Some("renamed".into()),
+            updated_at: NOW + 1,
+            ..a.clone()
+        };
+        assert!(aliases::update(&mut conn, &changed).unwrap());
+        assert_eq!(
+            aliases::find(&mut conn, &a.id).unwrap(),
+            Some(changed),
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
+fn delete_removes_only_that_alias() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let mut conn = db.db.conn().unwrap();
+        for id in ["a", "b"] {
+            aliases::insert(&mut conn, &alias(acme.id, id, NOW)).unwrap();
+        }
+        let a = AliasId::parse("a").unwrap();
+        assert!(aliases::delete(&mut conn, acme.id, &a).unwrap());
+        assert!(!aliases::delete(&mut conn, acme.id, &a).unwrap(), "{b:?}");
+        assert_eq!(aliases::find(&mut conn, &a).unwrap(), None);
+        assert_eq!(aliases::count(&mut conn, acme.id).unwrap(), 1, "{b:?}");
+    }
+}
+
+#[test]
+fn listing_is_newest_first_by_keyset_with_a_type_filter() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let other = org(&db, "other");
+        let mut conn = db.db.conn().unwrap();
+        // Five aliases; two share a second, so the id breaks the tie.
+        let made = [
+            ("a1", NOW),
+            ("a2", NOW + 1),
+            ("a3", NOW + 1),
+            ("a4", NOW + 2),
+            ("a5", NOW + 3),
+        ];
+        for (i, (id, at)) in made.iter().enumerate() {
+            let mut a = alias(acme.id, id, *at);
+            if i % 2 == 1 {
+                a.kind = AliasKind::Live;
+            }
+            aliases::insert(&mut conn, &a).unwrap();
+        }
+        aliases::insert(&mut conn, &alias(other.id, "theirs", NOW + 9)).unwrap();
+
+        let ids = |v: Vec<aliaskit_domain::Alias>| {
+            v.into_iter().map(|a| a.id.to_string()).collect::<Vec<_>>()
+        };
+        let first = aliases::list(&mut conn, acme.id, None, None, 2).unwrap();
+        assert_eq!(ids(first.clone()), ["a5", "a4"], "{b:?}");
+        let after = After {
+            inserted_at: first[1].inserted_at,
+            id: first[1].id.clone(),
+        };
+        let second = aliases::list(&mut conn, acme.id, None, Some(&after), 2).unwrap();
+        assert_eq!(ids(second.clone()), ["a3", "a2"], "{b:?}");
+        let after = After {
+            inserted_at: second[1].inserted_at,
+            id: second[1].id.clone(),
+        };
+        assert_eq!(
+            ids(aliases::list(&mut conn, acme.id, None, Some(&after), 2).unwrap()),
+            ["a1"],
+            "{b:?}"
+        );
+
+        let live = aliases::list(&mut conn, acme.id, Some(AliasKind::Live), None, 10).unwrap();
+        assert_eq!(ids(live), ["a4", "a2"], "{b:?}");
+    }
+}

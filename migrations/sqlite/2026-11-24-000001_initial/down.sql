@@ -1,0 +1,3 @@
+DROP TABLE aliases;
+DROP TABLE api_keys;
+DROP TABLE organizations;
