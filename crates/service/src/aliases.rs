@@ -1,0 +1,152 @@
+//! The organization's view: create, list, get, update, delete its aliases.
+
+use aliaskit_domain::{
+    Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, NewAlias, OrgId,
+};
+use aliaskit_store::StoreError;
+use aliaskit_store::repo::aliases::{self, After};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::{Result, Service, ServiceError, random};
+
+/// Page size when the request names none.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 200;
+
+/// A listing request: `GET /organization/api/v1/aliases?type=&after=&limit=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only aliases of this kind.
+    pub kind: Option<AliasKind>,
+    /// The cursor of the previous page (`after` of its [`Page`]).
+    pub after: Option<String>,
+    /// Page size, 1 to [`MAX_LIMIT`]; [`DEFAULT_LIMIT`] when absent.
+    pub limit: Option<u32>,
+}
+
+/// One page of a listing, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The aliases, full owner's view.
+    pub entries: Vec<Alias>,
+    /// The cursor for the next page, or `None` on the last page.
+    pub after: Option<String>,
+}
+
+impl Service {
+    /// Creates an alias for `org` with a fresh random id (128 bits).
+    pub fn create_alias(&self, org: OrgId, new: NewAlias) -> Result<Alias> {
+        let now = self.now();
+        new.validate(&self.rules(), now)?;
+        let mut alias = Alias {
+            id: random::alias_id()?,
+            org,
+            kind: new.kind,
+            name: new.name,
+            passcode: new.passcode,
+            jwt_secret: new.jwt_secret,
+            stream_key: new.stream_key,
+            expired_at: new.expired_at,
+            inserted_at: now,
+            updated_at: now,
+            previous_secret: None,
+            previous_secret_until: None,
+            tokens_valid_after: None,
+        };
+        let mut conn = self.db.conn()?;
+        // 128 random bits do not collide; the retry only guards against a broken generator.
+        for _ in 0..3 {
+            match aliases::insert(&mut conn, &alias) {
+                Err(StoreError::AliasTaken) => alias.id = random::alias_id()?,
+                other => return other.map(|()| alias).map_err(ServiceError::from),
+            }
+        }
+        Err(StoreError::AliasTaken.into())
+    }
+
+    /// One page of `org`'s aliases, newest first.
+    pub fn list_aliases(&self, org: OrgId, query: &ListQuery) -> Result<Page> {
+        let limit = match query.limit {
+            None => DEFAULT_LIMIT,
+            Some(n @ 1..=MAX_LIMIT) => n,
+            Some(n) => {
+                return Err(DomainError::field(
+                    "limit",
+                    format!("must be between 1 and {MAX_LIMIT}, not {n}"),
+                )
+                .into());
+            }
+        };
+        let after = query.after.as_deref().map(decode_cursor).transpose()?;
+        let mut conn = self.db.conn()?;
+        let mut entries = aliases::list(
+            &mut conn,
+            org,
+            query.kind,
+            after.as_ref(),
+            i64::from(limit) + 1,
+        )?;
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let after = if more {
+            entries.last().map(encode_cursor)
+        } else {
+            None
+        };
+        Ok(Page { entries, after })
+    }
+
+    /// `org`'s alias with this id; another organization's alias is not found, never forbidden.
+    pub fn get_alias(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
+        let mut conn = self.db.conn()?;
+        aliases::find_owned(&mut conn, org, id)?.ok_or(ServiceError::AliasNotFound)
+    }
+
+    /// Applies a partial update to `org`'s alias.
+    pub fn update_alias(&self, org: OrgId, id: &AliasId, patch: AliasPatch) -> Result<Alias> {
+        let now = self.now();
+        patch.validate(&self.rules(), now)?;
+        let updated = self.db.transaction(|c| {
+            let Some(current) = aliases::find_owned(c, org, id)? else {
+                return Ok(None);
+            };
+            let updated = patch.apply(current, now);
+            aliases::update(c, &updated)?;
+            Ok(Some(updated))
+        })?;
+        updated.ok_or(ServiceError::AliasNotFound)
+    }
+
+    /// Deletes `org`'s alias.
+    pub fn delete_alias(&self, org: OrgId, id: &AliasId) -> Result<()> {
+        let mut conn = self.db.conn()?;
+        if aliases::delete(&mut conn, org, id)? {
+            Ok(())
+        } else {
+            Err(ServiceError::AliasNotFound)
+        }
+    }
+}
+
+/// `base64url("{inserted_at}:{id}")`: opaque to clients, and exact for the keyset.
+fn encode_cursor(alias: &Alias) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", alias.inserted_at, alias.id))
+}
+
+fn decode_cursor(cursor: &str) -> Result<After> {
+    let bad = || {
+        ServiceError::Invalid(DomainError::field(
+            "after",
+            "is not a cursor this server returned; pass the `after` value of the previous page",
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (at, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok(After {
+        inserted_at: at.parse().map_err(|_| bad())?,
+        id: AliasId::parse(id).map_err(|_| bad())?,
+    })
+}

@@ -1,0 +1,61 @@
+use aliaskit_store::StoreError;
+use aliaskit_token::TokenError;
+
+/// Result with [`ServiceError`].
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Why a use case failed, in domain terms. The HTTP crate maps these to statuses in one place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// No alias with this id (or not one the caller owns).
+    #[error("Alias not found")]
+    AliasNotFound,
+    /// The alias is past its `expired_at`.
+    #[error("the alias expired at {expired_at}")]
+    AliasExpired {
+        /// Unix seconds.
+        expired_at: i64,
+    },
+    /// No valid credential was presented.
+    #[error("UNAUTHORIZED")]
+    Unauthorized {
+        /// What would have been needed, for the error's detail.
+        reason: &'static str,
+    },
+    /// A bearer token was presented and refused.
+    #[error(transparent)]
+    InvalidToken(TokenError),
+    /// The request is not valid: a field, a cursor, a limit, a name.
+    #[error(transparent)]
+    Invalid(#[from] aliaskit_domain::Error),
+    /// The organization name is taken.
+    #[error("an organization with this name exists already")]
+    OrgNameTaken,
+    /// No organization has this name.
+    #[error("no organization is named {name}")]
+    OrgNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// The database is unreachable or too busy; retrying later may work.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Anything else from storage; the details belong in the log, not in a response.
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+    /// The operating system's random number generator failed.
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::OrgNameTaken => ServiceError::OrgNameTaken,
+            StoreError::OrgNotFound { name } => ServiceError::OrgNotFound { name },
+            e if e.is_unavailable() => ServiceError::Unavailable(e),
+            e => ServiceError::Store(e),
+        }
+    }
+}

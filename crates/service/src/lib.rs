@@ -1,0 +1,126 @@
+//! The use cases of aliaskit, callable without HTTP: what an organization does with its aliases,
+//! what an end user does to retrieve one, and how organizations and their keys are managed.
+//!
+//! [`Service`] is cheap to clone and safe to share. Every method blocks (database work): call it
+//! from a blocking pool (`actix_web::web::block`, `tokio::task::spawn_blocking`) or a plain
+//! thread, never from an async worker.
+//!
+//! ```
+//! use aliaskit_domain::{AliasKind, NewAlias, OrgName};
+//! use aliaskit_service::{Credentials, Service, ServiceConfig};
+//! use aliaskit_store::{Database, PoolOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default())?;
+//! db.migrate()?;
+//! let service = Service::new(db, ServiceConfig::default());
+//!
+//! let (org, _key) = service.create_org(&OrgName::parse("acme")?)?;
+//! let alias = service.create_alias(org.id, NewAlias {
+//!     kind: AliasKind::Conference,
+//!     name: Some("Weekly sync".into()),
+//!     passcode: Some("let-me-in".into()),
+//!     jwt_secret: None,
+//!     stream_key: None,
+//!     expired_at: service.now() + 3600,
+//! })?;
+//!
+//! // An end user with the passcode sees the alias, but not its passcode.
+//! let seen = service.retrieve(&alias.id, Credentials { bearer: None, passcode: Some("let-me-in") })?;
+//! assert_eq!(seen.alias.passcode, None);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod aliases;
+mod error;
+mod orgs;
+mod random;
+mod retrieve;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aliaskit_domain::AliasRules;
+use aliaskit_store::Database;
+use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
+
+pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
+pub use error::{Result, ServiceError};
+pub use orgs::Bootstrap;
+pub use retrieve::{Credentials, Retrieved};
+
+/// A clock that can be shared across threads.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// What the operator configures for the use cases (the `tokens` section of the settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// How access tokens are judged (DESIGN §6). Its `min_secret_bytes` is also the shortest
+    /// `jwt_secret` an alias may be given.
+    pub policy: Policy,
+    /// How long a rotated-out `jwt_secret` keeps verifying.
+    pub rotation_grace: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            policy: Policy::default(),
+            rotation_grace: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The use cases, over one database.
+#[derive(Clone)]
+pub struct Service {
+    db: Database,
+    tokens: Arc<Tokens<SharedClock>>,
+    config: Arc<ServiceConfig>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("db", &self.db)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// The use cases over `db`, on the system clock.
+    pub fn new(db: Database, config: ServiceConfig) -> Self {
+        Self::with_clock(db, config, Arc::new(SystemClock))
+    }
+
+    /// The use cases over `db`, with an injected clock (tests).
+    pub fn with_clock(db: Database, config: ServiceConfig, clock: SharedClock) -> Self {
+        Service {
+            db,
+            tokens: Arc::new(Tokens::with_clock(config.policy.clone(), clock)),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Now, in Unix seconds, by the service's clock.
+    pub fn now(&self) -> i64 {
+        self.tokens.clock().now()
+    }
+
+    fn rules(&self) -> AliasRules {
+        AliasRules {
+            min_secret_bytes: self.config.policy.min_secret_bytes,
+        }
+    }
+}

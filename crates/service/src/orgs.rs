@@ -1,0 +1,143 @@
+//! Organizations and their API keys.
+
+use aliaskit_domain::{ApiKey, OrgId, OrgName, Organization};
+use aliaskit_store::{StoreError, repo};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{Result, Service, ServiceError, random};
+
+/// The name of the organization created on first start.
+pub const DEFAULT_ORG: &str = "default";
+
+/// What [`Service::bootstrap`] did.
+#[derive(Debug)]
+pub enum Bootstrap {
+    /// The database had no organization: `default` was created with this key, which was
+    /// generated (print it once) or configured.
+    Created {
+        /// The key.
+        key: ApiKey,
+        /// Whether aliaskit generated it (and so must show it to the operator).
+        generated: bool,
+    },
+    /// The configured key was not known yet and now belongs to `default`.
+    KeyAdded,
+    /// Nothing to do.
+    Nothing,
+}
+
+/// Lower-case hex SHA-256 of a key: what is stored and looked up. Keys are 128+ random bits (or
+/// an operator's 32+ character choice), so a fast hash is enough: there is nothing to guess.
+pub(crate) fn key_hash(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
+    }
+    hex
+}
+
+impl Service {
+    /// Creates an organization and its first API key (shown once: only its hash is kept).
+    pub fn create_org(&self, name: &OrgName) -> Result<(Organization, ApiKey)> {
+        let key = random::api_key()?;
+        let now = self.now();
+        let org = self.db.transaction(|c| {
+            let org = repo::orgs::insert(c, name, now)?;
+            repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)?;
+            Ok(org)
+        })?;
+        Ok((org, key))
+    }
+
+    /// Replaces every key of the organization with a new one; old keys stop working at once.
+    pub fn rotate_org_key(&self, name: &OrgName) -> Result<ApiKey> {
+        let key = random::api_key()?;
+        let now = self.now();
+        self.db.transaction(|c| {
+            let org =
+                repo::orgs::find_by_name(c, name)?.ok_or_else(|| StoreError::OrgNotFound {
+                    name: name.to_string(),
+                })?;
+            repo::api_keys::delete_for_org(c, org.id)?;
+            repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)
+        })?;
+        Ok(key)
+    }
+
+    /// Every organization, by name.
+    pub fn list_orgs(&self) -> Result<Vec<Organization>> {
+        let mut conn = self.db.conn()?;
+        Ok(repo::orgs::list(&mut conn)?)
+    }
+
+    /// First start: with no organization at all, creates `default` with `configured` as its key,
+    /// or a generated one. With organizations already present, a configured key that no
+    /// organization has yet is added to `default`, so a deployment that sets
+    /// `bootstrap.api_key` can rely on it. Safe when several servers start at once.
+    pub fn bootstrap(&self, configured: Option<&ApiKey>) -> Result<Bootstrap> {
+        let default = OrgName::parse(DEFAULT_ORG)?;
+        let now = self.now();
+        let fresh = random::api_key()?;
+        let outcome = self.db.transaction(|c| {
+            if repo::orgs::count(c)? == 0 {
+                let (key, generated) = match configured {
+                    Some(k) => (k.clone(), false),
+                    None => (fresh, true),
+                };
+                let org = repo::orgs::insert(c, &default, now)?;
+                repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)?;
+                return Ok(Bootstrap::Created { key, generated });
+            }
+            let Some(key) = configured else {
+                return Ok(Bootstrap::Nothing);
+            };
+            let hash = key_hash(key.expose());
+            if repo::api_keys::find(c, &hash)?.is_some() {
+                return Ok(Bootstrap::Nothing);
+            }
+            let org = match repo::orgs::find_by_name(c, &default)? {
+                Some(org) => org,
+                None => repo::orgs::insert(c, &default, now)?,
+            };
+            repo::api_keys::insert(c, org.id, &hash, now)?;
+            Ok(Bootstrap::KeyAdded)
+        });
+        match outcome {
+            // Another server bootstrapped at the same moment.
+            Err(StoreError::OrgNameTaken | StoreError::ApiKeyTaken) => Ok(Bootstrap::Nothing),
+            other => Ok(other?),
+        }
+    }
+
+    /// The organization owning `key`, or [`ServiceError::Unauthorized`].
+    pub fn authenticate(&self, key: &str) -> Result<OrgId> {
+        let unauthorized = ServiceError::Unauthorized {
+            reason: "a valid organization API key is required",
+        };
+        if ApiKey::parse(key).is_err() {
+            return Err(unauthorized);
+        }
+        let hash = key_hash(key);
+        let mut conn = self.db.conn()?;
+        match repo::api_keys::find(&mut conn, &hash)? {
+            Some((org, stored)) if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) => Ok(org),
+            _ => Err(unauthorized),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_hash_is_lower_case_hex_sha256() {
+        assert_eq!(
+            key_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

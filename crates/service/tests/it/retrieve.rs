@@ -1,0 +1,222 @@
+//! The public retrieve: token, passcode, owner key, public; what each viewer sees.
+
+use aliaskit_domain::{AliasId, NewAlias, Viewer};
+use aliaskit_service::{Credentials, ServiceError};
+use serde_json::json;
+
+use crate::*;
+
+/// A token made by another JWT library, signed with `secret`.
+fn token(secret: &str, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn bearer(t: &str) -> Credentials<'_> {
+    Credentials {
+        bearer: Some(t),
+        passcode: None,
+    }
+}
+
+#[test]
+fn a_host_token_shows_passcode_and_stream_key_but_never_the_secret() {
+    for f in fixtures() {
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    passcode: Some("pin".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let host = token(
+            SECRET,
+            json!({"alias": a.id.as_str(), "user_id": "u1", "host": true, "iat": NOW, "exp": NOW + 600}),
+        );
+        let seen = f.service.retrieve(&a.id, bearer(&host)).unwrap();
+        assert_eq!(seen.viewer, Viewer::Host);
+        assert_eq!(seen.alias.jwt_secret, None);
+        assert_eq!(seen.alias.passcode, Some("pin".into()));
+        assert_eq!(seen.alias.stream_key, Some("sk-1".into()));
+
+        let guest = token(
+            SECRET,
+            json!({"alias": a.id.as_str(), "user_id": "u2", "iat": NOW, "exp": NOW + 600}),
+        );
+        let seen = f.service.retrieve(&a.id, bearer(&guest)).unwrap();
+        assert_eq!(seen.viewer, Viewer::Guest);
+        assert_eq!(
+            (
+                seen.alias.passcode,
+                seen.alias.stream_key,
+                seen.alias.jwt_secret
+            ),
+            (None, None, None)
+        );
+        assert_eq!(seen.alias.name.as_deref(), Some("Weekly sync"));
+    }
+}
+
+#[test]
+fn refused_tokens_say_why() {
+    for f in fixtures() {
+        let a = f.service.create_alias(f.org, new_alias()).unwrap();
+        let other = f.service.create_alias(f.org, new_alias()).unwrap();
+        let cases = [
+            (
+                token(
+                    SECRET,
+                    json!({"alias": other.id.as_str(), "user_id": "u", "iat": NOW, "exp": NOW + 60}),
+                ),
+                "alias_mismatch",
+            ),
+            (
+                token(
+                    SECRET,
+                    json!({"alias": a.id.as_str(), "user_id": "u", "iat": NOW - 7200, "exp": NOW - 3600}),
+                ),
+                "token_expired",
+            ),
+            (
+                token(
+                    "ffffffffffffffffffffffffffffffff",
+                    json!({"alias": a.id.as_str(), "user_id": "u", "iat": NOW, "exp": NOW + 60}),
+                ),
+                "bad_signature",
+            ),
+            (
+                token(SECRET, json!({"alias": a.id.as_str(), "user_id": "u"})),
+                "token_missing_expiry",
+            ),
+        ];
+        for (t, code) in cases {
+            match f.service.retrieve(&a.id, bearer(&t)) {
+                Err(ServiceError::InvalidToken(e)) => assert_eq!(e.code(), code),
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        // No credential at all on a protected alias: the documented UNAUTHORIZED.
+        assert!(matches!(
+            f.service.retrieve(&a.id, Credentials::default()),
+            Err(ServiceError::Unauthorized { .. })
+        ));
+    }
+}
+
+#[test]
+fn the_passcode_admits_a_guest_and_a_wrong_one_does_not() {
+    for f in fixtures() {
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    passcode: Some("pin-1234".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let seen = f
+            .service
+            .retrieve(
+                &a.id,
+                Credentials {
+                    bearer: None,
+                    passcode: Some("pin-1234"),
+                },
+            )
+            .unwrap();
+        assert_eq!(seen.viewer, Viewer::Guest);
+        assert_eq!(seen.alias.passcode, None);
+        for wrong in ["pin-123", "pin-12345", ""] {
+            let r = f.service.retrieve(
+                &a.id,
+                Credentials {
+                    bearer: None,
+                    passcode: Some(wrong),
+                },
+            );
+            assert!(
+                matches!(
+                    r,
+                    Err(ServiceError::Unauthorized {
+                        reason: "this alias needs its passcode"
+                    })
+                ),
+                "{wrong:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_owner_key_sees_the_owner_view_and_another_key_does_not() {
+    for f in fixtures() {
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    passcode: Some("pin".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let seen = f.service.retrieve(&a.id, bearer(&f.key)).unwrap();
+        assert_eq!(seen.viewer, Viewer::Owner);
+        assert_eq!(seen.alias.jwt_secret, None);
+        assert_eq!(seen.alias.stream_key, Some("sk-1".into()));
+        let (_, other_key) = f
+            .service
+            .create_org(&aliaskit_domain::OrgName::parse("other").unwrap())
+            .unwrap();
+        assert!(matches!(
+            f.service.retrieve(&a.id, bearer(other_key.expose())),
+            Err(ServiceError::Unauthorized { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_public_alias_needs_nothing_and_shows_no_secrets() {
+    for f in fixtures() {
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let seen = f.service.retrieve(&a.id, Credentials::default()).unwrap();
+        assert_eq!(seen.viewer, Viewer::Guest);
+        assert_eq!(seen.alias.stream_key, None);
+    }
+}
+
+#[test]
+fn expired_is_gone_and_unknown_is_not_found() {
+    for f in fixtures() {
+        let a = f.service.create_alias(f.org, new_alias()).unwrap();
+        f.clock.set(NOW + 3601);
+        assert!(matches!(
+            f.service.retrieve(&a.id, bearer(&f.key)),
+            Err(ServiceError::AliasExpired { expired_at }) if expired_at == NOW + 3600
+        ));
+        let missing = AliasId::parse("nope").unwrap();
+        assert!(matches!(
+            f.service.retrieve(&missing, Credentials::default()),
+            Err(ServiceError::AliasNotFound)
+        ));
+    }
+}
