@@ -1,0 +1,54 @@
+//! Credentials from requests: the `Authorization` header in both Datagram forms, and the
+//! organization extractor.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use aliaskit_domain::OrgId;
+
+use crate::{Api, ApiError};
+
+/// The credential in `Authorization`: `Bearer <x>` (scheme in any case) or the bare `<x>`, as
+/// the Datagram docs show both. `None` when the header is absent or not text.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let credential = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!credential.is_empty()).then_some(credential)
+}
+
+/// The organization whose API key authenticates the request; `401 UNAUTHORIZED` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Org(pub OrgId);
+
+impl FromRequest for Org {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Org, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let api = req.app_data::<web::Data<Api>>().cloned();
+        let key = bearer(req).map(str::to_owned);
+        Box::pin(async move {
+            let api = api.ok_or_else(|| ApiError::internal("the Api state is not registered"))?;
+            let key = key.ok_or_else(|| {
+                ApiError::unauthorized(
+                    "send the organization API key as Authorization: Bearer <key>",
+                )
+            })?;
+            let service = api.service.clone();
+            let org = web::block(move || service.authenticate(&key)).await??;
+            Ok(Org(org))
+        })
+    }
+}

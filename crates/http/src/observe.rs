@@ -1,0 +1,91 @@
+//! Request ids and the access log.
+//!
+//! Every response carries `X-Request-Id` (the client's, if it sent a sane one, else a new
+//! random id). One log line per request records method, path, status and latency — never the
+//! query string (it may hold a passcode) or any header (they hold tokens and keys). A 5xx body
+//! is replaced with an opaque one that names the request id, and its cause is logged with it.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use serde_json::json;
+
+/// The id of the request being served, in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// The request id header.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The middleware: `App::new().wrap(actix_web::middleware::from_fn(observe))`.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = incoming_id(&req).unwrap_or_else(new_id);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let started = Instant::now();
+
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        let cause = res
+            .response()
+            .error()
+            .map_or_else(|| "no error recorded".to_owned(), ToString::to_string);
+        tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), %cause, "request failed");
+        let body = opaque_body(status, &id);
+        res = res.map_body(|_, _| BoxBody::new(body));
+    } else {
+        tracing::info!(request_id = %id, %method, %path, status = status.as_u16(), latency_ms, "request");
+    }
+    Ok(res)
+}
+
+fn opaque_body(status: StatusCode, id: &str) -> String {
+    let (code, message) = if status == StatusCode::SERVICE_UNAVAILABLE {
+        (
+            "unavailable",
+            "the service is temporarily unavailable; retry shortly",
+        )
+    } else {
+        ("internal_error", "internal server error")
+    };
+    json!({ "error": { "message": message, "code": code, "detail": { "request_id": id } } })
+        .to_string()
+}
+
+/// A client-sent id, if it is 1–64 characters of `[A-Za-z0-9._-]` (anything else could forge
+/// log lines).
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let sane = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    sane.then(|| value.to_owned())
+}
+
+/// 64 random bits as 16 hex digits.
+fn new_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // Ids need to be distinct, not secret: fall back to the clock.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = (nanos as u64).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

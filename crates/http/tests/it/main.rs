@@ -1,0 +1,144 @@
+//! In-process HTTP tests of every route and error case (DESIGN §4, §5, §8), through the whole
+//! application (middleware included), on SQLite and — when `ALIASKIT_TEST_POSTGRES_URL` is set —
+//! PostgreSQL.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test, with its location"
+)]
+
+mod errors;
+mod org_api;
+mod retrieve;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use aliaskit_domain::OrgName;
+use aliaskit_http::Api;
+use aliaskit_store::testing::TestDb;
+use serde_json::{Value, json};
+
+/// A 32-byte secret.
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A database with organization `acme`, and its API key.
+pub struct Env {
+    /// Keeps the database alive.
+    pub db: TestDb,
+    /// The routes' state.
+    pub api: Api,
+    /// `acme`'s key.
+    pub key: String,
+}
+
+/// One environment per backend.
+pub fn envs() -> Vec<Env> {
+    TestDb::all()
+        .unwrap()
+        .into_iter()
+        .map(|db| {
+            let service = aliaskit_service::Service::new(db.db.clone(), Default::default());
+            let (_, key) = service
+                .create_org(&OrgName::parse("acme").unwrap())
+                .unwrap();
+            Env {
+                db,
+                api: Api::new(service),
+                key: key.expose().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// What a client sees of a response.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers, by lower-case name.
+    pub headers: actix_web::http::header::HeaderMap,
+    /// The body, parsed as JSON (`Value::Null` if it was not JSON).
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends `req` through a fresh instance of the whole app.
+pub async fn send(api: &Api, req: TestRequest) -> Answer {
+    let app = test::init_service(aliaskit_http::app(api.clone())).await;
+    let res: ServiceResponse<_> = app.call(req.to_request()).await.unwrap();
+    read(res).await
+}
+
+async fn read<B: MessageBody>(res: ServiceResponse<B>) -> Answer {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = test::read_body(res).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `POST /organization/api/v1/alias/create` with `body`, as `acme`.
+pub async fn create(env: &Env, body: Value) -> Answer {
+    send(
+        &env.api,
+        TestRequest::post()
+            .uri("/organization/api/v1/alias/create")
+            .insert_header(("Authorization", format!("Bearer {}", env.key)))
+            .set_json(body),
+    )
+    .await
+}
+
+/// A valid create body: conference, a secret, an hour to live.
+pub fn create_body() -> Value {
+    json!({"type": "conference", "name": "Weekly sync", "jwt_secret": SECRET, "expired_at": now() + 3600})
+}
+
+/// Creates an alias from `body` and returns its JSON (`data`).
+pub async fn created(env: &Env, body: Value) -> Value {
+    let answer = create(env, body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body["data"].clone()
+}
+
+/// An access token made by another JWT library.
+pub fn token(secret: &str, claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Asserts the DESIGN §8 error shape and returns `(code, message)`.
+pub fn error_of(answer: &Answer) -> (String, String) {
+    let error = answer
+        .body
+        .get("error")
+        .unwrap_or_else(|| panic!("not an error body: {answer:?}"));
+    (
+        error["code"].as_str().unwrap().to_owned(),
+        error["message"].as_str().unwrap().to_owned(),
+    )
+}
