@@ -1,0 +1,143 @@
+//! `config/aliaskit.example.toml` and `docs/configuration.md` against the code: the example's
+//! values are the defaults, and every key (with its environment name) is in both.
+//!
+//! A unit test, because it enumerates the keys by serializing a [`Settings`] with every
+//! optional value set, and the settings are `Serialize` only under `cfg(test)` (the binaries
+//! have no business serializing a secret).
+
+use std::path::{Path, PathBuf};
+
+use aliaskit_domain::Sensitive;
+use serde::Serializer;
+use serde_json::Value;
+
+use crate::*;
+
+/// Serializes the bootstrap key for the key enumeration.
+pub(crate) fn expose<S: Serializer>(key: &Option<Sensitive>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(key) => s.serialize_some(key.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+}
+
+/// Settings with every optional value set. The struct literals name every field, so a new
+/// setting does not compile here until it is added, and then this test asks for it to be
+/// documented.
+fn everything() -> Settings {
+    Settings {
+        server: ServerSettings {
+            host: "h".into(),
+            port: 1,
+            workers: Some(1),
+            shutdown_timeout: 1,
+            body_limit: 1,
+        },
+        database: DatabaseSettings {
+            url: "u".into(),
+            migrate_on_start: true,
+            pool_size: 1,
+            connect_timeout: 1,
+        },
+        tokens: TokenSettings {
+            leeway: 1,
+            max_lifetime: 1,
+            min_secret_bytes: 1,
+            rotation_grace: 1,
+            issuer: Some("i".into()),
+            audience: Some("a".into()),
+        },
+        bootstrap: BootstrapSettings {
+            api_key: Some(Sensitive::new("k")),
+        },
+        logging: LoggingSettings {
+            level: "info".into(),
+            format: LogFormat::Json,
+        },
+    }
+}
+
+/// Every key, as (section, key).
+fn all_keys() -> Vec<(String, String)> {
+    let Ok(Value::Object(sections)) = serde_json::to_value(everything()) else {
+        panic!("settings serialize to an object");
+    };
+    let mut keys = Vec::new();
+    for (section, table) in sections {
+        let Value::Object(table) = table else {
+            panic!("[{section}] is a table");
+        };
+        keys.extend(table.keys().map(|key| (section.clone(), key.clone())));
+    }
+    assert!(keys.len() >= 18, "{keys:?}");
+    keys
+}
+
+fn env_name(section: &str, key: &str) -> String {
+    format!(
+        "ALIASKIT__{}__{}",
+        section.to_uppercase(),
+        key.to_uppercase()
+    )
+}
+
+#[test]
+fn the_example_file_holds_the_defaults() {
+    let path = repo_file("config/aliaskit.example.toml");
+    let example = Settings::load_from(Some(&path), []).unwrap_or_else(|e| panic!("{e}"));
+    let defaults = Settings::load_from(None, []).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(example, defaults);
+    assert_eq!(defaults, Settings::default());
+}
+
+#[test]
+fn the_example_file_shows_every_key_with_its_environment_name() {
+    let path = repo_file("config/aliaskit.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut section = String::new();
+    let mut shown = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        // `key = value`, or `# key = value` for a key whose default is "unset".
+        let setting = line.strip_prefix('#').map_or(line, str::trim_start);
+        if let Some((key, _)) = setting.split_once(" = ")
+            && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        {
+            shown.push((section.clone(), key.to_owned()));
+        }
+    }
+    for (section, key) in all_keys() {
+        assert!(
+            shown.contains(&(section.clone(), key.clone())),
+            "{section}.{key} is missing from {}",
+            path.display()
+        );
+        let env = env_name(&section, &key);
+        assert!(text.contains(&env), "{env} is not mentioned in the example");
+    }
+}
+
+#[test]
+fn the_configuration_doc_describes_every_key() {
+    let text = std::fs::read_to_string(repo_file("docs/configuration.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (section, key) in all_keys() {
+        let dotted = format!("`{section}.{key}`");
+        assert!(
+            text.contains(&dotted),
+            "{dotted} is not in docs/configuration.md"
+        );
+        let env = env_name(&section, &key);
+        assert!(text.contains(&env), "{env} is not in docs/configuration.md");
+    }
+}

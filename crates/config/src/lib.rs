@@ -1,0 +1,306 @@
+//! Settings of the aliaskit binaries (`aliaskit-server` and the `aliaskit` CLI), read once at
+//! start and passed down as typed values: no library crate reads configuration itself.
+//!
+//! Three layers, later ones winning key by key:
+//!
+//! 1. built-in defaults ([`Settings::default`]);
+//! 2. an optional TOML file (`--config PATH`); see `config/aliaskit.example.toml`;
+//! 3. environment variables `ALIASKIT__SECTION__KEY`, e.g. `ALIASKIT__SERVER__PORT=9090`.
+//!
+//! Unknown keys, values of the wrong type and values out of range are errors that name the key
+//! and where the value came from; secrets (`bootstrap.api_key`, the database password) never
+//! appear in `Debug` output or in an error. Every key is described in `docs/configuration.md`.
+//!
+//! ```
+//! use aliaskit_config::{LogFormat, Settings};
+//!
+//! let env = [("ALIASKIT__SERVER__PORT".to_owned(), "9090".to_owned())];
+//! let settings = Settings::load_from(None, env)?;
+//! assert_eq!(settings.server.port, 9090);
+//! assert_eq!(settings.database.url, "./data/aliaskit.db");
+//! assert_eq!(settings.logging.format, LogFormat::Pretty);
+//!
+//! let bad = [("ALIASKIT__SERVER__PORT".to_owned(), "eighty".to_owned())];
+//! let err = Settings::load_from(None, bad).unwrap_err();
+//! assert_eq!(err.key(), Some("server.port"));
+//! # Ok::<(), aliaskit_config::ConfigError>(())
+//! ```
+
+mod error;
+#[cfg(test)]
+mod example_tests;
+mod load;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use aliaskit_domain::{ApiKey, Sensitive};
+use aliaskit_service::ServiceConfig;
+use aliaskit_store::{PoolOptions, redact_url};
+use aliaskit_token::Policy;
+use serde::{Deserialize, Deserializer};
+
+pub use error::{ConfigError, Origin};
+
+/// Everything the binaries can be configured with. `Default` is the built-in defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`: where and how the HTTP server listens.
+    pub server: ServerSettings,
+    /// `[database]`: which database, and the connection pool.
+    pub database: DatabaseSettings,
+    /// `[tokens]`: how access tokens are judged.
+    pub tokens: TokenSettings,
+    /// `[bootstrap]`: the first start on an empty database.
+    pub bootstrap: BootstrapSettings,
+    /// `[logging]`: what the server logs, and how.
+    pub logging: LoggingSettings,
+}
+
+/// `[server]`: where and how the HTTP server listens.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind. Default `127.0.0.1` (this machine only).
+    pub host: String,
+    /// Port to bind; `0` lets the operating system pick a free one. Default `8080`.
+    pub port: u16,
+    /// Worker threads; `None` (the default) starts one per CPU core.
+    pub workers: Option<usize>,
+    /// Seconds a graceful shutdown waits for requests in flight. Default 30.
+    pub shutdown_timeout: u64,
+    /// Largest request body accepted, in bytes. Default 65536.
+    pub body_limit: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            workers: None,
+            shutdown_timeout: 30,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// `[database]`: which database, and the connection pool.
+///
+/// `Debug` shows the URL with its password replaced by `***`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…`, `sqlite://PATH` or a plain file path (SQLite). Default
+    /// `./data/aliaskit.db`, relative to the working directory; its directory is created.
+    pub url: String,
+    /// Apply pending migrations at start. Default true.
+    pub migrate_on_start: bool,
+    /// Most connections open at once. Default 16.
+    pub pool_size: u32,
+    /// Seconds to wait for a connection before the database counts as unavailable. Default 3.
+    pub connect_timeout: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: "./data/aliaskit.db".into(),
+            migrate_on_start: true,
+            pool_size: 16,
+            connect_timeout: 3,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The URL with any password replaced by `***`: what messages and logs may show.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.redacted_url())
+            .field("migrate_on_start", &self.migrate_on_start)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+/// `[tokens]`: how access tokens are judged (DESIGN §6; `docs/security.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Default 60.
+    pub leeway: u64,
+    /// Longest token lifetime accepted, in seconds. Default 86400 (24 h).
+    pub max_lifetime: u64,
+    /// Shortest `jwt_secret` accepted, in bytes. Default 32 (RFC 7518 §3.2).
+    pub min_secret_bytes: usize,
+    /// Seconds a rotated-out `jwt_secret` keeps verifying. Default 300.
+    pub rotation_grace: u64,
+    /// When set, every token's `iss` must equal it.
+    pub issuer: Option<String>,
+    /// When set, every token's `aud` must contain it.
+    pub audience: Option<String>,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        let policy = Policy::default();
+        let service = ServiceConfig::default();
+        TokenSettings {
+            leeway: policy.leeway.as_secs(),
+            max_lifetime: policy.max_lifetime.as_secs(),
+            min_secret_bytes: policy.min_secret_bytes,
+            rotation_grace: service.rotation_grace.as_secs(),
+            issuer: policy.issuer,
+            audience: policy.audience,
+        }
+    }
+}
+
+/// `[bootstrap]`: the first start on an empty database.
+///
+/// `Debug` shows only the key's length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapSettings {
+    /// The API key of the `default` organization, instead of a generated one (at least 32
+    /// characters; see [`Settings::bootstrap_key`]). Default none.
+    #[serde(deserialize_with = "sensitive")]
+    #[cfg_attr(test, serde(serialize_with = "example_tests::expose"))]
+    pub api_key: Option<Sensitive>,
+}
+
+/// `[logging]`: what the server logs, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct LoggingSettings {
+    /// The least severe level logged (`error`, `warn`, `info`, `debug`, `trace`), or `tracing`
+    /// filter directives (`info,aliaskit_http=debug`). Default `info`.
+    pub level: String,
+    /// Line format. Default [`LogFormat::Pretty`].
+    pub format: LogFormat,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        LoggingSettings {
+            level: "info".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(try_from = "String")]
+#[cfg_attr(test, serde(rename_all = "lowercase"))]
+pub enum LogFormat {
+    /// Human-readable lines (`"pretty"`).
+    #[default]
+    Pretty,
+    /// One JSON object per line (`"json"`), for log collectors.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    /// `pretty` or `json`; the error says which values are allowed.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("expected `pretty` or `json`, found {other:?}")),
+        }
+    }
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+fn sensitive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sensitive>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Sensitive::new))
+}
+
+impl Settings {
+    /// Loads the settings: built-in defaults, then the TOML file at `path` if given, then the
+    /// process environment (`ALIASKIT__SECTION__KEY`). Validates them (see
+    /// [`load_from`](Self::load_from)).
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_from(path, load::process_env()?)
+    }
+
+    /// Like [`load`](Self::load), with the environment given explicitly (tests, or a caller
+    /// that filtered it). Variables not starting with `ALIASKIT__` are ignored.
+    ///
+    /// Fails, naming the key and the file or variable it came from, on: a file that cannot be
+    /// read or is not TOML, an unknown key, a value of the wrong type, and a value out of range
+    /// (`database.pool_size`, `database.connect_timeout`, `tokens.max_lifetime`,
+    /// `tokens.min_secret_bytes` and `server.workers` must be at least 1; `server.port` may be
+    /// 0), an unsupported `database.url`, or a `bootstrap.api_key` that is not a valid key.
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        load::load(path, env)
+    }
+
+    /// The use cases' configuration: the token policy (`tokens.*`, other policy fields at their
+    /// defaults) and `tokens.rotation_grace`.
+    pub fn service_config(&self) -> ServiceConfig {
+        let t = &self.tokens;
+        ServiceConfig {
+            policy: Policy {
+                leeway: Duration::from_secs(t.leeway),
+                max_lifetime: Duration::from_secs(t.max_lifetime),
+                min_secret_bytes: t.min_secret_bytes,
+                issuer: t.issuer.clone(),
+                audience: t.audience.clone(),
+                ..Policy::default()
+            },
+            rotation_grace: Duration::from_secs(t.rotation_grace),
+        }
+    }
+
+    /// The connection pool's options: `database.pool_size` and `database.connect_timeout`.
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            max_size: self.database.pool_size,
+            connect_timeout: Duration::from_secs(self.database.connect_timeout),
+        }
+    }
+
+    /// `bootstrap.api_key` as an [`ApiKey`], or `None` when it is not set. The error names
+    /// `bootstrap.api_key` and says what is wrong, never what the key is.
+    pub fn bootstrap_key(&self) -> Result<Option<ApiKey>, ConfigError> {
+        self.bootstrap
+            .api_key
+            .as_ref()
+            .map(|key| ApiKey::parse(key.expose()))
+            .transpose()
+            .map_err(|e| ConfigError::new(Origin::Settings, Some(BOOTSTRAP_KEY), e.to_string()))
+    }
+}
+
+const BOOTSTRAP_KEY: &str = "bootstrap.api_key";

@@ -1,0 +1,180 @@
+//! Mistakes are errors that name the key and where the value came from.
+
+use aliaskit_config::{Origin, Settings};
+
+use crate::{load_err, toml};
+
+#[test]
+fn a_port_that_is_not_a_number_names_the_key_and_the_variable() {
+    let e = load_err(None, &[("ALIASKIT__SERVER__PORT", "eighty")]);
+    assert_eq!(e.key(), Some("server.port"));
+    assert_eq!(e.origin(), &Origin::Env("ALIASKIT__SERVER__PORT".into()));
+    assert_eq!(
+        e.to_string(),
+        "ALIASKIT__SERVER__PORT: server.port: expected an integer, found string \"eighty\""
+    );
+    let e = load_err(None, &[("ALIASKIT__SERVER__PORT", "70000")]);
+    assert_eq!(e.key(), Some("server.port"));
+    assert!(
+        e.to_string()
+            .starts_with("ALIASKIT__SERVER__PORT: server.port: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_port_of_the_wrong_type_in_the_file_names_the_key_and_the_file() {
+    let file = toml("[server]\nport = \"eighty\"\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.key(), Some("server.port"));
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "config file {}: server.port: expected an integer, found string \"eighty\"",
+            file.path.display()
+        )
+    );
+}
+
+#[test]
+fn the_variable_at_fault_is_named_among_several() {
+    let e = load_err(
+        None,
+        &[
+            ("ALIASKIT__SERVER__PORT", "9090"),
+            ("ALIASKIT__DATABASE__POOL_SIZE", "many"),
+            ("ALIASKIT__LOGGING__LEVEL", "debug"),
+        ],
+    );
+    assert_eq!(
+        e.origin(),
+        &Origin::Env("ALIASKIT__DATABASE__POOL_SIZE".into())
+    );
+    assert_eq!(e.key(), Some("database.pool_size"));
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_named() {
+    let file = toml("[server]\nprot = 9090\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.key(), Some("server.prot"));
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+    assert!(
+        e.to_string()
+            .contains("server.prot: unknown key (expected one of `host`, `port`"),
+        "{e}"
+    );
+
+    let file = toml("[opencap]\ndomains = [\"example.com\"]\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.key(), Some("opencap"));
+
+    let file = toml("verbose = true\n");
+    assert_eq!(load_err(Some(&file), &[]).key(), Some("verbose"));
+}
+
+#[test]
+fn an_unknown_key_in_the_environment_is_named() {
+    let e = load_err(None, &[("ALIASKIT__SERVER__PROT", "9090")]);
+    assert_eq!(e.key(), Some("server.prot"));
+    assert_eq!(e.origin(), &Origin::Env("ALIASKIT__SERVER__PROT".into()));
+    let e = load_err(None, &[("ALIASKIT__SERVER_PORT", "9090")]);
+    assert_eq!(e.key(), Some("server_port"));
+    let e = load_err(None, &[("ALIASKIT__", "x")]);
+    assert_eq!(
+        e.to_string(),
+        "ALIASKIT__: names no setting; write ALIASKIT__SECTION__KEY, e.g. ALIASKIT__SERVER__PORT"
+    );
+}
+
+#[test]
+fn two_spellings_of_one_variable_are_refused() {
+    let e = load_err(
+        None,
+        &[
+            ("ALIASKIT__SERVER__PORT", "1"),
+            ("aliaskit__server__port", "2"),
+        ],
+    );
+    assert_eq!(e.key(), Some("server.port"));
+    assert!(e.to_string().contains("sets it too"), "{e}");
+}
+
+#[test]
+fn a_log_format_must_be_pretty_or_json() {
+    let e = load_err(None, &[("ALIASKIT__LOGGING__FORMAT", "xml")]);
+    assert_eq!(e.key(), Some("logging.format"));
+    assert_eq!(
+        e.to_string(),
+        "ALIASKIT__LOGGING__FORMAT: logging.format: expected `pretty` or `json`, found \"xml\""
+    );
+}
+
+#[test]
+fn out_of_range_values_are_refused_and_named() {
+    let cases = [
+        ("ALIASKIT__DATABASE__POOL_SIZE", "0", "database.pool_size"),
+        (
+            "ALIASKIT__DATABASE__CONNECT_TIMEOUT",
+            "0",
+            "database.connect_timeout",
+        ),
+        (
+            "ALIASKIT__TOKENS__MIN_SECRET_BYTES",
+            "0",
+            "tokens.min_secret_bytes",
+        ),
+        ("ALIASKIT__TOKENS__MAX_LIFETIME", "0", "tokens.max_lifetime"),
+        ("ALIASKIT__SERVER__WORKERS", "0", "server.workers"),
+        ("ALIASKIT__SERVER__BODY_LIMIT", "0", "server.body_limit"),
+        ("ALIASKIT__SERVER__HOST", "", "server.host"),
+        ("ALIASKIT__TOKENS__ISSUER", "", "tokens.issuer"),
+        ("ALIASKIT__TOKENS__LEEWAY", "-1", "tokens.leeway"),
+        (
+            "ALIASKIT__DATABASE__URL",
+            "mysql://u:pw@h/db",
+            "database.url",
+        ),
+        ("ALIASKIT__DATABASE__URL", "", "database.url"),
+        (
+            "ALIASKIT__DATABASE__MIGRATE_ON_START",
+            "maybe",
+            "database.migrate_on_start",
+        ),
+    ];
+    for (var, value, key) in cases {
+        let e = load_err(None, &[(var, value)]);
+        assert_eq!(e.key(), Some(key), "{var}={value}: {e}");
+        assert_eq!(e.origin(), &Origin::Env(var.into()), "{var}={value}: {e}");
+    }
+    let e = load_err(None, &[("ALIASKIT__DATABASE__POOL_SIZE", "0")]);
+    assert_eq!(
+        e.to_string(),
+        "ALIASKIT__DATABASE__POOL_SIZE: database.pool_size: must be at least 1"
+    );
+    let file = toml("[tokens]\nmax_lifetime = 0\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+    assert_eq!(e.key(), Some("tokens.max_lifetime"));
+}
+
+#[test]
+fn a_missing_or_broken_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.toml");
+    let e = Settings::load_from(Some(&missing), []).unwrap_err();
+    assert_eq!(e.origin(), &Origin::File(missing.clone()));
+    assert!(
+        e.to_string().starts_with(&format!(
+            "config file {}: cannot read it: ",
+            missing.display()
+        )),
+        "{e}"
+    );
+
+    let file = toml("[server\nport = 1\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+    assert!(e.to_string().contains("TOML parse error at line 1"), "{e}");
+}
