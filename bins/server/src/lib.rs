@@ -1,0 +1,133 @@
+//! The aliaskit server as a library, so tests start exactly what `main` starts:
+//! [`Application::build`] opens the database, applies migrations, bootstraps the first
+//! organization and binds the port; [`Application::run_until_stopped`] serves until SIGINT or
+//! SIGTERM, letting in-flight requests finish.
+
+use std::io::IsTerminal;
+use std::net::TcpListener;
+
+use actix_web::HttpServer;
+use actix_web::dev::Server;
+use aliaskit_config::{LogFormat, Settings};
+use aliaskit_http::Api;
+use aliaskit_service::{Bootstrap, Service};
+use aliaskit_store::{Database, redact_url};
+use anyhow::Context;
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    bootstrap_key: Option<String>,
+}
+
+impl Application {
+    /// Opens the database (migrating it when `database.migrate_on_start`), creates the
+    /// `default` organization on an empty database, and binds `server.host:server.port`
+    /// (port 0 picks a free port).
+    pub fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let url = redact_url(&settings.database.url);
+        let db = Database::open(&settings.database.url, settings.pool_options())
+            .with_context(|| format!("cannot open the database at {url}"))?;
+        if settings.database.migrate_on_start {
+            let applied = db
+                .migrate()
+                .with_context(|| format!("cannot apply migrations to {url}"))?;
+            if !applied.is_empty() {
+                tracing::info!(database = %url, migrations = ?applied, "applied migrations");
+            }
+        }
+        let service = Service::new(db, settings.service_config());
+        let configured = settings.bootstrap_key()?;
+        let bootstrap_key = match service
+            .bootstrap(configured.as_ref())
+            .context("cannot create the first organization")?
+        {
+            Bootstrap::Created {
+                key,
+                generated: true,
+            } => {
+                tracing::info!(
+                    "created organization `default`; its API key is printed once on stdout"
+                );
+                Some(key.expose().to_owned())
+            }
+            Bootstrap::Created {
+                generated: false, ..
+            }
+            | Bootstrap::KeyAdded => {
+                tracing::info!("organization `default` accepts the configured bootstrap.api_key");
+                None
+            }
+            Bootstrap::Nothing => None,
+        };
+
+        let api = Api {
+            service,
+            body_limit: settings.server.body_limit,
+        };
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || aliaskit_http::app(api.clone()))
+            .shutdown_timeout(settings.server.shutdown_timeout);
+        if let Some(workers) = settings.server.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .context("cannot start the HTTP server")?
+            .run();
+        Ok(Application {
+            port,
+            server,
+            bootstrap_key,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The API key of the `default` organization if this start created it with a generated
+    /// key: show it to the operator once.
+    pub fn bootstrap_key(&self) -> Option<&str> {
+        self.bootstrap_key.as_deref()
+    }
+
+    /// A handle to stop the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT, SIGTERM or the handle); in-flight requests get up to
+    /// `server.shutdown_timeout` to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Installs the global log subscriber: `logging.level` (or `RUST_LOG`, if set) as the filter,
+/// `logging.format` pretty or JSON, on stderr so stdout carries only what scripts read.
+pub fn init_logging(settings: &Settings) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) => EnvFilter::try_new(directives).context("RUST_LOG")?,
+        Err(_) => EnvFilter::try_new(&settings.logging.level).context("logging.level")?,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let installed = match settings.logging.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+}

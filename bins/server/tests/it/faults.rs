@@ -1,0 +1,148 @@
+//! The database goes away and comes back while the server runs: `/readyz` and the data routes
+//! answer 503 meanwhile, and the server recovers by itself, without a restart.
+//!
+//! PostgreSQL is reached through a TCP proxy the test cuts and restores.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aliaskit_store::testing::TestDb;
+use serde_json::json;
+
+use crate::*;
+
+/// Forwards a local port to PostgreSQL until cut.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (up2, streams2) = (up.clone(), streams.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let mut all = streams2.lock().unwrap();
+                all.push(client.try_clone().unwrap());
+                all.push(server.try_clone().unwrap());
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Proxy { port, up, streams }
+    }
+
+    /// Refuses new connections and cuts the open ones, as a database crash would.
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for s in self.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+/// `postgres://user@host:port/db` with host and port replaced by the proxy's.
+fn through(url: &str, port: u16) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (user, host) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(u, h)| (u, h));
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    (
+        format!("{scheme}://{at}127.0.0.1:{port}/{path}"),
+        host.to_owned(),
+    )
+}
+
+fn eventually(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
+    let Some(db) = TestDb::postgres().unwrap() else {
+        return;
+    };
+    let (_, upstream) = through(&db.url, 0);
+    let proxy = Proxy::start(upstream);
+    let (url, _) = through(&db.url, proxy.port);
+    let app = TestApp::spawn(&url);
+    let auth = format!("Bearer {KEY}");
+    let body = json!({"type": "live", "expired_at": now() + 600});
+
+    assert_eq!(app.get("/readyz", None).status, 200);
+    assert_eq!(
+        app.post("/organization/api/v1/alias/create", &body, Some(&auth))
+            .status,
+        200
+    );
+
+    proxy.cut();
+    eventually("503 from /readyz", Duration::from_secs(15), || {
+        app.get("/readyz", None).status == 503
+    });
+    let down = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+    assert_eq!(down.status, 503, "{:?}", down.body);
+    assert_eq!(down.body["error"]["code"], "unavailable");
+    assert_eq!(
+        app.get("/healthz", None).status,
+        200,
+        "the process itself is alive"
+    );
+
+    proxy.restore();
+    eventually("200 from /readyz", Duration::from_secs(15), || {
+        app.get("/readyz", None).status == 200
+    });
+    let back = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+    assert_eq!(back.status, 200, "{:?}", back.body);
+    let listed = app.get("/organization/api/v1/aliases", Some(&auth));
+    assert_eq!(
+        listed.body["data"]["entries"].as_array().unwrap().len(),
+        2,
+        "nothing acknowledged was lost"
+    );
+}
