@@ -1,11 +1,15 @@
 //! `aliaskit`: the operator and developer command line. It never links actix and speaks no HTTP:
 //! it calls the library crates directly.
 //!
-//! Exit status: 0 on success, 1 when a token is refused (or cannot be signed), 2 for bad usage
-//! or unreadable input.
+//! Exit status: 0 on success; 1 when the request was judged and refused (a token, a taken
+//! organization name, an unknown organization), with `code: reason` on stderr; 2 for bad
+//! usage, bad input or configuration, or a database that cannot be reached, with `error: …`.
 
+mod database;
+mod org;
 mod token;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +21,10 @@ use clap::{Parser, Subcommand};
     about = "aliaskit operator and developer tool (no HTTP)"
 )]
 struct Cli {
+    /// Settings file (TOML), read as the server reads it; `ALIASKIT__SECTION__KEY` environment
+    /// variables override it. Used by `org` and `migrate`.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +34,11 @@ enum Command {
     /// Sign, verify and decode access tokens (HS256/HS384/HS512 JWTs).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Create and list organizations, and rotate their API keys.
+    #[command(subcommand)]
+    Org(org::OrgCommand),
+    /// Apply the pending database migrations; says which, on stderr.
+    Migrate,
 }
 
 /// How a command failed, and so which exit status it gets.
@@ -33,7 +46,16 @@ enum Command {
 pub enum Failure {
     /// A token was refused, or could not be signed: `code: reason`, exit 1.
     Token(aliaskit_token::TokenError),
-    /// Bad input or an I/O problem: `error: …`, exit 2.
+    /// The request was understood and refused (a name taken, an organization unknown):
+    /// `code: reason`, exit 1.
+    Refused {
+        /// Stable machine-readable code, e.g. `org_name_taken`.
+        code: &'static str,
+        /// What a person reads.
+        reason: String,
+    },
+    /// Bad usage or input, bad settings, an unreachable database, an I/O problem:
+    /// `error: …`, exit 2.
     Usage(anyhow::Error),
 }
 
@@ -51,13 +73,20 @@ impl From<anyhow::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let config = cli.config.as_deref();
     let result = match cli.command {
         Command::Token(cmd) => token::run(cmd),
+        Command::Org(cmd) => org::run(config, cmd),
+        Command::Migrate => database::migrate(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Token(e)) => {
             eprintln!("{}: {e}", e.code());
+            ExitCode::from(1)
+        }
+        Err(Failure::Refused { code, reason }) => {
+            eprintln!("{code}: {reason}");
             ExitCode::from(1)
         }
         Err(Failure::Usage(e)) => {

@@ -7,10 +7,16 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod migrate;
+mod org;
 mod token;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+
+use aliaskit_service::{Service, ServiceConfig};
+use aliaskit_store::testing::TestDb;
+use aliaskit_store::{Database, PoolOptions};
 
 /// What a run printed and how it ended.
 pub struct Run {
@@ -24,7 +30,23 @@ pub struct Run {
 
 /// Runs `aliaskit` with `args`, feeding `stdin` if given.
 pub fn aliaskit(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aliaskit"))
+    aliaskit_env(args, stdin, &[])
+}
+
+/// Runs `aliaskit` with `args` and exactly the `ALIASKIT__…` variables in `env`: any that this
+/// test process inherited are removed, so a developer's own settings cannot leak in.
+pub fn aliaskit_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_aliaskit"));
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(|n| n.to_ascii_uppercase().starts_with("ALIASKIT__"))
+        {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -45,5 +67,72 @@ pub fn aliaskit(args: &[&str], stdin: Option<&str>) -> Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8(stdout).unwrap(),
         stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// A database for one CLI test, named to the child by `ALIASKIT__DATABASE__URL`.
+pub struct Target {
+    /// `database.url`.
+    pub url: String,
+    /// Which backend, for assertion messages.
+    pub name: &'static str,
+    _keep: Keep,
+}
+
+enum Keep {
+    Dir(#[expect(dead_code, reason = "held to delete the directory on drop")] tempfile::TempDir),
+    Postgres(#[expect(dead_code, reason = "held to drop the database on drop")] TestDb),
+}
+
+impl Target {
+    /// A SQLite file that does not exist yet, in a directory that does not exist yet.
+    pub fn sqlite() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir
+            .path()
+            .join("data")
+            .join("aliaskit.db")
+            .display()
+            .to_string();
+        Target {
+            url,
+            name: "sqlite",
+            _keep: Keep::Dir(dir),
+        }
+    }
+
+    /// A fresh (already migrated) PostgreSQL database, when `ALIASKIT_TEST_POSTGRES_URL` is set.
+    pub fn postgres() -> Option<Target> {
+        let db = TestDb::postgres().expect("a PostgreSQL test database")?;
+        Some(Target {
+            url: db.url.clone(),
+            name: "postgres",
+            _keep: Keep::Postgres(db),
+        })
+    }
+
+    /// A brand-new SQLite file, and a fresh PostgreSQL database when configured.
+    pub fn all() -> Vec<Target> {
+        let mut targets = vec![Target::sqlite()];
+        targets.extend(Target::postgres());
+        targets
+    }
+
+    /// Runs `aliaskit args…` on this database.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Runs `aliaskit args…` on this database, with more `ALIASKIT__…` variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut vars = vec![("ALIASKIT__DATABASE__URL", self.url.as_str())];
+        vars.extend_from_slice(env);
+        aliaskit_env(args, None, &vars)
+    }
+
+    /// The use cases over the same database, to check what the CLI did.
+    pub fn service(&self) -> Service {
+        let db = Database::open(&self.url, PoolOptions::default()).unwrap();
+        Service::new(db, ServiceConfig::default())
     }
 }

@@ -1,0 +1,94 @@
+//! The settings and the database, for the commands that need them (`org …`, `migrate`).
+
+use std::path::Path;
+
+use aliaskit_config::Settings;
+use aliaskit_service::{Service, ServiceError};
+use aliaskit_store::{Database, StoreError};
+use anyhow::anyhow;
+
+use crate::Failure;
+
+/// The use cases over the configured database, and how to report its failures.
+pub struct Opened {
+    /// The use cases.
+    pub service: Service,
+    /// `database.url` with its password as `***`.
+    url: String,
+}
+
+/// Loads the settings (`--config`, then `ALIASKIT__…`) and opens the pool. Nothing is
+/// connected yet, so this fails only on bad settings.
+fn open(config: Option<&Path>) -> Result<(Settings, Database), Failure> {
+    let settings = Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))?;
+    let url = settings.database.redacted_url();
+    let db = Database::open(&settings.database.url, settings.pool_options())
+        .map_err(|e| store_failure(&url, e))?;
+    Ok((settings, db))
+}
+
+/// Applies the pending migrations and says so on stderr; returns whether any were applied.
+fn apply(db: &Database, url: &str) -> Result<bool, Failure> {
+    let applied = db.migrate().map_err(|e| store_failure(url, e))?;
+    for version in &applied {
+        eprintln!("applied migration {version} to the database at {url}");
+    }
+    Ok(!applied.is_empty())
+}
+
+/// The use cases, after the pending migrations when `database.migrate_on_start` is true (so
+/// that `org create` works on a brand-new database).
+pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
+    let (settings, db) = open(config)?;
+    let url = settings.database.redacted_url();
+    if settings.database.migrate_on_start {
+        apply(&db, &url)?;
+    }
+    Ok(Opened {
+        service: Service::new(db, settings.service_config()),
+        url,
+    })
+}
+
+/// `aliaskit migrate`: applies the pending migrations whatever `database.migrate_on_start`
+/// says.
+pub fn migrate(config: Option<&Path>) -> Result<(), Failure> {
+    let (settings, db) = open(config)?;
+    let url = settings.database.redacted_url();
+    if !apply(&db, &url)? {
+        eprintln!("the database at {url} is already up to date");
+    }
+    Ok(())
+}
+
+impl Opened {
+    /// A failure of the use cases, as the CLI reports it. A refusal (name taken, organization
+    /// unknown) is exit 1; anything else is exit 2.
+    pub fn failure(&self, e: ServiceError) -> Failure {
+        match e {
+            ServiceError::OrgNotFound { name } => Failure::Refused {
+                code: "org_not_found",
+                reason: format!("no organization is named {name}"),
+            },
+            ServiceError::OrgNameTaken => Failure::Refused {
+                code: "org_name_taken",
+                reason: "an organization with this name exists already".into(),
+            },
+            ServiceError::Unavailable(e) | ServiceError::Store(e) => store_failure(&self.url, e),
+            e => Failure::Usage(anyhow!(e)),
+        }
+    }
+}
+
+/// `cannot reach the database at URL: reason` for an unreachable database, the error with the
+/// URL for the others; the URL's password is `***`.
+fn store_failure(url: &str, e: StoreError) -> Failure {
+    match e {
+        StoreError::Unavailable { reason } => {
+            // libpq's messages span lines; one line reads better after `error:`.
+            let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+            Failure::Usage(anyhow!("cannot reach the database at {url}: {reason}"))
+        }
+        e => Failure::Usage(anyhow::Error::new(e).context(format!("the database at {url}"))),
+    }
+}

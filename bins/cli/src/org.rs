@@ -1,0 +1,94 @@
+//! `aliaskit org create|list|rotate-key`.
+
+use std::io::Write;
+use std::path::Path;
+
+use aliaskit_domain::OrgName;
+use aliaskit_service::ServiceError;
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::Failure;
+use crate::database::open_service;
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization and its first API key; prints the key alone on stdout (it is not
+    /// shown again).
+    Create {
+        /// 1–64 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit.
+        name: String,
+    },
+    /// List the organizations, by name: `NAME<TAB>CREATED_AT` (Unix seconds), one per line.
+    List,
+    /// Replace every API key of an organization with a new one, printed alone on stdout; the
+    /// old keys stop working at once.
+    RotateKey {
+        /// The organization's name.
+        name: String,
+    },
+}
+
+pub fn run(config: Option<&Path>, cmd: OrgCommand) -> Result<(), Failure> {
+    match cmd {
+        OrgCommand::Create { name } => create(config, &name),
+        OrgCommand::List => list(config),
+        OrgCommand::RotateKey { name } => rotate_key(config, &name),
+    }
+}
+
+fn create(config: Option<&Path>, name: &str) -> Result<(), Failure> {
+    // Checked before the database is touched: a bad name is a usage error wherever it runs.
+    let name = OrgName::parse(name).context("NAME")?;
+    let opened = open_service(config)?;
+    let (org, key) = match opened.service.create_org(&name) {
+        Ok(created) => created,
+        Err(ServiceError::OrgNameTaken) => {
+            return Err(Failure::Refused {
+                code: "org_name_taken",
+                reason: format!("an organization named {name} exists already"),
+            });
+        }
+        Err(e) => return Err(opened.failure(e)),
+    };
+    print(&format!("{}\n", key.expose()))?;
+    eprintln!(
+        "created organization {}; store this key now, it is not shown again",
+        org.name
+    );
+    Ok(())
+}
+
+fn list(config: Option<&Path>) -> Result<(), Failure> {
+    let opened = open_service(config)?;
+    let orgs = opened.service.list_orgs().map_err(|e| opened.failure(e))?;
+    let mut text = String::new();
+    for org in orgs {
+        text.push_str(&format!("{}\t{}\n", org.name, org.created_at));
+    }
+    print(&text)
+}
+
+fn rotate_key(config: Option<&Path>, name: &str) -> Result<(), Failure> {
+    let name = OrgName::parse(name).context("NAME")?;
+    let opened = open_service(config)?;
+    let key = opened
+        .service
+        .rotate_org_key(&name)
+        .map_err(|e| opened.failure(e))?;
+    print(&format!("{}\n", key.expose()))?;
+    eprintln!(
+        "new key for organization {name}; the previous keys no longer work; \
+         store this key now, it is not shown again"
+    );
+    Ok(())
+}
+
+/// Writes to stdout; a closed pipe is an error, not a panic (as `println!` would make it).
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+    Ok(())
+}

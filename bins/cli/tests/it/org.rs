@@ -1,0 +1,195 @@
+//! `aliaskit org create|list|rotate-key`, on a brand-new SQLite file and on PostgreSQL.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aliaskit_service::ServiceError;
+
+use crate::{Run, Target};
+
+fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// The key a successful `create` or `rotate-key` printed: alone on stdout, with a newline.
+fn printed_key(run: &Run, what: &str) -> String {
+    assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+    let key = run
+        .stdout
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("{what}: {:?}", run.stdout));
+    assert!(
+        key.starts_with("ak_") && key.len() == 46 && !key.contains(char::is_whitespace),
+        "{what}: {key:?}"
+    );
+    key.to_owned()
+}
+
+#[test]
+fn create_prints_only_a_key_and_the_key_authenticates() {
+    for t in Target::all() {
+        let run = t.run(&["org", "create", "acme"]);
+        let key = printed_key(&run, t.name);
+        assert!(
+            run.stderr.ends_with(
+                "created organization acme; store this key now, it is not shown again\n"
+            ),
+            "{}: {}",
+            t.name,
+            run.stderr
+        );
+        let service = t.service();
+        let orgs = service.list_orgs().unwrap();
+        assert_eq!(orgs.len(), 1, "{}", t.name);
+        assert_eq!(orgs[0].name.as_str(), "acme");
+        assert_eq!(
+            service.authenticate(&key).unwrap(),
+            orgs[0].id,
+            "{}",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn create_migrates_a_brand_new_database_first() {
+    let t = Target::sqlite();
+    assert!(!std::path::Path::new(&t.url).exists());
+    let run = t.run(&["org", "create", "acme"]);
+    printed_key(&run, t.name);
+    assert!(
+        run.stderr.starts_with("applied migration "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_taken_name_is_refused_with_status_1() {
+    for t in Target::all() {
+        printed_key(&t.run(&["org", "create", "acme"]), t.name);
+        let run = t.run(&["org", "create", "acme"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                1,
+                "",
+                "org_name_taken: an organization named acme exists already\n"
+            ),
+            "{}",
+            t.name
+        );
+        assert_eq!(t.service().list_orgs().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_bad_name_is_a_usage_error_with_status_2() {
+    let t = Target::sqlite();
+    for (args, message) in [
+        (
+            ["org", "create", "Acme"],
+            "error: NAME: invalid organization name: it starts with 'A'; start with a-z or 0-9\n",
+        ),
+        (
+            ["org", "create", "a b"],
+            "error: NAME: invalid organization name: ' ' is not allowed; use only a-z, 0-9, '.', '_' and '-'\n",
+        ),
+        (
+            ["org", "rotate-key", ""],
+            "error: NAME: invalid organization name: it is empty\n",
+        ),
+    ] {
+        let run = t.run(&args);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (2, "", message),
+            "{args:?}"
+        );
+    }
+    // The name is checked before the database is touched.
+    assert!(!std::path::Path::new(&t.url).exists());
+}
+
+#[test]
+fn list_prints_name_tab_created_at_by_name() {
+    for t in Target::all() {
+        let run = t.run(&["org", "list"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, ""),
+            "{}: {}",
+            t.name,
+            run.stderr
+        );
+
+        let before = now();
+        for name in ["zeta", "acme", "beta.team"] {
+            printed_key(&t.run(&["org", "create", name]), t.name);
+        }
+        let after = now();
+        let run = t.run(&["org", "list"]);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{}", t.name);
+        let rows: Vec<(&str, i64)> = run
+            .stdout
+            .lines()
+            .map(|line| {
+                let (name, created) = line.split_once('\t').unwrap();
+                (name, created.parse().unwrap())
+            })
+            .collect();
+        let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["acme", "beta.team", "zeta"], "{}", t.name);
+        for (name, created) in rows {
+            assert!((before..=after).contains(&created), "{name}: {created}");
+        }
+        assert!(run.stdout.ends_with('\n'));
+    }
+}
+
+#[test]
+fn rotate_key_stops_the_old_key_at_once_and_the_new_one_works() {
+    for t in Target::all() {
+        let old = printed_key(&t.run(&["org", "create", "acme"]), t.name);
+        let run = t.run(&["org", "rotate-key", "acme"]);
+        let new = printed_key(&run, t.name);
+        assert_ne!(old, new);
+        assert!(
+            run.stderr.contains("new key for organization acme"),
+            "{}",
+            run.stderr
+        );
+        let service = t.service();
+        assert!(
+            matches!(
+                service.authenticate(&old),
+                Err(ServiceError::Unauthorized { .. })
+            ),
+            "{}",
+            t.name
+        );
+        assert!(service.authenticate(&new).is_ok(), "{}", t.name);
+    }
+}
+
+#[test]
+fn rotate_key_of_an_unknown_organization_is_refused_with_status_1() {
+    for t in Target::all() {
+        let run = t.run(&["org", "rotate-key", "nobody"]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", t.name);
+        // A brand-new database is migrated first, which stderr reports above the refusal.
+        assert!(
+            run.stderr
+                .ends_with("\norg_not_found: no organization is named nobody\n")
+                || run.stderr == "org_not_found: no organization is named nobody\n",
+            "{}: {}",
+            t.name,
+            run.stderr
+        );
+    }
+}
