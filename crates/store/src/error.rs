@@ -19,6 +19,9 @@ pub enum StoreError {
     /// An organization with this name exists already.
     #[error("an organization with this name exists already")]
     OrgNameTaken,
+    /// An OpenCAP user with this alias exists already.
+    #[error("this alias is already registered")]
+    CapUserTaken,
     /// An API key with this hash exists already.
     #[error("this API key is already in use")]
     ApiKeyTaken,

@@ -59,6 +59,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// OpenCAP users.
+    cap_users (id) {
+        /// Random id, the `sub` of the user's tokens.
+        id -> Text,
+        /// Before the `$`.
+        username -> Text,
+        /// After the `$`.
+        domain -> Text,
+        /// argon2id PHC string.
+        password_hash -> Text,
+        /// Failed logins since the last success or lock.
+        failed_logins -> BigInt,
+        /// Logins refused until this Unix second.
+        locked_until -> Nullable<BigInt>,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// OpenCAP addresses, one per user and type.
+    cap_addresses (user_id, address_type) {
+        /// Owner.
+        user_id -> Text,
+        /// The OpenCAP type number.
+        address_type -> Integer,
+        /// The address text.
+        address -> Text,
+        /// A JSON object.
+        extensions -> Text,
+        /// Unix seconds.
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The server's own signing keys for OpenCAP login tokens.
+    signing_keys (kid) {
+        /// Key id, in the token header.
+        kid -> Text,
+        /// `HS256`, `HS384` or `HS512`.
+        alg -> Text,
+        /// The HMAC key, base64url.
+        secret -> Text,
+        /// Unix seconds.
+        created_at -> BigInt,
+        /// When it stopped signing.
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
-diesel::allow_tables_to_appear_in_same_query!(organizations, api_keys, aliases);
+diesel::joinable!(cap_addresses -> cap_users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    api_keys,
+    aliases,
+    cap_users,
+    cap_addresses,
+    signing_keys
+);

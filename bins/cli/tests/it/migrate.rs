@@ -12,8 +12,9 @@ fn migrate_creates_the_tables_of_an_empty_file_then_says_up_to_date() {
     assert_eq!(
         run.stderr,
         format!(
-            "applied migration 20261124000001 to the database at {}\n",
-            t.url
+            "applied migration 20261124000001 to the database at {url}\n\
+             applied migration 20261124000002 to the database at {url}\n",
+            url = t.url
         )
     );
     assert!(Path::new(&t.url).exists());

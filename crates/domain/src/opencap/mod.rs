@@ -33,6 +33,8 @@ mod bits;
 mod cashaddr;
 mod nano;
 mod segwit;
+mod user;
 
 pub use address::{Address, AddressError, AddressType, AddressTypeError};
 pub use alias::{CapAlias, CapAliasError};
+pub use user::{CapUser, Extensions, Password, StoredAddress};

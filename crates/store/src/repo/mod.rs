@@ -3,4 +3,7 @@
 
 pub mod aliases;
 pub mod api_keys;
+pub mod cap_addresses;
+pub mod cap_users;
 pub mod orgs;
+pub mod signing_keys;

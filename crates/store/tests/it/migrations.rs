@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 3] = [
+        let expected: [(&str, &[&str]); 6] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -52,6 +52,32 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
                     "previous_secret_until",
                     "tokens_valid_after",
                 ],
+            ),
+            (
+                "cap_users",
+                &[
+                    "id",
+                    "username",
+                    "domain",
+                    "password_hash",
+                    "failed_logins",
+                    "locked_until",
+                    "created_at",
+                ],
+            ),
+            (
+                "cap_addresses",
+                &[
+                    "user_id",
+                    "address_type",
+                    "address",
+                    "extensions",
+                    "updated_at",
+                ],
+            ),
+            (
+                "signing_keys",
+                &["kid", "alg", "secret", "created_at", "retired_at"],
             ),
         ];
         for (table, cols) in expected {

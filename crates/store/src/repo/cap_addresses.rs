@@ -1,0 +1,78 @@
+//! The `cap_addresses` table: one address per user and type.
+
+use aliaskit_domain::opencap::{AddressType, StoredAddress};
+use diesel::prelude::*;
+
+use crate::rows::CapAddressRow;
+use crate::schema::cap_addresses::dsl;
+use crate::{DbConn, Result, error::unique_violation};
+
+/// Stores the user's address of its type, replacing one of the same type. Run it in a
+/// transaction: an update, then an insert if there was nothing to update (a concurrent insert
+/// of the same type is retried as an update).
+pub fn upsert(conn: &mut DbConn, user_id: &str, stored: &StoredAddress) -> Result<()> {
+    let code = i32::from(stored.address.address_type().code());
+    let row = CapAddressRow {
+        user_id: user_id.to_owned(),
+        address_type: code,
+        address: stored.address.as_str().to_owned(),
+        extensions: stored.extensions.to_json(),
+        updated_at: stored.updated_at,
+    };
+    let update = |conn: &mut DbConn| {
+        diesel::update(dsl::cap_addresses.find((user_id, code)))
+            .set((
+                dsl::address.eq(&row.address),
+                dsl::extensions.eq(&row.extensions),
+                dsl::updated_at.eq(row.updated_at),
+            ))
+            .execute(conn)
+    };
+    if update(conn)? > 0 {
+        return Ok(());
+    }
+    match diesel::insert_into(dsl::cap_addresses)
+        .values(&row)
+        .execute(conn)
+    {
+        Err(e) if unique_violation(&e) => {
+            update(conn)?;
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// The user's address of one type.
+pub fn find(
+    conn: &mut DbConn,
+    user_id: &str,
+    address_type: AddressType,
+) -> Result<Option<StoredAddress>> {
+    dsl::cap_addresses
+        .find((user_id, i32::from(address_type.code())))
+        .select(CapAddressRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(StoredAddress::try_from)
+        .transpose()
+}
+
+/// All the user's addresses, by type.
+pub fn list(conn: &mut DbConn, user_id: &str) -> Result<Vec<StoredAddress>> {
+    dsl::cap_addresses
+        .filter(dsl::user_id.eq(user_id))
+        .order(dsl::address_type.asc())
+        .select(CapAddressRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(StoredAddress::try_from)
+        .collect()
+}
+
+/// Deletes the user's address of one type; `false` if there was none.
+pub fn delete(conn: &mut DbConn, user_id: &str, address_type: AddressType) -> Result<bool> {
+    let n = diesel::delete(dsl::cap_addresses.find((user_id, i32::from(address_type.code()))))
+        .execute(conn)?;
+    Ok(n > 0)
+}

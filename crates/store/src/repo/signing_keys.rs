@@ -1,0 +1,59 @@
+//! The `signing_keys` table: the server's HMAC keys for its own tokens, shared by every
+//! process on the database.
+
+use aliaskit_domain::Sensitive;
+use diesel::prelude::*;
+
+use crate::rows::SigningKeyRow;
+use crate::schema::signing_keys::dsl;
+use crate::{DbConn, Result};
+
+/// A signing key as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Key id, written in the header of the tokens it signs.
+    pub kid: String,
+    /// `HS256`, `HS384` or `HS512`.
+    pub alg: String,
+    /// The HMAC key, base64url.
+    pub secret: Sensitive,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When it stopped signing; it still verifies until its tokens have expired.
+    pub retired_at: Option<i64>,
+}
+
+/// Stores a new key.
+pub fn insert(conn: &mut DbConn, key: &SigningKey) -> Result<()> {
+    diesel::insert_into(dsl::signing_keys)
+        .values(SigningKeyRow::from(key))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every key that is not retired, or was retired after `retired_after`, newest first.
+pub fn usable(conn: &mut DbConn, retired_after: i64) -> Result<Vec<SigningKey>> {
+    Ok(dsl::signing_keys
+        .filter(
+            dsl::retired_at
+                .is_null()
+                .or(dsl::retired_at.gt(retired_after)),
+        )
+        .order((dsl::created_at.desc(), dsl::kid.desc()))
+        .select(SigningKeyRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(SigningKey::from)
+        .collect())
+}
+
+/// Retires every signing key except `keep` at `now`.
+pub fn retire_all_but(conn: &mut DbConn, keep: &str, now: i64) -> Result<usize> {
+    Ok(diesel::update(
+        dsl::signing_keys
+            .filter(dsl::kid.ne(keep))
+            .filter(dsl::retired_at.is_null()),
+    )
+    .set(dsl::retired_at.eq(Some(now)))
+    .execute(conn)?)
+}

@@ -1,0 +1,3 @@
+DROP TABLE signing_keys;
+DROP TABLE cap_addresses;
+DROP TABLE cap_users;
