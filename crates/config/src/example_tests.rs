@@ -56,6 +56,14 @@ fn everything() -> Settings {
         bootstrap: BootstrapSettings {
             api_key: Some(Sensitive::new("k")),
         },
+        opencap: OpenCapSettings {
+            domains: vec!["example.com".into()],
+            open_signup: true,
+            token_lifetime: 1,
+            lockout_threshold: 1,
+            lockout_duration: 1,
+            auth_limit_per_minute: 1,
+        },
         logging: LoggingSettings {
             level: "info".into(),
             format: LogFormat::Json,

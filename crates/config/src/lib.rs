@@ -36,7 +36,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use aliaskit_domain::{ApiKey, Sensitive};
-use aliaskit_service::ServiceConfig;
+use aliaskit_service::{OpenCapConfig, ServiceConfig};
 use aliaskit_store::{PoolOptions, redact_url};
 use aliaskit_token::Policy;
 use serde::{Deserialize, Deserializer};
@@ -56,6 +56,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// `[bootstrap]`: the first start on an empty database.
     pub bootstrap: BootstrapSettings,
+    /// `[opencap]`: the OpenCAP alias server.
+    pub opencap: OpenCapSettings,
     /// `[logging]`: what the server logs, and how.
     pub logging: LoggingSettings,
 }
@@ -170,6 +172,42 @@ impl Default for TokenSettings {
     }
 }
 
+/// `[opencap]`: the OpenCAP alias server (`/v1/…`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenCapSettings {
+    /// The domains whose aliases this server holds (`alice$example.com` needs `example.com`).
+    /// Default none: OpenCAP answers, but holds no alias.
+    pub domains: Vec<String>,
+    /// Whether anyone may sign up with `POST /v1/users`; when false, signup needs an
+    /// organization API key. Default false.
+    pub open_signup: bool,
+    /// Lifetime of a login token from `POST /v1/auth`, in seconds. Default 1800 (30 min).
+    pub token_lifetime: u64,
+    /// Failed logins in a row that lock an account. Default 5.
+    pub lockout_threshold: u32,
+    /// How long a locked account refuses logins, in seconds. Default 900 (15 min).
+    pub lockout_duration: u64,
+    /// `POST /v1/auth` and `POST /v1/users` requests per client IP and minute (0: no limit).
+    /// Default 10.
+    pub auth_limit_per_minute: u32,
+}
+
+impl Default for OpenCapSettings {
+    fn default() -> Self {
+        let service = OpenCapConfig::default();
+        OpenCapSettings {
+            domains: service.domains,
+            open_signup: service.open_signup,
+            token_lifetime: service.token_lifetime.as_secs(),
+            lockout_threshold: service.lockout_threshold,
+            lockout_duration: service.lockout_duration.as_secs(),
+            auth_limit_per_minute: 10,
+        }
+    }
+}
+
 /// `[bootstrap]`: the first start on an empty database.
 ///
 /// `Debug` shows only the key's length.
@@ -267,7 +305,7 @@ impl Settings {
     }
 
     /// The use cases' configuration: the token policy (`tokens.*`, other policy fields at their
-    /// defaults) and `tokens.rotation_grace`.
+    /// defaults), `tokens.rotation_grace`, and the `opencap` section.
     pub fn service_config(&self) -> ServiceConfig {
         let t = &self.tokens;
         ServiceConfig {
@@ -280,6 +318,13 @@ impl Settings {
                 ..Policy::default()
             },
             rotation_grace: Duration::from_secs(t.rotation_grace),
+            opencap: OpenCapConfig {
+                domains: self.opencap.domains.clone(),
+                open_signup: self.opencap.open_signup,
+                token_lifetime: Duration::from_secs(self.opencap.token_lifetime),
+                lockout_threshold: self.opencap.lockout_threshold,
+                lockout_duration: Duration::from_secs(self.opencap.lockout_duration),
+            },
         }
     }
 

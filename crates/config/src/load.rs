@@ -27,7 +27,7 @@ const PREFIX: &str = "ALIASKIT";
 const SEPARATOR: &str = "__";
 /// Keys whose environment value is a comma-separated list (`a,b,c`). None yet; when one is
 /// added (`opencap.domains`), list it here and in `docs/configuration.md`.
-const LIST_KEYS: &[&str] = &[];
+const LIST_KEYS: &[&str] = &["opencap.domains"];
 
 /// One `ALIASKIT__…` variable and the dotted key it sets.
 struct EnvVar {
@@ -233,6 +233,26 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
     if let Some(key) = &s.bootstrap.api_key {
         ApiKey::parse(key.expose()).map_err(|e| (BOOTSTRAP_KEY, e.to_string()))?;
     }
+
+    for domain in &s.opencap.domains {
+        // A domain is valid if an alias on it would be.
+        aliaskit_domain::opencap::CapAlias::parse(&format!("x${domain}")).map_err(|e| {
+            (
+                "opencap.domains",
+                format!("{domain:?} is not a domain: {e}"),
+            )
+        })?;
+    }
+    at_least_one(
+        "opencap.token_lifetime",
+        s.opencap.token_lifetime,
+        " second",
+    )?;
+    at_least_one(
+        "opencap.lockout_threshold",
+        s.opencap.lockout_threshold.into(),
+        "",
+    )?;
 
     not_empty("logging.level", &s.logging.level, "")?;
     Ok(())

@@ -38,6 +38,39 @@ pub enum ServiceError {
         /// The name asked for.
         name: String,
     },
+    /// OpenCAP: no such alias on this server.
+    #[error("alias not found")]
+    CapAliasNotFound,
+    /// OpenCAP: the alias has no address of this type.
+    #[error("this alias has no address of type {address_type}")]
+    AddressNotFound {
+        /// The type asked for.
+        address_type: u16,
+    },
+    /// OpenCAP: the alias's domain is not one this server holds aliases for.
+    #[error("this server does not hold aliases of {domain}")]
+    DomainNotServed {
+        /// The domain.
+        domain: String,
+    },
+    /// OpenCAP: anonymous signup is off (`opencap.open_signup`).
+    #[error("signup needs an organization API key on this server")]
+    SignupClosed,
+    /// OpenCAP: the alias is registered already.
+    #[error("this alias is already registered")]
+    CapUserTaken,
+    /// OpenCAP: unknown alias or wrong password (deliberately not told apart).
+    #[error("invalid alias or password")]
+    LoginFailed,
+    /// OpenCAP: too many failed logins; the account refuses logins for a while.
+    #[error("too many failed logins; try again in {retry_after} s")]
+    AccountLocked {
+        /// Seconds until the lock ends.
+        retry_after: i64,
+    },
+    /// Password hashing failed (bad parameters; never the password's fault).
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
     /// The database is unreachable or too busy; retrying later may work.
     #[error("the database is unavailable")]
     Unavailable(#[source] StoreError),

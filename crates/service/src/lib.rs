@@ -33,11 +33,13 @@
 
 mod aliases;
 mod error;
+pub mod opencap;
 mod orgs;
+mod password;
 mod random;
 mod retrieve;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use aliaskit_domain::AliasRules;
@@ -46,6 +48,7 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use error::{Result, ServiceError};
+pub use opencap::{Lookup, OpenCapConfig, Signup};
 pub use orgs::Bootstrap;
 pub use retrieve::{Credentials, Retrieved};
 
@@ -60,6 +63,8 @@ pub struct ServiceConfig {
     pub policy: Policy,
     /// How long a rotated-out `jwt_secret` keeps verifying.
     pub rotation_grace: Duration,
+    /// OpenCAP: served domains, signup, login tokens, lockout.
+    pub opencap: OpenCapConfig,
 }
 
 impl Default for ServiceConfig {
@@ -67,6 +72,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             policy: Policy::default(),
             rotation_grace: Duration::from_secs(300),
+            opencap: OpenCapConfig::default(),
         }
     }
 }
@@ -76,6 +82,10 @@ impl Default for ServiceConfig {
 pub struct Service {
     db: Database,
     tokens: Arc<Tokens<SharedClock>>,
+    /// The policy for the server's own (OpenCAP login) tokens.
+    cap_tokens: Arc<Tokens<SharedClock>>,
+    /// The server's key ring, loaded from the database and cached.
+    ring: Arc<RwLock<Option<opencap::LoadedRing>>>,
     config: Arc<ServiceConfig>,
 }
 
@@ -98,7 +108,9 @@ impl Service {
     pub fn with_clock(db: Database, config: ServiceConfig, clock: SharedClock) -> Self {
         Service {
             db,
-            tokens: Arc::new(Tokens::with_clock(config.policy.clone(), clock)),
+            tokens: Arc::new(Tokens::with_clock(config.policy.clone(), clock.clone())),
+            cap_tokens: Arc::new(opencap::cap_tokens(&config.opencap, clock)),
+            ring: Arc::default(),
             config: Arc::new(config),
         }
     }

@@ -66,9 +66,9 @@ fn an_unknown_key_in_the_file_is_named() {
         "{e}"
     );
 
-    let file = toml("[opencap]\ndomains = [\"example.com\"]\n");
+    let file = toml("[cache]\nttl = 5\n");
     let e = load_err(Some(&file), &[]);
-    assert_eq!(e.key(), Some("opencap"));
+    assert_eq!(e.key(), Some("cache"));
 
     let file = toml("verbose = true\n");
     assert_eq!(load_err(Some(&file), &[]).key(), Some("verbose"));

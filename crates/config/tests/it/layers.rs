@@ -188,3 +188,62 @@ fn a_valid_bootstrap_key_is_an_api_key() {
     let s = load(None, &[("ALIASKIT__BOOTSTRAP__API_KEY", &key)]).unwrap();
     assert_eq!(s.bootstrap_key().unwrap().unwrap().expose(), key);
 }
+
+#[test]
+fn opencap_domains_are_a_comma_separated_list_in_the_environment() {
+    let s = load(
+        None,
+        &[
+            ("ALIASKIT__OPENCAP__DOMAINS", "example.com,example.org"),
+            ("ALIASKIT__OPENCAP__OPEN_SIGNUP", "true"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.opencap.domains, ["example.com", "example.org"]);
+    assert!(s.opencap.open_signup);
+    let one = load(None, &[("ALIASKIT__OPENCAP__DOMAINS", "example.com")]).unwrap();
+    assert_eq!(one.opencap.domains, ["example.com"]);
+    let file = toml("[opencap]\ndomains = [\"a.example\", \"b.example\"]\ntoken_lifetime = 600\n");
+    let from_file = load(Some(&file), &[]).unwrap();
+    assert_eq!(from_file.opencap.domains, ["a.example", "b.example"]);
+    let config = from_file.service_config().opencap;
+    assert_eq!(config.domains, ["a.example", "b.example"]);
+    assert_eq!(config.token_lifetime, std::time::Duration::from_secs(600));
+}
+
+#[test]
+fn opencap_domains_must_be_domains() {
+    let e = crate::load_err(
+        None,
+        &[("ALIASKIT__OPENCAP__DOMAINS", "example.com,Example.ORG")],
+    );
+    assert_eq!(e.key(), Some("opencap.domains"));
+    assert!(
+        e.to_string().contains("\"Example.ORG\" is not a domain"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_list_key_and_plain_keys_of_the_same_section_all_apply() {
+    let s = load(
+        None,
+        &[
+            (
+                "ALIASKIT__DATABASE__URL",
+                "sqlite:///tmp/.tmpAbC1x9/aliaskit.db",
+            ),
+            ("ALIASKIT__SERVER__PORT", "0"),
+            ("ALIASKIT__SERVER__WORKERS", "2"),
+            (
+                "ALIASKIT__BOOTSTRAP__API_KEY",
+                "test-bootstrap-key-0123456789abcdef",
+            ),
+            ("ALIASKIT__OPENCAP__DOMAINS", "example.com"),
+            ("ALIASKIT__OPENCAP__OPEN_SIGNUP", "true"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.opencap.domains, ["example.com"]);
+    assert!(s.opencap.open_signup);
+}

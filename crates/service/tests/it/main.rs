@@ -7,6 +7,7 @@
 )]
 
 mod aliases;
+mod opencap;
 mod orgs;
 mod retrieve;
 

@@ -1,0 +1,373 @@
+//! OpenCAP (DESIGN §7): users `alice$example.com` sign up and log in with a password, then
+//! publish and delete their addresses; anyone looks them up.
+//!
+//! Login tokens are signed by the server's own key ring, kept in the database so that every
+//! process sharing it verifies the same tokens. A token names its user by a random id, so a
+//! deleted user's tokens die with it, even if the alias is registered again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aliaskit_domain::OrgId;
+use aliaskit_domain::opencap::{
+    Address, AddressType, CapAlias, CapUser, Extensions, Password, StoredAddress,
+};
+use aliaskit_store::StoreError;
+use aliaskit_store::repo::signing_keys::SigningKey;
+use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
+use aliaskit_token::{Algorithm, KeyRing, Policy, Secret, TokenError, Tokens};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::{Result, Service, ServiceError, SharedClock, password, random};
+
+/// The audience of OpenCAP login tokens: a token made for anything else is refused.
+pub const TOKEN_AUDIENCE: &str = "opencap";
+
+/// What the operator configures for OpenCAP (the `opencap` section of the settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCapConfig {
+    /// The domains whose aliases this server holds (`alice$example.com` needs `example.com`).
+    pub domains: Vec<String>,
+    /// Whether anyone may sign up; when false, signup needs an organization API key.
+    pub open_signup: bool,
+    /// Lifetime of a login token.
+    pub token_lifetime: Duration,
+    /// Failed logins in a row that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a locked account refuses logins.
+    pub lockout_duration: Duration,
+}
+
+impl Default for OpenCapConfig {
+    fn default() -> Self {
+        OpenCapConfig {
+            domains: Vec::new(),
+            open_signup: false,
+            token_lifetime: Duration::from_secs(30 * 60),
+            lockout_threshold: 5,
+            lockout_duration: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Who is signing a user up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signup {
+    /// Anyone: allowed only with `opencap.open_signup`.
+    Open,
+    /// An organization, by its API key: always allowed.
+    ByOrg(OrgId),
+}
+
+/// What an address lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The address of the requested type.
+    One(StoredAddress),
+    /// Every address of the alias (possibly none).
+    All(Vec<StoredAddress>),
+}
+
+/// The key ring as loaded from the database, and when.
+pub(crate) struct LoadedRing {
+    ring: Arc<KeyRing>,
+    loaded: Instant,
+}
+
+/// The ring is reloaded after this long, so a key created by another process is picked up.
+const RING_TTL: Duration = Duration::from_secs(60);
+/// An unknown `kid` triggers a reload, at most this often.
+const RING_RELOAD_MIN: Duration = Duration::from_secs(1);
+
+/// The token policy for the server's own login tokens.
+pub(crate) fn cap_tokens(config: &OpenCapConfig, clock: SharedClock) -> Tokens<SharedClock> {
+    Tokens::with_clock(
+        Policy {
+            max_lifetime: config.token_lifetime,
+            algorithms: vec![Algorithm::HS256],
+            audience: Some(TOKEN_AUDIENCE.to_owned()),
+            ..Policy::default()
+        },
+        clock,
+    )
+}
+
+impl Service {
+    fn opencap(&self) -> &OpenCapConfig {
+        &self.config.opencap
+    }
+
+    fn serves(&self, alias: &CapAlias) -> bool {
+        self.opencap().domains.iter().any(|d| d == alias.domain())
+    }
+
+    /// Registers `alias` with `password` (hashed with argon2id; blocks for tens of ms).
+    pub fn cap_signup(&self, alias: &CapAlias, password: &Password, by: Signup) -> Result<()> {
+        if by == Signup::Open && !self.opencap().open_signup {
+            return Err(ServiceError::SignupClosed);
+        }
+        if !self.serves(alias) {
+            return Err(ServiceError::DomainNotServed {
+                domain: alias.domain().to_owned(),
+            });
+        }
+        let user = CapUser {
+            id: random::token::<16>()?,
+            alias: alias.clone(),
+            password_hash: password::hash(password)?,
+            failed_logins: 0,
+            locked_until: None,
+            created_at: self.now(),
+        };
+        let mut conn = self.db.conn()?;
+        cap_users::insert(&mut conn, &user).map_err(|e| match e {
+            StoreError::CapUserTaken => ServiceError::CapUserTaken,
+            e => e.into(),
+        })
+    }
+
+    /// Checks the password (argon2id; blocks) and returns a login token. After
+    /// `opencap.lockout_threshold` failures in a row the account refuses logins for
+    /// `opencap.lockout_duration`; the state is in the database, so it holds across processes.
+    pub fn cap_login(&self, alias: &CapAlias, password: &Password) -> Result<String> {
+        let now = self.now();
+        let user = if self.serves(alias) {
+            let mut conn = self.db.conn()?;
+            cap_users::find_by_alias(&mut conn, alias)?
+        } else {
+            None
+        };
+        let Some(user) = user else {
+            password::verify_nobody(password);
+            return Err(ServiceError::LoginFailed);
+        };
+        if let Some(until) = user.locked_until.filter(|&until| until > now) {
+            return Err(ServiceError::AccountLocked {
+                retry_after: until.saturating_sub(now),
+            });
+        }
+        if !password::verify(password, &user.password_hash) {
+            let mut conn = self.db.conn()?;
+            let failures = cap_users::record_failure(&mut conn, &user.id)?;
+            let threshold = i64::from(self.opencap().lockout_threshold.max(1));
+            if failures >= threshold {
+                let duration =
+                    i64::try_from(self.opencap().lockout_duration.as_secs()).unwrap_or(i64::MAX);
+                cap_users::lock(&mut conn, &user.id, now.saturating_add(duration))?;
+            }
+            return Err(ServiceError::LoginFailed);
+        }
+        if user.failed_logins > 0 || user.locked_until.is_some() {
+            let mut conn = self.db.conn()?;
+            cap_users::reset_failures(&mut conn, &user.id)?;
+        }
+        self.sign_login(&user, now)
+    }
+
+    fn sign_login(&self, user: &CapUser, now: i64) -> Result<String> {
+        let lifetime = i64::try_from(self.opencap().token_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let claims = json!({
+            "sub": user.id,
+            "alias": user.alias.as_str(),
+            "aud": TOKEN_AUDIENCE,
+            "iat": now,
+            "exp": now.saturating_add(lifetime),
+        });
+        let Value::Object(claims) = claims else {
+            return Err(ServiceError::Hashing("claims are not an object".into()));
+        };
+        let ring = self.ring(false)?;
+        self.cap_tokens
+            .sign_ring(&ring, claims)
+            .map_err(ServiceError::InvalidToken)
+    }
+
+    /// The user a login token speaks for; [`ServiceError::InvalidToken`] or
+    /// [`ServiceError::Unauthorized`] if it speaks for nobody (any more).
+    pub fn cap_authenticate(&self, token: &str) -> Result<CapUser> {
+        let ring = self.ring(false)?;
+        let verified = match self.cap_tokens.verify_ring(&ring, token) {
+            Err(TokenError::UnknownKey) => {
+                // Maybe another process added a key since we loaded the ring.
+                let ring = self.ring(true)?;
+                self.cap_tokens.verify_ring(&ring, token)
+            }
+            other => other,
+        }
+        .map_err(ServiceError::InvalidToken)?;
+        let Some(Value::String(id)) = verified.claims.get("sub") else {
+            return Err(ServiceError::Unauthorized {
+                reason: "the token names no user",
+            });
+        };
+        let mut conn = self.db.conn()?;
+        cap_users::find(&mut conn, id)?.ok_or(ServiceError::Unauthorized {
+            reason: "the user of this token no longer exists",
+        })
+    }
+
+    /// Adds or replaces the user's address of its type.
+    pub fn cap_put_address(
+        &self,
+        user: &CapUser,
+        address: Address,
+        extensions: Extensions,
+    ) -> Result<StoredAddress> {
+        let stored = StoredAddress {
+            address,
+            extensions,
+            updated_at: self.now(),
+        };
+        self.db
+            .transaction(|c| cap_addresses::upsert(c, &user.id, &stored))?;
+        Ok(stored)
+    }
+
+    /// Deletes the user's address of one type; [`ServiceError::AddressNotFound`] if none.
+    pub fn cap_delete_address(&self, user: &CapUser, address_type: AddressType) -> Result<()> {
+        let mut conn = self.db.conn()?;
+        if cap_addresses::delete(&mut conn, &user.id, address_type)? {
+            Ok(())
+        } else {
+            Err(ServiceError::AddressNotFound {
+                address_type: address_type.code(),
+            })
+        }
+    }
+
+    /// Deletes the user and its addresses; its tokens stop working at once.
+    pub fn cap_delete_user(&self, user: &CapUser) -> Result<()> {
+        let mut conn = self.db.conn()?;
+        cap_users::delete(&mut conn, &user.id)?;
+        Ok(())
+    }
+
+    /// The Address Query: the alias's address of one type, or all of them.
+    pub fn cap_lookup(
+        &self,
+        alias: &CapAlias,
+        address_type: Option<AddressType>,
+    ) -> Result<Lookup> {
+        if !self.serves(alias) {
+            return Err(ServiceError::CapAliasNotFound);
+        }
+        let mut conn = self.db.conn()?;
+        let user =
+            cap_users::find_by_alias(&mut conn, alias)?.ok_or(ServiceError::CapAliasNotFound)?;
+        match address_type {
+            Some(t) => cap_addresses::find(&mut conn, &user.id, t)?
+                .map(Lookup::One)
+                .ok_or(ServiceError::AddressNotFound {
+                    address_type: t.code(),
+                }),
+            None => Ok(Lookup::All(cap_addresses::list(&mut conn, &user.id)?)),
+        }
+    }
+
+    /// The server's key ring, from the cache unless it is older than a minute or `refresh`
+    /// asks for a reload (no more than once a second). Creates the first key if the database
+    /// has none.
+    fn ring(&self, refresh: bool) -> Result<Arc<KeyRing>> {
+        let cached = self
+            .ring
+            .read()
+            .ok()
+            .and_then(|guard| guard.as_ref().map(|l| (l.ring.clone(), l.loaded.elapsed())));
+        if let Some((ring, age)) = &cached {
+            let fresh = *age < RING_TTL && !(refresh && *age >= RING_RELOAD_MIN);
+            if fresh {
+                return Ok(ring.clone());
+            }
+        }
+        let ring = Arc::new(self.load_ring()?);
+        if let Ok(mut guard) = self.ring.write() {
+            *guard = Some(LoadedRing {
+                ring: ring.clone(),
+                loaded: Instant::now(),
+            });
+        }
+        Ok(ring)
+    }
+
+    fn load_ring(&self) -> Result<KeyRing> {
+        let now = self.now();
+        let lifetime = i64::try_from(self.opencap().token_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let keys = self.db.transaction(|c| {
+            let mut keys = signing_keys::usable(c, now.saturating_sub(lifetime))?;
+            if keys.iter().all(|k| k.retired_at.is_some()) {
+                let key = new_signing_key(now).map_err(|e| StoreError::Corrupt {
+                    what: "signing key",
+                    reason: e.to_string(),
+                })?;
+                signing_keys::insert(c, &key)?;
+                keys.insert(0, key);
+            }
+            Ok(keys)
+        })?;
+        ring_from(&keys, self.cap_tokens.policy())
+    }
+
+    /// Starts signing with a new key; the old ones keep verifying until their tokens expire.
+    /// Returns the new key's id.
+    pub fn cap_rotate_signing_key(&self) -> Result<String> {
+        let now = self.now();
+        let key = new_signing_key(now)?;
+        self.db.transaction(|c| {
+            signing_keys::insert(c, &key)?;
+            signing_keys::retire_all_but(c, &key.kid, now)
+        })?;
+        // This process signs with the new key from now on; others pick it up within a minute
+        // (and verify its tokens at once: an unknown kid reloads their ring).
+        if let Ok(mut cached) = self.ring.write() {
+            *cached = None;
+        }
+        Ok(key.kid)
+    }
+}
+
+/// A new random HS256 key with a random id.
+fn new_signing_key(now: i64) -> Result<SigningKey> {
+    Ok(SigningKey {
+        kid: random::token::<9>()?,
+        alg: Algorithm::HS256.name().to_owned(),
+        secret: random::token::<32>()?.into(),
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+/// The ring: the newest unretired key signs; every other usable key verifies.
+fn ring_from(keys: &[SigningKey], policy: &Policy) -> Result<KeyRing> {
+    let decode = |k: &SigningKey| -> Result<(Algorithm, Secret)> {
+        let alg = k
+            .alg
+            .parse::<Algorithm>()
+            .map_err(|e| corrupt_key(&k.kid, &e))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(k.secret.expose())
+            .map_err(|e| corrupt_key(&k.kid, &e))?;
+        Ok((alg, Secret::new(bytes)))
+    };
+    let active = keys
+        .iter()
+        .find(|k| k.retired_at.is_none())
+        .ok_or_else(|| corrupt_key("-", &"no active signing key"))?;
+    let (alg, secret) = decode(active)?;
+    let mut ring = KeyRing::new(active.kid.clone(), alg, &secret, policy)
+        .map_err(|e| corrupt_key(&active.kid, &e))?;
+    for key in keys.iter().filter(|k| k.kid != active.kid) {
+        let (alg, secret) = decode(key)?;
+        ring.add_verifying_key(key.kid.clone(), alg, &secret, policy)
+            .map_err(|e| corrupt_key(&key.kid, &e))?;
+    }
+    Ok(ring)
+}
+
+fn corrupt_key(kid: &str, e: &dyn std::fmt::Display) -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt {
+        what: "signing key",
+        reason: format!("{kid}: {e}"),
+    })
+}

@@ -1,0 +1,320 @@
+//! OpenCAP use cases: signup, login with lockout, addresses, lookup, deletion, and login
+//! tokens signed by a key ring that lives in the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aliaskit_domain::opencap::{Address, AddressType, CapAlias, Extensions, Password};
+use aliaskit_service::{Lookup, OpenCapConfig, Service, ServiceConfig, ServiceError, Signup};
+use serde_json::json;
+
+use crate::*;
+
+fn config() -> ServiceConfig {
+    ServiceConfig {
+        opencap: OpenCapConfig {
+            domains: vec!["example.com".into()],
+            open_signup: true,
+            lockout_threshold: 3,
+            lockout_duration: Duration::from_secs(600),
+            ..OpenCapConfig::default()
+        },
+        ..ServiceConfig::default()
+    }
+}
+
+fn service(f: &Fixture, config: ServiceConfig) -> Service {
+    Service::with_clock(f.db.db.clone(), config, f.clock.clone())
+}
+
+fn alice() -> CapAlias {
+    CapAlias::parse("alice$example.com").unwrap()
+}
+
+fn pw(s: &str) -> Password {
+    Password::new(s).unwrap()
+}
+
+fn btc() -> Address {
+    Address::new(
+        AddressType::BitcoinP2pkh,
+        "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_reference_scenario_signup_login_publish_resolve_delete() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        let user = s.cap_authenticate(&token).unwrap();
+        assert_eq!(user.alias, alice());
+
+        let nano = Address::new(
+            AddressType::Nano,
+            "nano_1os1zf6ne5ydfmugdnqhwqbgze3p6f6x4k7fsz7epadknw7fae7qmihkaj8i",
+        )
+        .unwrap();
+        s.cap_put_address(&user, btc(), Extensions::default())
+            .unwrap();
+        s.cap_put_address(
+            &user,
+            nano.clone(),
+            Extensions::new(json!({"memo": "tips"})).unwrap(),
+        )
+        .unwrap();
+        let Lookup::One(one) = s
+            .cap_lookup(&alice(), Some(AddressType::BitcoinP2pkh))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(one.address, btc(), "{b:?}");
+        let Lookup::All(all) = s.cap_lookup(&alice(), None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            all.iter()
+                .map(|a| a.address.address_type().code())
+                .collect::<Vec<_>>(),
+            [100, 300]
+        );
+        assert_eq!(all[1].extensions.as_map()["memo"], "tips");
+
+        // Replacing keeps one per type.
+        let other = Address::new(
+            AddressType::BitcoinP2pkh,
+            "1AGNa15ZQXAZUgFiqJ2i7Z2DPU2J6hW62i",
+        )
+        .unwrap();
+        s.cap_put_address(&user, other.clone(), Extensions::default())
+            .unwrap();
+        let Lookup::One(one) = s
+            .cap_lookup(&alice(), Some(AddressType::BitcoinP2pkh))
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(one.address, other);
+
+        s.cap_delete_address(&user, AddressType::BitcoinP2pkh)
+            .unwrap();
+        s.cap_delete_address(&user, AddressType::Nano).unwrap();
+        assert!(matches!(
+            s.cap_lookup(&alice(), Some(AddressType::Nano)),
+            Err(ServiceError::AddressNotFound { address_type: 300 })
+        ));
+        assert!(matches!(
+            s.cap_delete_address(&user, AddressType::Nano),
+            Err(ServiceError::AddressNotFound { .. })
+        ));
+        let Lookup::All(none) = s.cap_lookup(&alice(), None).unwrap() else {
+            panic!()
+        };
+        assert!(none.is_empty());
+
+        s.cap_put_address(&user, btc(), Extensions::default())
+            .unwrap();
+        s.cap_delete_user(&user).unwrap();
+        assert!(matches!(
+            s.cap_login(&alice(), &pw("correct horse battery")),
+            Err(ServiceError::LoginFailed)
+        ));
+        assert!(
+            matches!(
+                s.cap_authenticate(&token),
+                Err(ServiceError::Unauthorized { .. })
+            ),
+            "{b:?}"
+        );
+        assert!(matches!(
+            s.cap_lookup(&alice(), None),
+            Err(ServiceError::CapAliasNotFound)
+        ));
+
+        // Signed up again under the same alias: the old token stays dead.
+        s.cap_signup(&alice(), &pw("another password"), Signup::Open)
+            .unwrap();
+        assert!(matches!(
+            s.cap_authenticate(&token),
+            Err(ServiceError::Unauthorized { .. })
+        ));
+    }
+}
+
+#[test]
+fn signup_rules() {
+    for f in fixtures() {
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        assert!(matches!(
+            s.cap_signup(&alice(), &pw("other password"), Signup::Open),
+            Err(ServiceError::CapUserTaken)
+        ));
+        let foreign = CapAlias::parse("bob$example.org").unwrap();
+        assert_eq!(
+            s.cap_signup(&foreign, &pw("correct horse battery"), Signup::Open)
+                .unwrap_err()
+                .to_string(),
+            "this server does not hold aliases of example.org"
+        );
+        let closed = service(
+            &f,
+            ServiceConfig {
+                opencap: OpenCapConfig {
+                    open_signup: false,
+                    ..config().opencap
+                },
+                ..config()
+            },
+        );
+        let bob = CapAlias::parse("bob$example.com").unwrap();
+        assert!(matches!(
+            closed.cap_signup(&bob, &pw("correct horse battery"), Signup::Open),
+            Err(ServiceError::SignupClosed)
+        ));
+        closed
+            .cap_signup(&bob, &pw("correct horse battery"), Signup::ByOrg(f.org))
+            .unwrap();
+    }
+}
+
+#[test]
+fn repeated_failures_lock_the_account_and_the_lock_expires() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                s.cap_login(&alice(), &pw("wrong password!")),
+                Err(ServiceError::LoginFailed)
+            ));
+        }
+        // Locked now, even with the right password; and another process sees it too.
+        let elsewhere = service(&f, config());
+        for s in [&s, &elsewhere] {
+            match s.cap_login(&alice(), &pw("correct horse battery")) {
+                Err(ServiceError::AccountLocked { retry_after }) => {
+                    assert_eq!(retry_after, 600, "{b:?}")
+                }
+                other => panic!("{b:?}: {other:?}"),
+            }
+        }
+        f.clock.set(NOW + 601);
+        assert!(
+            s.cap_login(&alice(), &pw("correct horse battery")).is_ok(),
+            "{b:?}"
+        );
+        // A success resets the count: two more failures do not lock.
+        for _ in 0..2 {
+            let _ = s.cap_login(&alice(), &pw("wrong password!"));
+        }
+        assert!(s.cap_login(&alice(), &pw("correct horse battery")).is_ok());
+    }
+}
+
+#[test]
+fn unknown_aliases_and_unserved_domains_fail_like_wrong_passwords() {
+    for f in fixtures() {
+        let s = service(&f, config());
+        for alias in ["nobody$example.com", "alice$elsewhere.org"] {
+            let alias = CapAlias::parse(alias).unwrap();
+            assert!(matches!(
+                s.cap_login(&alias, &pw("correct horse battery")),
+                Err(ServiceError::LoginFailed)
+            ));
+            assert!(matches!(
+                s.cap_lookup(&alias, None),
+                Err(ServiceError::CapAliasNotFound)
+            ));
+        }
+    }
+}
+
+#[test]
+fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        let (header, payload) = aliaskit_token::decode_unverified(&token).unwrap();
+        assert!(header["kid"].is_string(), "{header:?}");
+        assert_eq!(payload["exp"], NOW + 1800, "integer exp, 30 min");
+        assert_eq!(payload["aud"], "opencap");
+
+        // Another process on the same database verifies it (same key ring).
+        let other = Service::with_clock(f.db.db.clone(), config(), f.clock.clone());
+        assert_eq!(
+            other.cap_authenticate(&token).unwrap().alias,
+            alice(),
+            "{b:?}"
+        );
+
+        // After a key rotation the old token still verifies; `other` signs with the new key at
+        // once, and `s`, which has not seen that key yet, verifies its tokens (an unknown kid
+        // reloads the ring).
+        let new_kid = other.cap_rotate_signing_key().unwrap();
+        assert!(s.cap_authenticate(&token).is_ok());
+        let fresh = other
+            .cap_login(&alice(), &pw("correct horse battery"))
+            .unwrap();
+        let (header, _) = aliaskit_token::decode_unverified(&fresh).unwrap();
+        assert_eq!(header["kid"], new_kid.as_str());
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert!(s.cap_authenticate(&fresh).is_ok(), "{b:?}");
+
+        f.clock.set(NOW + 1800 + 61);
+        match s.cap_authenticate(&token) {
+            Err(ServiceError::InvalidToken(e)) => assert_eq!(e.code(), "token_expired"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_token_from_another_key_or_for_another_purpose_is_refused() {
+    for f in fixtures() {
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        // Another server with its own database: its keys are not ours.
+        let foreign_db = aliaskit_store::testing::TestDb::sqlite().unwrap();
+        let foreign = Service::with_clock(
+            foreign_db.db.clone(),
+            config(),
+            Arc::new(ManualClock::default()),
+        );
+        foreign
+            .cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        match foreign.cap_authenticate(&token) {
+            Err(ServiceError::InvalidToken(e)) => assert_eq!(e.code(), "bad_signature"),
+            other => panic!("{other:?}"),
+        }
+        // A Datagram access token is not a login token.
+        let access = token_for_alias();
+        assert!(matches!(
+            s.cap_authenticate(&access),
+            Err(ServiceError::InvalidToken(_))
+        ));
+    }
+}
+
+fn token_for_alias() -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"alias": "room", "user_id": "u", "iat": NOW, "exp": NOW + 60}),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
