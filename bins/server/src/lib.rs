@@ -5,11 +5,13 @@
 
 use std::io::IsTerminal;
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use aliaskit_config::{LogFormat, Settings};
-use aliaskit_http::Api;
+use aliaskit_http::{Api, RateLimiter};
 use aliaskit_service::{Bootstrap, Service};
 use aliaskit_store::{Database, redact_url};
 use anyhow::Context;
@@ -63,8 +65,12 @@ impl Application {
         };
 
         let api = Api {
-            service,
             body_limit: settings.server.body_limit,
+            auth_limiter: Arc::new(RateLimiter::new(
+                settings.opencap.auth_limit_per_minute,
+                Duration::from_secs(60),
+            )),
+            ..Api::new(service)
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {

@@ -34,18 +34,23 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .app_data::<web::Data<crate::Api>>()
             .map_or(crate::DEFAULT_BODY_LIMIT, |api| api.body_limit);
         let bytes = web::Bytes::from_request(req, payload);
+        let flavor = crate::Flavor::of_path(req.path());
         Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::not_json());
-            }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::too_large(limit)
-                } else {
-                    ApiError::malformed_json(format!("could not read the body: {e}"))
+            let result = async {
+                if !is_json {
+                    return Err(ApiError::not_json());
                 }
-            })?;
-            parse(&bytes).map(JsonBody)
+                let bytes = bytes.await.map_err(|e| {
+                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::too_large(limit)
+                    } else {
+                        ApiError::malformed_json(format!("could not read the body: {e}"))
+                    }
+                })?;
+                parse(&bytes)
+            }
+            .await;
+            result.map(JsonBody).map_err(|e| e.flavored(flavor))
         })
     }
 }

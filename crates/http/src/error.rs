@@ -10,17 +10,40 @@ use aliaskit_service::ServiceError;
 use aliaskit_token::TokenError;
 use serde_json::{Value, json};
 
-/// An error answer of the Datagram routes (boxed: it travels in every handler's `Result`).
+/// Which protocol's error body to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Datagram routes: `{"error": {"message", "code", "detail"?}}` (DESIGN §8).
+    Datagram,
+    /// OpenCAP routes (`/v1/…`): `{"message", "code"}` (DESIGN §7).
+    OpenCap,
+}
+
+impl Flavor {
+    /// The flavor of the routes `path` belongs to.
+    pub fn of_path(path: &str) -> Flavor {
+        if path == "/v1" || path.starts_with("/v1/") {
+            Flavor::OpenCap
+        } else {
+            Flavor::Datagram
+        }
+    }
+}
+
+/// An error answer (boxed: it travels in every handler's `Result`).
 #[derive(Debug)]
 pub struct ApiError(Box<Inner>);
 
 #[derive(Debug)]
 struct Inner {
+    flavor: Flavor,
     status: StatusCode,
     code: &'static str,
     message: String,
     detail: Option<Value>,
     www_authenticate: Option<String>,
+    /// Seconds for `Retry-After` (429; 503 always says 5).
+    retry_after: Option<u64>,
     /// The cause, for the log only (5xx); never sent.
     cause: Option<String>,
 }
@@ -28,11 +51,13 @@ struct Inner {
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError(Box::new(Inner {
+            flavor: Flavor::Datagram,
             status,
             code,
             message: message.into(),
             detail: None,
             www_authenticate: None,
+            retry_after: None,
             cause: None,
         }))
     }
@@ -150,6 +175,24 @@ impl ApiError {
         e
     }
 
+    /// The same error, written in `flavor`'s body shape.
+    pub fn flavored(mut self, flavor: Flavor) -> Self {
+        self.0.flavor = flavor;
+        self
+    }
+
+    /// The same error, in the body shape of the routes `req` went to.
+    pub fn for_request(self, req: &actix_web::HttpRequest) -> Self {
+        self.flavored(Flavor::of_path(req.path()))
+    }
+
+    /// `429 too_many_requests`, with `Retry-After`.
+    pub fn too_many(message: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+        e.0.retry_after = Some(retry_after.max(1));
+        e
+    }
+
     /// The stable machine code.
     pub fn code(&self) -> &'static str {
         self.0.code
@@ -187,10 +230,24 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let e = &self.0;
-        let mut body = json!({ "message": e.message, "code": e.code });
-        if let Some(detail) = &e.detail {
-            body["detail"] = detail.clone();
-        }
+        let body = match e.flavor {
+            Flavor::Datagram => {
+                let mut error = json!({ "message": e.message, "code": e.code });
+                if let Some(detail) = &e.detail {
+                    error["detail"] = detail.clone();
+                }
+                json!({ "error": error })
+            }
+            // OpenCAP has one message: the specific reason where the Datagram shape keeps the
+            // documented "UNAUTHORIZED" and puts the reason in `detail`.
+            Flavor::OpenCap => {
+                let message = match (&e.detail, e.message.as_str()) {
+                    (Some(Value::String(reason)), "UNAUTHORIZED") => reason.as_str(),
+                    _ => e.message.as_str(),
+                };
+                json!({ "message": message, "code": e.code })
+            }
+        };
         let mut response = HttpResponse::build(e.status);
         if let Some(value) = e
             .www_authenticate
@@ -202,6 +259,9 @@ impl ResponseError for ApiError {
         if e.status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "5"));
         }
+        if let Some(seconds) = e.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if let Some(value) = e
             .detail
             .as_ref()
@@ -210,7 +270,7 @@ impl ResponseError for ApiError {
         {
             response.insert_header((header::ALLOW, value));
         }
-        response.json(json!({ "error": body }))
+        response.json(body)
     }
 }
 
@@ -240,8 +300,34 @@ impl From<ServiceError> for ApiError {
                 "not_found",
                 format!("no organization is named {}", shorten(&name)),
             ),
+            ServiceError::CapAliasNotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "alias_not_found", "alias not found")
+            }
+            e @ ServiceError::AddressNotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "address_not_found", e.to_string())
+            }
+            e @ ServiceError::DomainNotServed { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "domain_not_served", e.to_string())
+            }
+            e @ ServiceError::SignupClosed => ApiError::unauthorized(&e.to_string()),
+            e @ ServiceError::CapUserTaken => {
+                ApiError::new(StatusCode::CONFLICT, "alias_taken", e.to_string())
+            }
+            e @ ServiceError::LoginFailed => {
+                let mut err =
+                    ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", e.to_string());
+                err.0.www_authenticate = Some("Bearer realm=\"aliaskit\"".into());
+                err
+            }
+            e @ ServiceError::AccountLocked { retry_after } => {
+                let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
+                err.0.code = "account_locked";
+                err
+            }
             ServiceError::Unavailable(cause) => ApiError::unavailable(cause),
-            e @ (ServiceError::Store(_) | ServiceError::Random(_)) => ApiError::internal(chain(&e)),
+            e @ (ServiceError::Store(_) | ServiceError::Random(_) | ServiceError::Hashing(_)) => {
+                ApiError::internal(chain(&e))
+            }
             other => ApiError::internal(chain(&other)),
         }
     }

@@ -22,21 +22,31 @@ pub mod auth;
 pub mod body;
 pub mod error;
 mod health;
+pub mod limit;
 mod observe;
+mod opencap;
 mod org;
 mod public;
 pub mod wire;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, Resource, middleware, web};
 use aliaskit_service::Service;
+use tokio::sync::Semaphore;
 
-pub use error::ApiError;
+pub use error::{ApiError, Flavor};
+pub use limit::RateLimiter;
 pub use observe::{REQUEST_ID, RequestId, observe};
 
 /// The default JSON body limit, in bytes (DESIGN: 64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// Default `POST /v1/auth` and `POST /v1/users` attempts per client IP and minute.
+pub const DEFAULT_AUTH_LIMIT: u32 = 10;
 
 /// What the routes share: the use cases and the request limits.
 #[derive(Clone, Debug)]
@@ -45,14 +55,26 @@ pub struct Api {
     pub service: Service,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Login and signup attempts per client IP.
+    pub auth_limiter: Arc<RateLimiter>,
+    /// Password hashes (argon2id, 19 MiB each) running at once; the rest wait without holding
+    /// a thread, so a burst of logins cannot take every core from alias lookups.
+    pub hashing: Arc<Semaphore>,
 }
 
 impl Api {
-    /// The routes over `service`, with the default body limit.
+    /// The routes over `service`, with the default limits: 64 KiB bodies, 10 login or signup
+    /// attempts per client IP and minute, and half the cores (at least one) for password
+    /// hashing.
     pub fn new(service: Service) -> Self {
         Api {
             service,
             body_limit: DEFAULT_BODY_LIMIT,
+            auth_limiter: Arc::new(RateLimiter::new(
+                DEFAULT_AUTH_LIMIT,
+                Duration::from_secs(60),
+            )),
+            hashing: Arc::new(Semaphore::new(default_hashing_permits())),
         }
     }
 
@@ -60,11 +82,14 @@ impl Api {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::invalid(None, format!("bad query string: {e}")).into()
+            .app_data(web::QueryConfig::default().error_handler(|e, req| {
+                ApiError::invalid(None, format!("bad query string: {e}"))
+                    .for_request(req)
+                    .into()
             }))
             .app_data(
-                web::PathConfig::default().error_handler(|_, _| ApiError::alias_not_found().into()),
+                web::PathConfig::default()
+                    .error_handler(|_, req| ApiError::alias_not_found().for_request(req).into()),
             )
             .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
@@ -87,6 +112,26 @@ impl Api {
                 resource("/organization/api/v1/alias/{id}", "GET").route(web::get().to(org::get)),
             )
             .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
+            .service(
+                web::scope("/v1")
+                    .wrap(cors())
+                    .service(
+                        resource("/addresses", "GET, PUT")
+                            .route(web::get().to(opencap::lookup))
+                            .route(web::put().to(opencap::put_address)),
+                    )
+                    .service(
+                        resource("/addresses/{address_type}", "DELETE")
+                            .route(web::delete().to(opencap::delete_address)),
+                    )
+                    .service(resource("/auth", "POST").route(web::post().to(opencap::login)))
+                    .service(
+                        resource("/users", "POST, DELETE")
+                            .route(web::post().to(opencap::signup))
+                            .route(web::delete().to(opencap::delete_user)),
+                    )
+                    .default_service(web::to(not_found)),
+            )
             .default_service(web::to(not_found));
     }
 }
@@ -111,10 +156,27 @@ pub fn app(
 /// A resource whose other methods answer `405` with `Allow: <allow>` and a JSON body.
 fn resource(path: &str, allow: &'static str) -> Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
-        Err::<HttpResponse, _>(ApiError::method_not_allowed(req.method().as_str(), allow))
+        Err::<HttpResponse, _>(
+            ApiError::method_not_allowed(req.method().as_str(), allow).for_request(&req),
+        )
     }))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::no_route(req.method().as_str(), req.path()))
+    Err(ApiError::no_route(req.method().as_str(), req.path()).for_request(&req))
+}
+
+/// OpenCAP is called from wallets in browsers: any origin, preflight answered.
+fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .allowed_methods(["GET", "PUT", "POST", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(86_400)
+}
+
+/// Half the cores, at least one.
+fn default_hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }

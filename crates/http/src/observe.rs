@@ -45,7 +45,7 @@ pub async fn observe(
             .error()
             .map_or_else(|| "no error recorded".to_owned(), ToString::to_string);
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), %cause, "request failed");
-        let body = opaque_body(status, &id);
+        let body = opaque_body(status, &id, crate::Flavor::of_path(&path));
         res = res.map_body(|_, _| BoxBody::new(body));
     } else {
         tracing::info!(request_id = %id, %method, %path, status = status.as_u16(), latency_ms, "request");
@@ -53,7 +53,7 @@ pub async fn observe(
     Ok(res)
 }
 
-fn opaque_body(status: StatusCode, id: &str) -> String {
+fn opaque_body(status: StatusCode, id: &str, flavor: crate::Flavor) -> String {
     let (code, message) = if status == StatusCode::SERVICE_UNAVAILABLE {
         (
             "unavailable",
@@ -62,8 +62,13 @@ fn opaque_body(status: StatusCode, id: &str) -> String {
     } else {
         ("internal_error", "internal server error")
     };
-    json!({ "error": { "message": message, "code": code, "detail": { "request_id": id } } })
-        .to_string()
+    match flavor {
+        crate::Flavor::Datagram => json!({
+            "error": { "message": message, "code": code, "detail": { "request_id": id } }
+        }),
+        crate::Flavor::OpenCap => json!({ "message": message, "code": code, "request_id": id }),
+    }
+    .to_string()
 }
 
 /// A client-sent id, if it is 1–64 characters of `[A-Za-z0-9._-]` (anything else could forge

@@ -11,6 +11,7 @@
 
 mod binary;
 mod faults;
+mod opencap;
 mod walkthrough;
 
 use std::sync::mpsc;
@@ -44,7 +45,8 @@ pub struct Answer {
 }
 
 impl TestApp {
-    /// Starts the server on `database_url` with the bootstrap key [`KEY`].
+    /// Starts the server on `database_url` with the bootstrap key [`KEY`], holding OpenCAP
+    /// aliases of `example.com` with open signup.
     pub fn spawn(database_url: &str) -> TestApp {
         let env = vec![
             (
@@ -54,6 +56,14 @@ impl TestApp {
             ("ALIASKIT__SERVER__PORT".to_owned(), "0".to_owned()),
             ("ALIASKIT__SERVER__WORKERS".to_owned(), "2".to_owned()),
             ("ALIASKIT__BOOTSTRAP__API_KEY".to_owned(), KEY.to_owned()),
+            (
+                "ALIASKIT__OPENCAP__DOMAINS".to_owned(),
+                "example.com".to_owned(),
+            ),
+            (
+                "ALIASKIT__OPENCAP__OPEN_SIGNUP".to_owned(),
+                "true".to_owned(),
+            ),
         ];
         let settings = Settings::load_from(None, env).unwrap();
         let (tx, rx) = mpsc::channel();
@@ -96,6 +106,27 @@ impl TestApp {
             req = req.header("Authorization", a);
         }
         read(req.send(body.to_string()).unwrap())
+    }
+
+    /// `PUT path` with a JSON body and an optional `Authorization` value.
+    pub fn put(&self, path: &str, body: &Value, authorization: Option<&str>) -> Answer {
+        let mut req = self
+            .agent
+            .put(format!("{}{path}", self.base))
+            .header("Content-Type", "application/json");
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        read(req.send(body.to_string()).unwrap())
+    }
+
+    /// `DELETE path` with an optional `Authorization` value.
+    pub fn delete(&self, path: &str, authorization: Option<&str>) -> Answer {
+        let mut req = self.agent.delete(format!("{}{path}", self.base));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        read(req.call().unwrap())
     }
 }
 

@@ -8,6 +8,7 @@
 )]
 
 mod errors;
+mod opencap;
 mod org_api;
 mod retrieve;
 

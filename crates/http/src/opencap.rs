@@ -1,0 +1,255 @@
+//! The OpenCAP routes (DESIGN §7): `/v1/addresses` (Address Query and Alias Management),
+//! `/v1/auth` and `/v1/users`. Errors are `{"message", "code"}`; CORS is open.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use aliaskit_domain::opencap::{
+    Address, AddressType, CapAlias, CapUser, Extensions, Password, StoredAddress,
+};
+use aliaskit_service::{Lookup, ServiceError, Signup};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::bearer;
+use crate::body::JsonBody;
+use crate::error::Flavor;
+use crate::{Api, ApiError};
+
+type Answer = Result<HttpResponse, ApiError>;
+
+fn cap(e: impl Into<ApiError>) -> ApiError {
+    e.into().flavored(Flavor::OpenCap)
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    cap(ApiError::invalid(Some(field), message))
+}
+
+/// An address as OpenCAP answers it; `extensions` is always present.
+fn address_json(stored: &StoredAddress) -> Value {
+    json!({
+        "address_type": stored.address.address_type().code(),
+        "address": stored.address.as_str(),
+        "extensions": Value::Object(stored.extensions.as_map().clone()),
+    })
+}
+
+fn parse_alias(raw: &str) -> Result<CapAlias, ApiError> {
+    CapAlias::parse(raw).map_err(|e| invalid("alias", format!("alias: {e}")))
+}
+
+fn parse_type(raw: &str) -> Result<AddressType, ApiError> {
+    raw.trim()
+        .parse::<AddressType>()
+        .map_err(|e| invalid("address_type", format!("address_type: {e}")))
+}
+
+/// Query of the Address Query.
+#[derive(Debug, Deserialize)]
+pub struct LookupParams {
+    alias: Option<String>,
+    address_type: Option<String>,
+}
+
+/// `GET /v1/addresses?alias=u$d[&address_type=N]` — public.
+pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> Answer {
+    let params = params.into_inner();
+    let alias = match params.alias.as_deref() {
+        Some(a) if !a.is_empty() => parse_alias(a)?,
+        _ => {
+            return Err(invalid(
+                "alias",
+                "alias is required, as in ?alias=alice$example.com",
+            ));
+        }
+    };
+    let address_type = match params.address_type.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(parse_type(t)?),
+    };
+    let service = api.service.clone();
+    let found = web::block(move || service.cap_lookup(&alias, address_type))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(match found {
+        Lookup::One(stored) => HttpResponse::Ok().json(address_json(&stored)),
+        Lookup::All(all) => {
+            HttpResponse::Ok().json(all.iter().map(address_json).collect::<Vec<_>>())
+        }
+    })
+}
+
+/// Body of `/v1/auth` and `/v1/users`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    alias: String,
+    password: String,
+}
+
+/// The client's IP, for per-client limits.
+fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|a| a.ip())
+}
+
+fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
+    match client_ip(req) {
+        Some(ip) => api.auth_limiter.check(&ip).map_err(|retry_after| {
+            cap(ApiError::too_many(
+                format!("too many attempts from this address; retry in {retry_after} s"),
+                retry_after,
+            ))
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `POST /v1/auth {"alias", "password"}` → `{"jwt"}`. Limited per client IP; password checks
+/// run on the blocking pool, a bounded number at a time.
+pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
+    limited(&api, &req)?;
+    let Credentials { alias, password } = body.0;
+    let alias = parse_alias(&alias)?;
+    // A password outside the accepted lengths cannot be anyone's: the same answer as a wrong one.
+    let password = Password::new(password).map_err(|_| cap(ServiceError::LoginFailed))?;
+    let _permit = api
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| cap(ApiError::internal(e)))?;
+    let service = api.service.clone();
+    let jwt = web::block(move || service.cap_login(&alias, &password))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(HttpResponse::Ok().json(json!({ "jwt": jwt })))
+}
+
+/// `POST /v1/users {"alias", "password"}`: signup. Open when `opencap.open_signup`; otherwise
+/// it needs an organization API key in `Authorization`.
+pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
+    limited(&api, &req)?;
+    let Credentials { alias, password } = body.0;
+    let alias = parse_alias(&alias)?;
+    let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
+    let by = match bearer(&req).map(str::to_owned) {
+        None => Signup::Open,
+        Some(key) => {
+            let service = api.service.clone();
+            let org = web::block(move || service.authenticate(&key))
+                .await
+                .map_err(cap)?
+                .map_err(cap)?;
+            Signup::ByOrg(org)
+        }
+    };
+    let _permit = api
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| cap(ApiError::internal(e)))?;
+    let service = api.service.clone();
+    let registered = alias.clone();
+    web::block(move || service.cap_signup(&alias, &password, by))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(HttpResponse::Ok().json(json!({ "alias": registered.as_str() })))
+}
+
+/// The user a login token in `Authorization: Bearer` speaks for.
+pub struct CapAuth(pub CapUser);
+
+impl FromRequest for CapAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<CapAuth, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let api = req.app_data::<web::Data<Api>>().cloned();
+        let token = bearer(req).map(str::to_owned);
+        Box::pin(async move {
+            let api =
+                api.ok_or_else(|| cap(ApiError::internal("the Api state is not registered")))?;
+            let token = token.ok_or_else(|| {
+                cap(ApiError::unauthorized(
+                    "send the token from POST /v1/auth as Authorization: Bearer <jwt>",
+                ))
+            })?;
+            let service = api.service.clone();
+            let user = web::block(move || service.cap_authenticate(&token))
+                .await
+                .map_err(cap)?
+                .map_err(cap)?;
+            Ok(CapAuth(user))
+        })
+    }
+}
+
+/// Body of `PUT /v1/addresses`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutAddress {
+    address_type: u16,
+    address: String,
+    #[serde(default)]
+    extensions: Option<Value>,
+}
+
+/// `PUT /v1/addresses {"address_type", "address", "extensions"?}`: adds or replaces the
+/// user's address of that type, after checking its checksum.
+pub async fn put_address(
+    api: web::Data<Api>,
+    CapAuth(user): CapAuth,
+    body: JsonBody<PutAddress>,
+) -> Answer {
+    let PutAddress {
+        address_type,
+        address,
+        extensions,
+    } = body.0;
+    let address_type = AddressType::from_code(address_type)
+        .map_err(|e| invalid("address_type", format!("address_type: {e}")))?;
+    let address = Address::new(address_type, address)
+        .map_err(|e| invalid("address", format!("address: {e}")))?;
+    let extensions = Extensions::new(extensions.unwrap_or_else(|| json!({})))
+        .map_err(|e| invalid("extensions", e.to_string()))?;
+    let service = api.service.clone();
+    let stored = web::block(move || service.cap_put_address(&user, address, extensions))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(HttpResponse::Ok().json(address_json(&stored)))
+}
+
+/// `DELETE /v1/addresses/{address_type}`.
+pub async fn delete_address(
+    api: web::Data<Api>,
+    CapAuth(user): CapAuth,
+    address_type: web::Path<String>,
+) -> Answer {
+    let address_type = parse_type(&address_type)?;
+    let service = api.service.clone();
+    web::block(move || service.cap_delete_address(&user, address_type))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "message": format!("address of type {} deleted", address_type.code())
+    })))
+}
+
+/// `DELETE /v1/users`: deletes the token's user and its addresses; its tokens stop working.
+pub async fn delete_user(api: web::Data<Api>, CapAuth(user): CapAuth) -> Answer {
+    let alias = user.alias.clone();
+    let service = api.service.clone();
+    web::block(move || service.cap_delete_user(&user))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    Ok(HttpResponse::Ok().json(json!({ "message": format!("user {alias} deleted") })))
+}
