@@ -17,18 +17,35 @@ pub struct Opened {
     url: String,
 }
 
-/// Loads the settings (`--config`, then `ALIASKIT__…`) and opens the pool. Nothing is
-/// connected yet, so this fails only on bad settings.
-fn open(config: Option<&Path>) -> Result<(Settings, Database), Failure> {
+/// Loads the settings (`--config`, then `ALIASKIT__…`), the master keys, and opens the pool.
+/// Nothing is connected yet, so this fails only on bad settings or keys.
+pub fn open(config: Option<&Path>) -> Result<(Settings, Database), Failure> {
     let settings = Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))?;
+    let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
+    open_with(&settings, keys.vault).map(|db| (settings, db))
+}
+
+/// Opens the pool for `settings` with `vault`.
+pub fn open_with(settings: &Settings, vault: aliaskit_store::Vault) -> Result<Database, Failure> {
     let url = settings.database.redacted_url();
-    let db = Database::open(&settings.database.url, settings.pool_options())
-        .map_err(|e| store_failure(&url, e))?;
-    Ok((settings, db))
+    Database::open(&settings.database.url, settings.pool_options(), vault)
+        .map_err(|e| store_failure(&url, e))
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Refuses a database with values sealed under a master key these settings lack.
+pub fn check_keys(db: &Database, url: &str) -> Result<(), Failure> {
+    db.check_keys(now()).map_err(|e| store_failure(url, e))
 }
 
 /// Applies the pending migrations and says so on stderr; returns whether any were applied.
-fn apply(db: &Database, url: &str) -> Result<bool, Failure> {
+pub fn apply(db: &Database, url: &str) -> Result<bool, Failure> {
     let applied = db.migrate().map_err(|e| store_failure(url, e))?;
     for version in &applied {
         eprintln!("applied migration {version} to the database at {url}");
@@ -44,6 +61,7 @@ pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
     if settings.database.migrate_on_start {
         apply(&db, &url)?;
     }
+    check_keys(&db, &url)?;
     Ok(Opened {
         service: Service::new(db, settings.service_config()),
         url,
@@ -82,7 +100,7 @@ impl Opened {
 
 /// `cannot reach the database at URL: reason` for an unreachable database, the error with the
 /// URL for the others; the URL's password is `***`.
-fn store_failure(url: &str, e: StoreError) -> Failure {
+pub fn store_failure(url: &str, e: StoreError) -> Failure {
     match e {
         StoreError::Unavailable { reason } => {
             // libpq's messages span lines; one line reads better after `error:`.

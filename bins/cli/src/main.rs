@@ -6,6 +6,7 @@
 //! usage, bad input or configuration, or a database that cannot be reached, with `error: …`.
 
 mod database;
+mod keys;
 mod org;
 mod token;
 
@@ -39,6 +40,9 @@ enum Command {
     Org(org::OrgCommand),
     /// Apply the pending database migrations; says which, on stderr.
     Migrate,
+    /// Generate master keys and re-encrypt secrets at rest under a new one.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// How a command failed, and so which exit status it gets.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => token::run(cmd),
         Command::Org(cmd) => org::run(config, cmd),
         Command::Migrate => database::migrate(config),
+        Command::Keys(cmd) => keys::run(config, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

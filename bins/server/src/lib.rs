@@ -11,6 +11,8 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use aliaskit_config::{LogFormat, Settings};
+use aliaskit_domain::net::Net;
+use aliaskit_http::client::TrustedProxies;
 use aliaskit_http::{Api, RateLimiter};
 use aliaskit_service::{Bootstrap, Service};
 use aliaskit_store::{Database, redact_url};
@@ -29,7 +31,8 @@ impl Application {
     /// (port 0 picks a free port).
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
         let url = redact_url(&settings.database.url);
-        let db = Database::open(&settings.database.url, settings.pool_options())
+        let keys = settings.keys()?;
+        let db = Database::open(&settings.database.url, settings.pool_options(), keys.vault)
             .with_context(|| format!("cannot open the database at {url}"))?;
         if settings.database.migrate_on_start {
             let applied = db
@@ -39,6 +42,12 @@ impl Application {
                 tracing::info!(database = %url, migrations = ?applied, "applied migrations");
             }
         }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        db.check_keys(now)
+            .with_context(|| format!("cannot use the database at {url}"))?;
+        tracing::info!(master_key = %db.vault().current_id(), "secrets at rest are encrypted");
         let service = Service::new(db, settings.service_config());
         let configured = settings.bootstrap_key()?;
         let bootstrap_key = match service
@@ -64,12 +73,28 @@ impl Application {
             Bootstrap::Nothing => None,
         };
 
+        let trusted_proxies = settings
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse::<Net>().map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("server.trusted_proxies")?;
         let api = Api {
             body_limit: settings.server.body_limit,
             auth_limiter: Arc::new(RateLimiter::new(
                 settings.opencap.auth_limit_per_minute,
                 Duration::from_secs(60),
             )),
+            retrieve_limiter: Arc::new(RateLimiter::new(
+                settings.limits.retrieve_per_second,
+                Duration::from_secs(1),
+            )),
+            org_limiter: Arc::new(RateLimiter::new(
+                settings.limits.org_per_second,
+                Duration::from_secs(1),
+            )),
+            trusted_proxies: TrustedProxies::new(trusted_proxies),
             ..Api::new(service)
         };
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))

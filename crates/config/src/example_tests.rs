@@ -21,6 +21,10 @@ pub(crate) fn expose<S: Serializer>(key: &Option<Sensitive>, s: S) -> Result<S::
     }
 }
 
+pub(crate) fn expose_list<S: Serializer>(keys: &[Sensitive], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(keys.iter().map(Sensitive::expose))
+}
+
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -38,6 +42,7 @@ fn everything() -> Settings {
             workers: Some(1),
             shutdown_timeout: 1,
             body_limit: 1,
+            trusted_proxies: vec!["10.0.0.0/8".into()],
         },
         database: DatabaseSettings {
             url: "u".into(),
@@ -55,6 +60,15 @@ fn everything() -> Settings {
         },
         bootstrap: BootstrapSettings {
             api_key: Some(Sensitive::new("k")),
+        },
+        limits: LimitSettings {
+            retrieve_per_second: 1,
+            org_per_second: 1,
+        },
+        security: SecuritySettings {
+            master_key: Some(Sensitive::new("k")),
+            old_master_keys: vec![Sensitive::new("o")],
+            key_file: Some("f".into()),
         },
         opencap: OpenCapSettings {
             domains: vec!["example.com".into()],

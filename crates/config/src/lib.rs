@@ -29,6 +29,7 @@
 mod error;
 #[cfg(test)]
 mod example_tests;
+mod keys;
 mod load;
 
 use std::fmt;
@@ -42,6 +43,7 @@ use aliaskit_token::Policy;
 use serde::{Deserialize, Deserializer};
 
 pub use error::{ConfigError, Origin};
+pub use keys::{Keys, rewrite_key_file};
 
 /// Everything the binaries can be configured with. `Default` is the built-in defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -58,6 +60,10 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     /// `[opencap]`: the OpenCAP alias server.
     pub opencap: OpenCapSettings,
+    /// `[security]`: the master keys that encrypt secrets at rest.
+    pub security: SecuritySettings,
+    /// `[limits]`: requests per client and per organization.
+    pub limits: LimitSettings,
     /// `[logging]`: what the server logs, and how.
     pub logging: LoggingSettings,
 }
@@ -77,6 +83,9 @@ pub struct ServerSettings {
     pub shutdown_timeout: u64,
     /// Largest request body accepted, in bytes. Default 65536.
     pub body_limit: usize,
+    /// Proxies (addresses or networks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
+    /// client for per-client limits. Default none: the peer address is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -87,6 +96,7 @@ impl Default for ServerSettings {
             workers: None,
             shutdown_timeout: 30,
             body_limit: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -206,6 +216,57 @@ impl Default for OpenCapSettings {
             auth_limit_per_minute: 10,
         }
     }
+}
+
+/// `[limits]`: request limits; beyond them the server answers `429` with `Retry-After`.
+/// Counted per server process. `0` turns a limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Public retrieves (`GET /api/v1/alias/:id`) per client IP and second. Default 100.
+    pub retrieve_per_second: u32,
+    /// Organization API requests per organization and second. Default 60, as the Datagram
+    /// service documents.
+    pub org_per_second: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            retrieve_per_second: 100,
+            org_per_second: 60,
+        }
+    }
+}
+
+/// `[security]`: the master keys that encrypt secrets at rest (see [`Settings::keys`]).
+///
+/// `Debug` shows only the keys' lengths.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// The master key that encrypts secrets (base64 of 32 bytes). Default none: the key file
+    /// is used.
+    #[serde(deserialize_with = "sensitive")]
+    #[cfg_attr(test, serde(serialize_with = "example_tests::expose"))]
+    pub master_key: Option<Sensitive>,
+    /// Older master keys that still decrypt values not yet re-encrypted after a rotation.
+    /// Default none.
+    #[serde(deserialize_with = "sensitive_list")]
+    #[cfg_attr(test, serde(serialize_with = "example_tests::expose_list"))]
+    pub old_master_keys: Vec<Sensitive>,
+    /// The key file used without `master_key`. Default: `aliaskit.key` next to the SQLite
+    /// database (created on first start, mode 0600); required to exist with PostgreSQL.
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+fn sensitive_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Sensitive>, D::Error> {
+    Ok(Vec::<String>::deserialize(d)?
+        .into_iter()
+        .map(Sensitive::new)
+        .collect())
 }
 
 /// `[bootstrap]`: the first start on an empty database.

@@ -27,7 +27,11 @@ const PREFIX: &str = "ALIASKIT";
 const SEPARATOR: &str = "__";
 /// Keys whose environment value is a comma-separated list (`a,b,c`). None yet; when one is
 /// added (`opencap.domains`), list it here and in `docs/configuration.md`.
-const LIST_KEYS: &[&str] = &["opencap.domains"];
+const LIST_KEYS: &[&str] = &[
+    "opencap.domains",
+    "security.old_master_keys",
+    "server.trusted_proxies",
+];
 
 /// One `ALIASKIT__…` variable and the dotted key it sets.
 struct EnvVar {
@@ -207,6 +211,11 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         )?;
     }
     at_least_one("server.body_limit", as_u64(s.server.body_limit), " byte")?;
+    for proxy in &s.server.trusted_proxies {
+        proxy
+            .parse::<aliaskit_domain::net::Net>()
+            .map_err(|e| ("server.trusted_proxies", e))?;
+    }
 
     Target::parse(&s.database.url).map_err(|e| ("database.url", e.to_string()))?;
     at_least_one("database.pool_size", s.database.pool_size.into(), "")?;
@@ -253,6 +262,15 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         s.opencap.lockout_threshold.into(),
         "",
     )?;
+
+    if let Some(key) = &s.security.master_key {
+        aliaskit_store::MasterKey::from_base64(key.expose())
+            .map_err(|e| ("security.master_key", e.to_string()))?;
+    }
+    for key in &s.security.old_master_keys {
+        aliaskit_store::MasterKey::from_base64(key.expose())
+            .map_err(|e| ("security.old_master_keys", e.to_string()))?;
+    }
 
     not_empty("logging.level", &s.logging.level, "")?;
     Ok(())

@@ -20,6 +20,7 @@
 pub mod alias;
 pub mod claims;
 mod error;
+pub mod net;
 pub mod opencap;
 pub mod org;
 mod sensitive;

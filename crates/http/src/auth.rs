@@ -48,6 +48,7 @@ impl FromRequest for Org {
             })?;
             let service = api.service.clone();
             let org = web::block(move || service.authenticate(&key)).await??;
+            Api::limit(&api.org_limiter, &org, "requests for this organization")?;
             Ok(Org(org))
         })
     }

@@ -94,15 +94,15 @@ impl ApiError {
         let reason = e.to_string();
         let mut err = ApiError::new(StatusCode::UNAUTHORIZED, e.code(), "UNAUTHORIZED")
             .detail(Value::String(reason.clone()));
-        // A quoted-string may not contain `"` or `\`; the reason may quote an alias id.
+        // RFC 6750 §3: `error_description` is visible ASCII without `"` and `\`. The reason may
+        // quote an alias id or an `alg` from the token, in any script; anything else would make
+        // the header value invalid and the header would be lost.
         let description: String = reason
             .chars()
-            .map(|c| {
-                if c == '"' || c == '\\' || c.is_control() {
-                    '\''
-                } else {
-                    c
-                }
+            .map(|c| match c {
+                '"' | '\\' => '\'',
+                ' ' | '!'..='~' => c,
+                _ => '?',
             })
             .collect();
         err.0.www_authenticate = Some(format!(

@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client;
 pub mod error;
 mod health;
 pub mod limit;
@@ -47,6 +48,11 @@ pub use observe::{REQUEST_ID, RequestId, observe};
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Default `POST /v1/auth` and `POST /v1/users` attempts per client IP and minute.
 pub const DEFAULT_AUTH_LIMIT: u32 = 10;
+/// Default public retrieves per client IP and second.
+pub const DEFAULT_RETRIEVE_LIMIT: u32 = 100;
+/// Default organization API requests per organization and second (the Datagram service
+/// documents 60).
+pub const DEFAULT_ORG_LIMIT: u32 = 60;
 
 /// What the routes share: the use cases and the request limits.
 #[derive(Clone, Debug)]
@@ -57,6 +63,12 @@ pub struct Api {
     pub body_limit: usize,
     /// Login and signup attempts per client IP.
     pub auth_limiter: Arc<RateLimiter>,
+    /// Public retrieves per client IP.
+    pub retrieve_limiter: Arc<RateLimiter>,
+    /// Organization API requests per organization.
+    pub org_limiter: Arc<RateLimiter<aliaskit_domain::OrgId>>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client::TrustedProxies,
     /// Password hashes (argon2id, 19 MiB each) running at once; the rest wait without holding
     /// a thread, so a burst of logins cannot take every core from alias lookups.
     pub hashing: Arc<Semaphore>,
@@ -64,8 +76,9 @@ pub struct Api {
 
 impl Api {
     /// The routes over `service`, with the default limits: 64 KiB bodies, 10 login or signup
-    /// attempts per client IP and minute, and half the cores (at least one) for password
-    /// hashing.
+    /// attempts per client IP and minute, 100 public retrieves per client IP and second, 60
+    /// organization API requests per organization and second, no trusted proxy, and half the
+    /// cores (at least one) for password hashing.
     pub fn new(service: Service) -> Self {
         Api {
             service,
@@ -74,6 +87,12 @@ impl Api {
                 DEFAULT_AUTH_LIMIT,
                 Duration::from_secs(60),
             )),
+            retrieve_limiter: Arc::new(RateLimiter::new(
+                DEFAULT_RETRIEVE_LIMIT,
+                Duration::from_secs(1),
+            )),
+            org_limiter: Arc::new(RateLimiter::new(DEFAULT_ORG_LIMIT, Duration::from_secs(1))),
+            trusted_proxies: client::TrustedProxies::default(),
             hashing: Arc::new(Semaphore::new(default_hashing_permits())),
         }
     }
@@ -110,6 +129,18 @@ impl Api {
             )
             .service(
                 resource("/organization/api/v1/alias/{id}", "GET").route(web::get().to(org::get)),
+            )
+            .service(
+                resource("/organization/api/v1/alias/{id}/rotate-secret", "POST")
+                    .route(web::post().to(org::rotate_secret)),
+            )
+            .service(
+                resource("/organization/api/v1/alias/{id}/revoke-tokens", "POST")
+                    .route(web::post().to(org::revoke_tokens)),
+            )
+            .service(
+                resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
+                    .route(web::post().to(org::rotate_stream_key)),
             )
             .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
             .service(
@@ -174,6 +205,22 @@ fn cors() -> actix_cors::Cors {
         .allowed_methods(["GET", "PUT", "POST", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(86_400)
+}
+
+impl Api {
+    /// Counts a request of `key` against `limiter`: `429` with `Retry-After` beyond the limit.
+    pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(
+        limiter: &RateLimiter<K>,
+        key: &K,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        limiter.check(key).map_err(|retry_after| {
+            ApiError::too_many(
+                format!("too many {what}; retry in {retry_after} s"),
+                retry_after,
+            )
+        })
+    }
 }
 
 /// Half the cores, at least one.

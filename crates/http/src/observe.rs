@@ -4,13 +4,15 @@
 //! random id). One log line per request records method, path, status and latency — never the
 //! query string (it may hold a passcode) or any header (they hold tokens and keys). A 5xx body
 //! is replaced with an opaque one that names the request id, and its cause is logged with it.
+//! A 4xx that is not JSON — written by a layer other than our handlers, such as actix-cors
+//! refusing a preflight in plain text — gets the JSON error shape of its routes.
 
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use serde_json::json;
@@ -46,11 +48,54 @@ pub async fn observe(
             .map_or_else(|| "no error recorded".to_owned(), ToString::to_string);
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), %cause, "request failed");
         let body = opaque_body(status, &id, crate::Flavor::of_path(&path));
-        res = res.map_body(|_, _| BoxBody::new(body));
+        res = res.map_body(|head, _| json_body(head, body));
     } else {
         tracing::info!(request_id = %id, %method, %path, status = status.as_u16(), latency_ms, "request");
+        if status.is_client_error() && !is_json(res.headers()) {
+            let message = res.response().error().map_or_else(
+                || {
+                    status
+                        .canonical_reason()
+                        .unwrap_or("client error")
+                        .to_owned()
+                },
+                |e| e.to_string().chars().take(200).collect(),
+            );
+            let body = client_error_body(status, &message, crate::Flavor::of_path(&path));
+            res = res.map_body(|head, _| json_body(head, body));
+        }
     }
     Ok(res)
+}
+
+/// `body` as the response's body, labelled JSON.
+fn json_body(head: &mut actix_web::dev::ResponseHead, body: String) -> BoxBody {
+    head.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    BoxBody::new(body)
+}
+
+fn is_json(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The JSON error body for a 4xx written elsewhere: the code is the status's reason phrase in
+/// snake case (`bad_request`, `payload_too_large`), as our own codes for those statuses are.
+fn client_error_body(status: StatusCode, message: &str, flavor: crate::Flavor) -> String {
+    let code = status.canonical_reason().map_or_else(
+        || "client_error".to_owned(),
+        |reason| reason.to_ascii_lowercase().replace([' ', '-'], "_"),
+    );
+    match flavor {
+        crate::Flavor::Datagram => json!({ "error": { "message": message, "code": code } }),
+        crate::Flavor::OpenCap => json!({ "message": message, "code": code }),
+    }
+    .to_string()
 }
 
 fn opaque_body(status: StatusCode, id: &str, flavor: crate::Flavor) -> String {
@@ -93,4 +138,70 @@ fn new_id() -> String {
         bytes = (nanos as u64).to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, HttpResponse, middleware, test, web};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_plain_text_4xx_gets_the_json_shape_of_its_routes_and_json_is_left_alone() {
+        let app = test::init_service(
+            App::new()
+                .wrap(middleware::from_fn(observe))
+                .route(
+                    "/plain",
+                    web::get().to(|| async { HttpResponse::BadRequest().body("nope") }),
+                )
+                .route(
+                    "/v1/plain",
+                    web::get().to(|| async { HttpResponse::UriTooLong().finish() }),
+                )
+                .route(
+                    "/json",
+                    web::get().to(|| async {
+                        HttpResponse::Conflict().json(json!({"error": {"code": "mine"}}))
+                    }),
+                ),
+        )
+        .await;
+        let body = |uri: &'static str| {
+            let app = &app;
+            async move {
+                let res =
+                    test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
+                let status = res.status().as_u16();
+                let content_type = res.headers().get(header::CONTENT_TYPE).cloned();
+                let bytes = test::read_body(res).await;
+                (
+                    status,
+                    content_type,
+                    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+                )
+            }
+        };
+        let json_type = Some(HeaderValue::from_static("application/json"));
+        assert_eq!(
+            body("/plain").await,
+            (
+                400,
+                json_type.clone(),
+                json!({"error": {"message": "Bad Request", "code": "bad_request"}})
+            )
+        );
+        assert_eq!(
+            body("/v1/plain").await,
+            (
+                414,
+                json_type.clone(),
+                json!({"message": "URI Too Long", "code": "uri_too_long"})
+            )
+        );
+        assert_eq!(
+            body("/json").await,
+            (409, json_type, json!({"error": {"code": "mine"}}))
+        );
+    }
 }

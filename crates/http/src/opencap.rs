@@ -2,7 +2,6 @@
 //! `/v1/auth` and `/v1/users`. Errors are `{"message", "code"}`; CORS is open.
 
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -92,19 +91,9 @@ pub struct Credentials {
     password: String,
 }
 
-/// The client's IP, for per-client limits.
-fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
-    req.peer_addr().map(|a| a.ip())
-}
-
 fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
-    match client_ip(req) {
-        Some(ip) => api.auth_limiter.check(&ip).map_err(|retry_after| {
-            cap(ApiError::too_many(
-                format!("too many attempts from this address; retry in {retry_after} s"),
-                retry_after,
-            ))
-        }),
+    match api.trusted_proxies.client_ip(req) {
+        Some(ip) => Api::limit(&api.auth_limiter, &ip, "attempts from this address").map_err(cap),
         None => Ok(()),
     }
 }

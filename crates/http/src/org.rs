@@ -93,6 +93,36 @@ pub async fn delete(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -
     Ok(HttpResponse::Ok().json(json!({ "message": "Alias deleted successfully." })))
 }
 
+/// `POST /organization/api/v1/alias/{id}/rotate-secret`: a new random `jwt_secret`, returned
+/// once; tokens signed with the previous one verify for `tokens.rotation_grace`.
+pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+    let id = alias_id(&id)?;
+    let service = api.service.clone();
+    let alias = web::block(move || service.rotate_secret(org, &id)).await??;
+    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+}
+
+/// `POST /organization/api/v1/alias/{id}/revoke-tokens`: tokens issued before now (or without
+/// `iat`) are refused from now on.
+pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+    let id = alias_id(&id)?;
+    let service = api.service.clone();
+    let alias = web::block(move || service.revoke_tokens(org, &id)).await??;
+    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+}
+
+/// `POST /organization/api/v1/alias/{id}/rotate-stream-key`: a new random stream key.
+pub async fn rotate_stream_key(
+    api: web::Data<Api>,
+    Org(org): Org,
+    id: web::Path<String>,
+) -> Answer {
+    let id = alias_id(&id)?;
+    let service = api.service.clone();
+    let alias = web::block(move || service.rotate_stream_key(org, &id)).await??;
+    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+}
+
 /// A path id that cannot be an alias id names no alias: `404`, as an unknown id would.
 pub(crate) fn alias_id(raw: &str) -> Result<AliasId, ApiError> {
     AliasId::parse(raw).map_err(|_| ApiError::alias_not_found())

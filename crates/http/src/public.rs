@@ -23,6 +23,9 @@ pub async fn retrieve(
     id: web::Path<String>,
     params: web::Query<RetrieveParams>,
 ) -> Result<HttpResponse, ApiError> {
+    if let Some(ip) = api.trusted_proxies.client_ip(&req) {
+        Api::limit(&api.retrieve_limiter, &ip, "requests from this address")?;
+    }
     let id = alias_id(&id)?;
     let bearer = bearer(&req).map(str::to_owned);
     let passcode = params.into_inner().passcode;

@@ -1,7 +1,7 @@
 //! The organization's view: create, list, get, update, delete its aliases.
 
 use aliaskit_domain::{
-    Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, NewAlias, OrgId,
+    Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, NewAlias, OrgId, Sensitive,
 };
 use aliaskit_store::StoreError;
 use aliaskit_store::repo::aliases::{self, After};
@@ -58,7 +58,7 @@ impl Service {
         let mut conn = self.db.conn()?;
         // 128 random bits do not collide; the retry only guards against a broken generator.
         for _ in 0..3 {
-            match aliases::insert(&mut conn, &alias) {
+            match aliases::insert(&mut conn, self.db.vault(), &alias) {
                 Err(StoreError::AliasTaken) => alias.id = random::alias_id()?,
                 other => return other.map(|()| alias).map_err(ServiceError::from),
             }
@@ -83,6 +83,7 @@ impl Service {
         let mut conn = self.db.conn()?;
         let mut entries = aliases::list(
             &mut conn,
+            self.db.vault(),
             org,
             query.kind,
             after.as_ref(),
@@ -101,22 +102,69 @@ impl Service {
     /// `org`'s alias with this id; another organization's alias is not found, never forbidden.
     pub fn get_alias(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
         let mut conn = self.db.conn()?;
-        aliases::find_owned(&mut conn, org, id)?.ok_or(ServiceError::AliasNotFound)
+        aliases::find_owned(&mut conn, self.db.vault(), org, id)?.ok_or(ServiceError::AliasNotFound)
     }
 
     /// Applies a partial update to `org`'s alias.
     pub fn update_alias(&self, org: OrgId, id: &AliasId, patch: AliasPatch) -> Result<Alias> {
+        patch.validate(&self.rules(), self.now())?;
+        self.change(org, id, |alias, now| patch.apply(alias, now))
+    }
+
+    /// Gives `org`'s alias a new random `jwt_secret` (256 bits, base64url), returned once in
+    /// the answer. Tokens signed with the previous secret keep verifying for
+    /// `rotation_grace`; an alias without a secret simply gets one.
+    pub fn rotate_secret(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
+        let secret = Sensitive::from(random::token::<32>()?);
+        let grace = i64::try_from(self.config.rotation_grace.as_secs()).unwrap_or(i64::MAX);
+        self.change(org, id, move |mut alias, now| {
+            alias.previous_secret = alias.jwt_secret.take();
+            alias.previous_secret_until = alias
+                .previous_secret
+                .as_ref()
+                .map(|_| now.saturating_add(grace));
+            alias.jwt_secret = Some(secret);
+            alias
+        })
+    }
+
+    /// Revokes every token of `org`'s alias issued before now: tokens whose `iat` is earlier
+    /// than this second, or that have no `iat`, are refused from now on.
+    pub fn revoke_tokens(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
+        self.change(org, id, |mut alias, now| {
+            alias.tokens_valid_after = Some(now);
+            alias
+        })
+    }
+
+    /// Gives `org`'s alias a new random stream key (`sk_` and 192 random bits).
+    pub fn rotate_stream_key(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
+        let key = Sensitive::from(format!("sk_{}", random::token::<24>()?));
+        self.change(org, id, move |mut alias, _| {
+            alias.stream_key = Some(key);
+            alias
+        })
+    }
+
+    /// Loads `org`'s alias, applies `f` at now, stores it, in one transaction.
+    fn change(
+        &self,
+        org: OrgId,
+        id: &AliasId,
+        f: impl FnOnce(Alias, i64) -> Alias,
+    ) -> Result<Alias> {
         let now = self.now();
-        patch.validate(&self.rules(), now)?;
-        let updated = self.db.transaction(|c| {
-            let Some(current) = aliases::find_owned(c, org, id)? else {
+        let vault = self.db.vault();
+        let changed = self.db.transaction(|c| {
+            let Some(current) = aliases::find_owned(c, vault, org, id)? else {
                 return Ok(None);
             };
-            let updated = patch.apply(current, now);
-            aliases::update(c, &updated)?;
-            Ok(Some(updated))
+            let mut changed = f(current, now);
+            changed.updated_at = now;
+            aliases::update(c, vault, &changed)?;
+            Ok(Some(changed))
         })?;
-        updated.ok_or(ServiceError::AliasNotFound)
+        changed.ok_or(ServiceError::AliasNotFound)
     }
 
     /// Deletes `org`'s alias.

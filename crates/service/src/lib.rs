@@ -8,10 +8,11 @@
 //! ```
 //! use aliaskit_domain::{AliasKind, NewAlias, OrgName};
 //! use aliaskit_service::{Credentials, Service, ServiceConfig};
-//! use aliaskit_store::{Database, PoolOptions};
+//! use aliaskit_store::{Database, MasterKey, PoolOptions, Vault};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default())?;
+//! let vault = Vault::new(MasterKey::generate()?, Vec::new());
+//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default(), vault)?;
 //! db.migrate()?;
 //! let service = Service::new(db, ServiceConfig::default());
 //!

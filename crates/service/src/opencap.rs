@@ -295,13 +295,13 @@ impl Service {
         let now = self.now();
         let lifetime = i64::try_from(self.opencap().token_lifetime.as_secs()).unwrap_or(i64::MAX);
         let keys = self.db.transaction(|c| {
-            let mut keys = signing_keys::usable(c, now.saturating_sub(lifetime))?;
+            let mut keys = signing_keys::usable(c, self.db.vault(), now.saturating_sub(lifetime))?;
             if keys.iter().all(|k| k.retired_at.is_some()) {
                 let key = new_signing_key(now).map_err(|e| StoreError::Corrupt {
                     what: "signing key",
                     reason: e.to_string(),
                 })?;
-                signing_keys::insert(c, &key)?;
+                signing_keys::insert(c, self.db.vault(), &key)?;
                 keys.insert(0, key);
             }
             Ok(keys)
@@ -315,7 +315,7 @@ impl Service {
         let now = self.now();
         let key = new_signing_key(now)?;
         self.db.transaction(|c| {
-            signing_keys::insert(c, &key)?;
+            signing_keys::insert(c, self.db.vault(), &key)?;
             signing_keys::retire_all_but(c, &key.kid, now)
         })?;
         // This process signs with the new key from now on; others pick it up within a minute

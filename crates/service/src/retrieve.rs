@@ -43,7 +43,8 @@ impl Service {
     pub fn retrieve(&self, id: &AliasId, credentials: Credentials<'_>) -> Result<Retrieved> {
         let alias = {
             let mut conn = self.db.conn()?;
-            repo::aliases::find(&mut conn, id)?.ok_or(ServiceError::AliasNotFound)?
+            repo::aliases::find(&mut conn, self.db.vault(), id)?
+                .ok_or(ServiceError::AliasNotFound)?
         };
         let now = self.now();
         if alias.is_expired(now) {

@@ -8,7 +8,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, Vault, VaultError, repo};
 
 /// One connection to either backend; every repository function takes `&mut DbConn`, so the same
 /// code runs on SQLite and PostgreSQL.
@@ -201,21 +201,24 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    vault: Vault,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("backend", &self.backend)
+            .field("master_key", &self.vault.current_id())
             .field("state", &self.pool.state())
             .finish()
     }
 }
 
 impl Database {
-    /// A pool for `url` (see [`Target::parse`]). A SQLite file's directory is created if
-    /// missing. No connection is opened yet, so this succeeds while the database is down.
-    pub fn open(url: &str, options: PoolOptions) -> Result<Self> {
+    /// A pool for `url` (see [`Target::parse`]), sealing secrets with `vault`. A SQLite file's
+    /// directory is created if missing. No connection is opened yet, so this succeeds while the
+    /// database is down.
+    pub fn open(url: &str, options: PoolOptions, vault: Vault) -> Result<Self> {
         let target = Target::parse(url)?;
         let sqlite_dir = match &target {
             Target::Sqlite(path) => path.parent().filter(|d| !d.as_os_str().is_empty()),
@@ -236,7 +239,94 @@ impl Database {
             .test_on_check_out(false)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager { target });
-        Ok(Database { pool, backend })
+        Ok(Database {
+            pool,
+            backend,
+            vault,
+        })
+    }
+
+    /// The master keys secrets are sealed with.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// Refuses a database holding values sealed under a master key the vault lacks (a clear
+    /// error at start instead of failures on reads), and records the current key's id.
+    pub fn check_keys(&self, now: i64) -> Result<()> {
+        self.transaction(|c| {
+            if let Some(kid) = repo::master_keys::all(c)?
+                .into_iter()
+                .find(|kid| !self.vault.knows(kid))
+            {
+                return Err(VaultError::UnknownKey { kid }.into());
+            }
+            repo::master_keys::record(c, self.vault.current_id(), now)
+        })
+    }
+
+    /// Re-seals every secret under the current master key (after a key rotation), a batch of
+    /// rows per transaction, then forgets the other key ids. Returns how many values changed.
+    pub fn reseal_all(&self, now: i64) -> Result<usize> {
+        use crate::rows::{AliasRow, SigningKeyRow};
+        use crate::schema::{aliases, signing_keys};
+        use diesel::prelude::*;
+
+        const BATCH: i64 = 500;
+        let current = self.vault.current_id();
+        let stale = |sealed: &Option<String>| {
+            sealed
+                .as_deref()
+                .is_some_and(|s| Vault::key_id_of(s) != Some(current))
+        };
+        self.transaction(|c| repo::master_keys::record(c, current, now))?;
+        let mut changed = 0;
+        let mut after = String::new();
+        loop {
+            let rows: Vec<AliasRow> = self.transaction(|c| {
+                Ok(aliases::table
+                    .filter(aliases::id.gt(&after))
+                    .order(aliases::id.asc())
+                    .limit(BATCH)
+                    .select(AliasRow::as_select())
+                    .load(c)?)
+            })?;
+            let Some(last) = rows.last() else { break };
+            after = last.id.clone();
+            self.transaction(|c| {
+                for row in rows {
+                    let fields = [
+                        &row.passcode,
+                        &row.jwt_secret,
+                        &row.stream_key,
+                        &row.previous_secret,
+                    ];
+                    let n = fields.iter().filter(|f| stale(f)).count();
+                    if n == 0 {
+                        continue;
+                    }
+                    let alias = row.open(&self.vault)?;
+                    repo::aliases::update(c, &self.vault, &alias)?;
+                    changed += n;
+                }
+                Ok(())
+            })?;
+        }
+        self.transaction(|c| {
+            let keys: Vec<SigningKeyRow> = signing_keys::table
+                .select(SigningKeyRow::as_select())
+                .load(c)?;
+            for row in keys.into_iter().filter(|k| stale(&Some(k.secret.clone()))) {
+                let key = row.open(&self.vault)?;
+                diesel::update(signing_keys::table.find(&key.kid))
+                    .set(signing_keys::secret.eq(SigningKeyRow::seal(&key, &self.vault)?.secret))
+                    .execute(c)?;
+                changed += 1;
+            }
+            repo::master_keys::retain_only(c, current)?;
+            Ok(())
+        })?;
+        Ok(changed)
     }
 
     /// The backend behind the pool.

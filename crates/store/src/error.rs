@@ -51,6 +51,9 @@ pub enum StoreError {
         /// The migration harness's explanation.
         reason: String,
     },
+    /// A secret could not be sealed or opened (unknown master key, altered value).
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     /// Any other database error.
     #[error("database error: {0}")]
     Query(#[source] DieselError),

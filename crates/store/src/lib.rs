@@ -6,16 +6,19 @@
 //!   `synchronous=NORMAL` and `foreign_keys=ON`; SQLite and libpq are built from bundled
 //!   sources, so a fresh machine needs no system library.
 //! * Migrations live in `migrations/{sqlite,postgres}` at the workspace root and are embedded.
-//! * Row structs stay private to this crate and convert into domain types.
+//! * Row structs stay private to this crate and convert into domain types; secrets (alias
+//!   passcodes, `jwt_secret`s, stream keys, the server's signing keys) are sealed with AES-256-GCM
+//!   by the [`Vault`] on the way in and opened on the way out.
 //!
 //! Every call blocks: run it on a blocking pool, never on an async worker.
 //!
 //! ```
 //! use aliaskit_domain::OrgName;
-//! use aliaskit_store::{Database, PoolOptions, repo};
+//! use aliaskit_store::{Database, MasterKey, PoolOptions, Vault, repo};
 //!
 //! let dir = tempfile::tempdir()?;
-//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default())?;
+//! let vault = Vault::new(MasterKey::generate()?, Vec::new());
+//! let db = Database::open(dir.path().join("a.db").to_str().unwrap(), PoolOptions::default(), vault)?;
 //! db.migrate()?;
 //! let name = OrgName::parse("acme")?;
 //! let org = db.transaction(|c| repo::orgs::insert(c, &name, 1_700_000_000))?;
@@ -30,6 +33,8 @@ mod rows;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod vault;
 
 pub use db::{Backend, Database, DbConn, Manager, PoolOptions, PooledConn, Target, redact_url};
 pub use error::{Result, StoreError};
+pub use vault::{MasterKey, Vault, VaultError};

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use crate::StoreError;
 use crate::repo::signing_keys::SigningKey;
 use crate::schema::{aliases, cap_addresses, cap_users, organizations, signing_keys};
+use crate::vault::Vault;
 
 /// A row of `aliases`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
@@ -30,49 +31,68 @@ pub(crate) struct AliasRow {
     pub(crate) tokens_valid_after: Option<i64>,
 }
 
-impl From<&Alias> for AliasRow {
-    fn from(a: &Alias) -> Self {
-        let text = |s: &Option<Sensitive>| s.as_ref().map(|s| s.expose().to_owned());
-        AliasRow {
-            id: a.id.to_string(),
+/// Where a sealed value lives: its associated data.
+pub(crate) fn place(table: &str, row: &str, column: &str) -> String {
+    format!("{table}/{row}/{column}")
+}
+
+impl AliasRow {
+    /// The row for `a`, its secrets sealed under the vault's current key.
+    pub(crate) fn seal(a: &Alias, vault: &Vault) -> Result<Self, StoreError> {
+        let id = a.id.as_str();
+        let seal =
+            |column: &str, value: &Option<Sensitive>| -> Result<Option<String>, StoreError> {
+                value
+                    .as_ref()
+                    .map(|v| vault.seal(&place("aliases", id, column), v.expose()))
+                    .transpose()
+                    .map_err(StoreError::from)
+            };
+        Ok(AliasRow {
+            id: id.to_owned(),
             org_id: a.org.0,
             kind: a.kind.as_str().to_owned(),
             name: a.name.clone(),
-            passcode: text(&a.passcode),
-            jwt_secret: text(&a.jwt_secret),
-            stream_key: text(&a.stream_key),
+            passcode: seal("passcode", &a.passcode)?,
+            jwt_secret: seal("jwt_secret", &a.jwt_secret)?,
+            stream_key: seal("stream_key", &a.stream_key)?,
             expired_at: a.expired_at,
             inserted_at: a.inserted_at,
             updated_at: a.updated_at,
-            previous_secret: text(&a.previous_secret),
+            previous_secret: seal("previous_secret", &a.previous_secret)?,
             previous_secret_until: a.previous_secret_until,
             tokens_valid_after: a.tokens_valid_after,
-        }
+        })
     }
-}
 
-impl TryFrom<AliasRow> for Alias {
-    type Error = StoreError;
-
-    fn try_from(r: AliasRow) -> Result<Self, StoreError> {
+    /// The alias, its secrets opened.
+    pub(crate) fn open(self, vault: &Vault) -> Result<Alias, StoreError> {
         let corrupt = |e: aliaskit_domain::Error| StoreError::Corrupt {
             what: "alias",
             reason: e.to_string(),
         };
+        let id = AliasId::try_from(self.id).map_err(corrupt)?;
+        let open = |column: &str, value: Option<String>| -> Result<Option<Sensitive>, StoreError> {
+            value
+                .map(|v| vault.open(&place("aliases", id.as_str(), column), &v))
+                .transpose()
+                .map(|v| v.map(Sensitive::from))
+                .map_err(StoreError::from)
+        };
         Ok(Alias {
-            id: AliasId::try_from(r.id).map_err(corrupt)?,
-            org: OrgId(r.org_id),
-            kind: r.kind.parse::<AliasKind>().map_err(corrupt)?,
-            name: r.name,
-            passcode: r.passcode.map(Sensitive::from),
-            jwt_secret: r.jwt_secret.map(Sensitive::from),
-            stream_key: r.stream_key.map(Sensitive::from),
-            expired_at: r.expired_at,
-            inserted_at: r.inserted_at,
-            updated_at: r.updated_at,
-            previous_secret: r.previous_secret.map(Sensitive::from),
-            previous_secret_until: r.previous_secret_until,
-            tokens_valid_after: r.tokens_valid_after,
+            org: OrgId(self.org_id),
+            kind: self.kind.parse::<AliasKind>().map_err(corrupt)?,
+            name: self.name,
+            passcode: open("passcode", self.passcode)?,
+            jwt_secret: open("jwt_secret", self.jwt_secret)?,
+            stream_key: open("stream_key", self.stream_key)?,
+            expired_at: self.expired_at,
+            inserted_at: self.inserted_at,
+            updated_at: self.updated_at,
+            previous_secret: open("previous_secret", self.previous_secret)?,
+            previous_secret_until: self.previous_secret_until,
+            tokens_valid_after: self.tokens_valid_after,
+            id,
         })
     }
 }
@@ -205,26 +225,27 @@ impl std::fmt::Debug for SigningKeyRow {
     }
 }
 
-impl From<SigningKeyRow> for SigningKey {
-    fn from(r: SigningKeyRow) -> Self {
-        SigningKey {
-            kid: r.kid,
-            alg: r.alg,
-            secret: Sensitive::from(r.secret),
-            created_at: r.created_at,
-            retired_at: r.retired_at,
-        }
-    }
-}
-
-impl From<&SigningKey> for SigningKeyRow {
-    fn from(k: &SigningKey) -> Self {
-        SigningKeyRow {
+impl SigningKeyRow {
+    /// The row for `k`, its secret sealed.
+    pub(crate) fn seal(k: &SigningKey, vault: &Vault) -> Result<Self, StoreError> {
+        Ok(SigningKeyRow {
             kid: k.kid.clone(),
             alg: k.alg.clone(),
-            secret: k.secret.expose().to_owned(),
+            secret: vault.seal(&place("signing_keys", &k.kid, "secret"), k.secret.expose())?,
             created_at: k.created_at,
             retired_at: k.retired_at,
-        }
+        })
+    }
+
+    /// The key, its secret opened.
+    pub(crate) fn open(self, vault: &Vault) -> Result<SigningKey, StoreError> {
+        let secret = vault.open(&place("signing_keys", &self.kid, "secret"), &self.secret)?;
+        Ok(SigningKey {
+            kid: self.kid,
+            alg: self.alg,
+            secret: Sensitive::from(secret),
+            created_at: self.created_at,
+            retired_at: self.retired_at,
+        })
     }
 }

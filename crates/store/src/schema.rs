@@ -111,6 +111,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Master keys that have encrypted values here (ids only).
+    master_keys (kid) {
+        /// The key id.
+        kid -> Text,
+        /// Unix seconds.
+        first_used_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
@@ -120,5 +130,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     aliases,
     cap_users,
     cap_addresses,
-    signing_keys
+    signing_keys,
+    master_keys
 );

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 
-use crate::{Backend, Database, PoolOptions, Result, StoreError};
+use crate::{Backend, Database, MasterKey, PoolOptions, Result, StoreError, Vault};
 
 /// The environment variable naming the PostgreSQL server tests may create databases on.
 pub const POSTGRES_URL_VAR: &str = "ALIASKIT_TEST_POSTGRES_URL";
@@ -37,7 +37,7 @@ impl TestDb {
             reason: format!("cannot create a temporary directory: {e}"),
         })?;
         let url = format!("sqlite://{}", dir.path().join("aliaskit.db").display());
-        let db = Database::open(&url, PoolOptions::default())?;
+        let db = Database::open(&url, PoolOptions::default(), test_vault()?)?;
         db.migrate()?;
         Ok(TestDb {
             url,
@@ -66,6 +66,7 @@ impl TestDb {
                 max_size: 4,
                 ..PoolOptions::default()
             },
+            test_vault()?,
         )?;
         let test_db = TestDb {
             url,
@@ -99,6 +100,11 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+/// A vault with a fresh random master key.
+pub fn test_vault() -> Result<Vault> {
+    Ok(Vault::new(MasterKey::generate()?, Vec::new()))
 }
 
 /// `aliaskit_test_<pid>_<n>_<random>`: unique across concurrent test binaries and runs.

@@ -7,6 +7,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod keys;
 mod migrate;
 mod org;
 mod token;
@@ -76,6 +77,8 @@ pub struct Target {
     pub url: String,
     /// Which backend, for assertion messages.
     pub name: &'static str,
+    /// `security.master_key` for PostgreSQL (SQLite uses its key file).
+    master_key: Option<String>,
     _keep: Keep,
 }
 
@@ -97,6 +100,7 @@ impl Target {
         Target {
             url,
             name: "sqlite",
+            master_key: None,
             _keep: Keep::Dir(dir),
         }
     }
@@ -107,6 +111,7 @@ impl Target {
         Some(Target {
             url: db.url.clone(),
             name: "postgres",
+            master_key: Some(db.db.vault().current().to_base64()),
             _keep: Keep::Postgres(db),
         })
     }
@@ -125,14 +130,29 @@ impl Target {
 
     /// Runs `aliaskit args…` on this database, with more `ALIASKIT__…` variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut vars = vec![("ALIASKIT__DATABASE__URL", self.url.as_str())];
+        let mut vars = self.vars();
         vars.extend_from_slice(env);
         aliaskit_env(args, None, &vars)
     }
 
-    /// The use cases over the same database, to check what the CLI did.
+    /// The variables naming this database (and its master key) to the CLI.
+    fn vars(&self) -> Vec<(&str, &str)> {
+        let mut vars = vec![("ALIASKIT__DATABASE__URL", self.url.as_str())];
+        if let Some(key) = &self.master_key {
+            vars.push(("ALIASKIT__SECURITY__MASTER_KEY", key.as_str()));
+        }
+        vars
+    }
+
+    /// The use cases over the same database, with the keys the CLI uses, to check what it did.
     pub fn service(&self) -> Service {
-        let db = Database::open(&self.url, PoolOptions::default()).unwrap();
+        let env = self
+            .vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let settings = aliaskit_config::Settings::load_from(None, env).unwrap();
+        let keys = settings.keys().unwrap();
+        let db = Database::open(&self.url, PoolOptions::default(), keys.vault).unwrap();
         Service::new(db, ServiceConfig::default())
     }
 }

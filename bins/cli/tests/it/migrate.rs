@@ -13,7 +13,8 @@ fn migrate_creates_the_tables_of_an_empty_file_then_says_up_to_date() {
         run.stderr,
         format!(
             "applied migration 20261124000001 to the database at {url}\n\
-             applied migration 20261124000002 to the database at {url}\n",
+             applied migration 20261124000002 to the database at {url}\n\
+             applied migration 20261124000003 to the database at {url}\n",
             url = t.url
         )
     );
@@ -143,6 +144,10 @@ fn an_unreachable_postgres_is_status_2_and_the_password_is_not_shown() {
             &[
                 ("ALIASKIT__DATABASE__URL", &url),
                 ("ALIASKIT__DATABASE__CONNECT_TIMEOUT", "1"),
+                (
+                    "ALIASKIT__SECURITY__MASTER_KEY",
+                    "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=",
+                ),
             ],
         );
         assert_eq!(

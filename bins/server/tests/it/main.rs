@@ -1,7 +1,8 @@
 //! End-to-end tests: the real server on a real port, driven by a real HTTP client.
 //!
 //! [`TestApp`] starts [`aliaskit_server::Application`] on port 0 in its own thread (its own
-//! actix system), exactly as `main` does; `binary` tests run the built `aliaskit-server`.
+//! actix system), exactly as `main` does; [`ServerProcess`] runs the built `aliaskit-server`
+//! binary (the `binary`, `crash` and `leaks` tests).
 
 #![expect(
     clippy::unwrap_used,
@@ -11,11 +12,16 @@
 
 mod binary;
 mod faults;
+mod keys;
 mod opencap;
 mod walkthrough;
 
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use aliaskit_config::Settings;
 use aliaskit_server::Application;
@@ -23,6 +29,10 @@ use serde_json::Value;
 
 /// The organization key every `TestApp` is bootstrapped with.
 pub const KEY: &str = "test-bootstrap-key-0123456789abcdef";
+
+/// The master key (`security.master_key`) every `TestApp` seals secrets with: 32 bytes of 0x2a.
+/// PostgreSQL needs one configured; SQLite would otherwise create a key file.
+pub const MASTER_KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
 
 /// A server running on a free port.
 pub struct TestApp {
@@ -56,6 +66,10 @@ impl TestApp {
             ("ALIASKIT__SERVER__PORT".to_owned(), "0".to_owned()),
             ("ALIASKIT__SERVER__WORKERS".to_owned(), "2".to_owned()),
             ("ALIASKIT__BOOTSTRAP__API_KEY".to_owned(), KEY.to_owned()),
+            (
+                "ALIASKIT__SECURITY__MASTER_KEY".to_owned(),
+                MASTER_KEY.to_owned(),
+            ),
             (
                 "ALIASKIT__OPENCAP__DOMAINS".to_owned(),
                 "example.com".to_owned(),
@@ -167,4 +181,158 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// An HTTP client that reports every status as an answer, not an error.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// The built `aliaskit-server` binary, running on a free port with JSON logs.
+///
+/// Its stdout and stderr are read to the end by two threads, so a chatty log level cannot
+/// fill a pipe and stall the server; [`ServerProcess::output`] hands both over once it has
+/// exited. Dropping a server that still runs kills it (SIGKILL) and reaps it.
+pub struct ServerProcess {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl ServerProcess {
+    /// Starts the binary in `dir` (its working directory) with an empty environment but for
+    /// `ALIASKIT__SERVER__PORT=0`, `ALIASKIT__LOGGING__FORMAT=json` and `env` (which may override
+    /// both), and waits for its "aliaskit-server listening" log line.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"));
+        command
+            .current_dir(dir)
+            .env_clear()
+            .env("ALIASKIT__SERVER__PORT", "0")
+            .env("ALIASKIT__LOGGING__FORMAT", "json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = read_all(child.stdout.take().unwrap());
+        let (port_tx, port_rx) = mpsc::channel();
+        let stderr = read_logs(child.stderr.take().unwrap(), port_tx);
+        let mut server = ServerProcess {
+            child,
+            port: 0,
+            base: String::new(),
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+        };
+        match port_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(port) => {
+                server.port = port;
+                server.base = format!("http://127.0.0.1:{port}");
+                server
+            }
+            Err(_) => {
+                server.signal("KILL");
+                let status = server.wait(Duration::from_secs(30));
+                let (stdout, stderr) = server.output();
+                panic!(
+                    "the server did not report its address ({status:?})\nstdout: {stdout}\nstderr: {stderr}"
+                );
+            }
+        }
+    }
+
+    /// Its process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`"TERM"`, `"KILL"`) through kill(1): the workspace forbids `unsafe`, and
+    /// so `libc::kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} {}: {status:?}", self.id());
+    }
+
+    /// Waits for the process to exit, failing the test after `within`.
+    pub fn wait(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything it wrote: `(stdout, stderr)`. Call after it has exited.
+    pub fn output(&mut self) -> (String, String) {
+        let stdout = self.stdout.take().map(|t| t.join().unwrap());
+        let stderr = self.stderr.take().map(|t| t.join().unwrap());
+        (stdout.unwrap_or_default(), stderr.unwrap_or_default())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+fn read_all(mut stdout: ChildStdout) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Reads stderr to the end, sending the port of the "aliaskit-server listening" line.
+fn read_logs(stderr: ChildStderr, port: mpsc::Sender<u16>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut all = String::new();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let text = String::from_utf8_lossy(&line);
+            if let Some(p) = listening_port(&text) {
+                let _ = port.send(p);
+            }
+            all.push_str(&text);
+        }
+        all
+    })
+}
+
+fn listening_port(line: &str) -> Option<u16> {
+    let event: Value = serde_json::from_str(line).ok()?;
+    if event["fields"]["message"] != "aliaskit-server listening" {
+        return None;
+    }
+    let address = event["fields"]["address"].as_str()?;
+    address.rsplit_once(':')?.1.parse().ok()
 }

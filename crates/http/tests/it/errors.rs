@@ -249,6 +249,7 @@ async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
             max_size: 1,
             connect_timeout: std::time::Duration::from_millis(200),
         },
+        aliaskit_store::testing::test_vault().unwrap(),
     )
     .unwrap();
     let api = Api::new(aliaskit_service::Service::new(db, Default::default()));

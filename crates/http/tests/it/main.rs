@@ -11,6 +11,7 @@ mod errors;
 mod opencap;
 mod org_api;
 mod retrieve;
+mod security;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};

@@ -174,11 +174,11 @@ async fn public_aliases_need_nothing_expired_is_410_unknown_is_404() {
         // row directly: expiry in the past is what we need to observe.
         let id = aliaskit_domain::AliasId::parse(public["id"].as_str().unwrap()).unwrap();
         let mut conn = env.db.db.conn().unwrap();
-        let mut stored = aliaskit_store::repo::aliases::find(&mut conn, &id)
+        let mut stored = aliaskit_store::repo::aliases::find(&mut conn, env.db.db.vault(), &id)
             .unwrap()
             .unwrap();
         stored.expired_at = now() - 10;
-        aliaskit_store::repo::aliases::update(&mut conn, &stored).unwrap();
+        aliaskit_store::repo::aliases::update(&mut conn, env.db.db.vault(), &stored).unwrap();
         let answer = send(&env.api, get(id.as_str())).await;
         assert_eq!(answer.status, StatusCode::GONE);
         assert_eq!(

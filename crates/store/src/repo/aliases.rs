@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::rows::AliasRow;
 use crate::schema::aliases::dsl;
-use crate::{DbConn, Result, StoreError, error::unique_violation};
+use crate::{DbConn, Result, StoreError, Vault, error::unique_violation};
 
 /// Where a page of a listing starts: after the alias with this `inserted_at` and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +16,10 @@ pub struct After {
     pub id: AliasId,
 }
 
-/// Stores a new alias; [`StoreError::AliasTaken`] if the id exists.
-pub fn insert(conn: &mut DbConn, alias: &Alias) -> Result<()> {
+/// Stores a new alias, its secrets sealed; [`StoreError::AliasTaken`] if the id exists.
+pub fn insert(conn: &mut DbConn, vault: &Vault, alias: &Alias) -> Result<()> {
     diesel::insert_into(dsl::aliases)
-        .values(AliasRow::from(alias))
+        .values(AliasRow::seal(alias, vault)?)
         .execute(conn)
         .map_err(|e| {
             if unique_violation(&e) {
@@ -32,25 +32,30 @@ pub fn insert(conn: &mut DbConn, alias: &Alias) -> Result<()> {
 }
 
 /// The alias with this id, whoever owns it.
-pub fn find(conn: &mut DbConn, id: &AliasId) -> Result<Option<Alias>> {
+pub fn find(conn: &mut DbConn, vault: &Vault, id: &AliasId) -> Result<Option<Alias>> {
     dsl::aliases
         .find(id.as_str())
         .select(AliasRow::as_select())
         .first(conn)
         .optional()?
-        .map(Alias::try_from)
+        .map(|row| row.open(vault))
         .transpose()
 }
 
 /// The alias with this id if `org` owns it.
-pub fn find_owned(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<Option<Alias>> {
+pub fn find_owned(
+    conn: &mut DbConn,
+    vault: &Vault,
+    org: OrgId,
+    id: &AliasId,
+) -> Result<Option<Alias>> {
     dsl::aliases
         .find(id.as_str())
         .filter(dsl::org_id.eq(org.0))
         .select(AliasRow::as_select())
         .first(conn)
         .optional()?
-        .map(Alias::try_from)
+        .map(|row| row.open(vault))
         .transpose()
 }
 
@@ -58,6 +63,7 @@ pub fn find_owned(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<Option<
 /// kind if given, starting after `after`.
 pub fn list(
     conn: &mut DbConn,
+    vault: &Vault,
     org: OrgId,
     kind: Option<AliasKind>,
     after: Option<&After>,
@@ -82,14 +88,14 @@ pub fn list(
         .limit(limit)
         .load(conn)?
         .into_iter()
-        .map(Alias::try_from)
+        .map(|row| row.open(vault))
         .collect()
 }
 
 /// Writes every field of `alias` over the stored row of the same id and owner; `false` if there
 /// is none.
-pub fn update(conn: &mut DbConn, alias: &Alias) -> Result<bool> {
-    let row = AliasRow::from(alias);
+pub fn update(conn: &mut DbConn, vault: &Vault, alias: &Alias) -> Result<bool> {
+    let row = AliasRow::seal(alias, vault)?;
     let n = diesel::update(
         dsl::aliases
             .find(alias.id.as_str())

@@ -5,5 +5,6 @@ pub mod aliases;
 pub mod api_keys;
 pub mod cap_addresses;
 pub mod cap_users;
+pub mod master_keys;
 pub mod orgs;
 pub mod signing_keys;

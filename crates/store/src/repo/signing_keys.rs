@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::rows::SigningKeyRow;
 use crate::schema::signing_keys::dsl;
-use crate::{DbConn, Result};
+use crate::{DbConn, Result, Vault};
 
 /// A signing key as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,17 +23,17 @@ pub struct SigningKey {
     pub retired_at: Option<i64>,
 }
 
-/// Stores a new key.
-pub fn insert(conn: &mut DbConn, key: &SigningKey) -> Result<()> {
+/// Stores a new key, its secret sealed.
+pub fn insert(conn: &mut DbConn, vault: &Vault, key: &SigningKey) -> Result<()> {
     diesel::insert_into(dsl::signing_keys)
-        .values(SigningKeyRow::from(key))
+        .values(SigningKeyRow::seal(key, vault)?)
         .execute(conn)?;
     Ok(())
 }
 
 /// Every key that is not retired, or was retired after `retired_after`, newest first.
-pub fn usable(conn: &mut DbConn, retired_after: i64) -> Result<Vec<SigningKey>> {
-    Ok(dsl::signing_keys
+pub fn usable(conn: &mut DbConn, vault: &Vault, retired_after: i64) -> Result<Vec<SigningKey>> {
+    dsl::signing_keys
         .filter(
             dsl::retired_at
                 .is_null()
@@ -43,8 +43,8 @@ pub fn usable(conn: &mut DbConn, retired_after: i64) -> Result<Vec<SigningKey>> 
         .select(SigningKeyRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(SigningKey::from)
-        .collect())
+        .map(|row| row.open(vault))
+        .collect()
 }
 
 /// Retires every signing key except `keep` at `now`.

@@ -16,14 +16,14 @@ fn an_alias_round_trips_with_every_field() {
         a.previous_secret_until = Some(NOW + 300);
         a.tokens_valid_after = Some(NOW - 5);
         let mut conn = db.db.conn().unwrap();
-        aliases::insert(&mut conn, &a).unwrap();
+        aliases::insert(&mut conn, db.db.vault(), &a).unwrap();
         assert_eq!(
-            aliases::find(&mut conn, &a.id).unwrap(),
+            aliases::find(&mut conn, db.db.vault(), &a.id).unwrap(),
             Some(a.clone()),
             "{b:?}"
         );
         assert_eq!(
-            aliases::find_owned(&mut conn, acme.id, &a.id).unwrap(),
+            aliases::find_owned(&mut conn, db.db.vault(), acme.id, &a.id).unwrap(),
             Some(a.clone())
         );
         // Nullable fields come back as None.
@@ -34,14 +34,17 @@ fn an_alias_round_trips_with_every_field() {
             stream_key: None,
             ..alias(acme.id, "bare", NOW)
         };
-        aliases::insert(&mut conn, &bare).unwrap();
+        aliases::insert(&mut conn, db.db.vault(), &bare).unwrap();
         assert_eq!(
-            aliases::find(&mut conn, &bare.id).unwrap(),
+            aliases::find(&mut conn, db.db.vault(), &bare.id).unwrap(),
             Some(bare),
             "{b:?}"
         );
         assert!(
-            matches!(aliases::insert(&mut conn, &a), Err(StoreError::AliasTaken)),
+            matches!(
+                aliases::insert(&mut conn, db.db.vault(), &a),
+                Err(StoreError::AliasTaken)
+            ),
             "{b:?}"
         );
     }
@@ -55,9 +58,9 @@ fn another_organization_cannot_see_change_or_delete_an_alias() {
         let evil = org(&db, "evil");
         let a = alias(acme.id, "room-1", NOW);
         let mut conn = db.db.conn().unwrap();
-        aliases::insert(&mut conn, &a).unwrap();
+        aliases::insert(&mut conn, db.db.vault(), &a).unwrap();
         assert_eq!(
-            aliases::find_owned(&mut conn, evil.id, &a.id).unwrap(),
+            aliases::find_owned(&mut conn, db.db.vault(), evil.id, &a.id).unwrap(),
             None,
             "{b:?}"
         );
@@ -66,12 +69,19 @@ fn another_organization_cannot_see_change_or_delete_an_alias() {
             name: Some("mine".into()),
             ..a.clone()
         };
-        assert!(!aliases::update(&mut conn, &hijack).unwrap(), "{b:?}");
+        assert!(
+            !aliases::update(&mut conn, db.db.vault(), &hijack).unwrap(),
+            "{b:?}"
+        );
         assert!(
             !aliases::delete(&mut conn, evil.id, &a.id).unwrap(),
             "{b:?}"
         );
-        assert_eq!(aliases::find(&mut conn, &a.id).unwrap(), Some(a), "{b:?}");
+        assert_eq!(
+            aliases::find(&mut conn, db.db.vault(), &a.id).unwrap(),
+            Some(a),
+            "{b:?}"
+        );
     }
 }
 
@@ -82,7 +92,7 @@ fn update_writes_every_field_and_null_clears() {
         let acme = org(&db, "acme");
         let a = alias(acme.id, "room-1", NOW);
         let mut conn = db.db.conn().unwrap();
-        aliases::insert(&mut conn, &a).unwrap();
+        aliases::insert(&mut conn, db.db.vault(), &a).unwrap();
         let changed = aliaskit_domain::Alias {
             kind: AliasKind::Live,
             passcode: None,
@@ -90,9 +100,9 @@ fn update_writes_every_field_and_null_clears() {
             updated_at: NOW + 1,
             ..a.clone()
         };
-        assert!(aliases::update(&mut conn, &changed).unwrap());
+        assert!(aliases::update(&mut conn, db.db.vault(), &changed).unwrap());
         assert_eq!(
-            aliases::find(&mut conn, &a.id).unwrap(),
+            aliases::find(&mut conn, db.db.vault(), &a.id).unwrap(),
             Some(changed),
             "{b:?}"
         );
@@ -106,12 +116,12 @@ fn delete_removes_only_that_alias() {
         let acme = org(&db, "acme");
         let mut conn = db.db.conn().unwrap();
         for id in ["a", "b"] {
-            aliases::insert(&mut conn, &alias(acme.id, id, NOW)).unwrap();
+            aliases::insert(&mut conn, db.db.vault(), &alias(acme.id, id, NOW)).unwrap();
         }
         let a = AliasId::parse("a").unwrap();
         assert!(aliases::delete(&mut conn, acme.id, &a).unwrap());
         assert!(!aliases::delete(&mut conn, acme.id, &a).unwrap(), "{b:?}");
-        assert_eq!(aliases::find(&mut conn, &a).unwrap(), None);
+        assert_eq!(aliases::find(&mut conn, db.db.vault(), &a).unwrap(), None);
         assert_eq!(aliases::count(&mut conn, acme.id).unwrap(), 1, "{b:?}");
     }
 }
@@ -136,32 +146,46 @@ fn listing_is_newest_first_by_keyset_with_a_type_filter() {
             if i % 2 == 1 {
                 a.kind = AliasKind::Live;
             }
-            aliases::insert(&mut conn, &a).unwrap();
+            aliases::insert(&mut conn, db.db.vault(), &a).unwrap();
         }
-        aliases::insert(&mut conn, &alias(other.id, "theirs", NOW + 9)).unwrap();
+        aliases::insert(
+            &mut conn,
+            db.db.vault(),
+            &alias(other.id, "theirs", NOW + 9),
+        )
+        .unwrap();
 
         let ids = |v: Vec<aliaskit_domain::Alias>| {
             v.into_iter().map(|a| a.id.to_string()).collect::<Vec<_>>()
         };
-        let first = aliases::list(&mut conn, acme.id, None, None, 2).unwrap();
+        let first = aliases::list(&mut conn, db.db.vault(), acme.id, None, None, 2).unwrap();
         assert_eq!(ids(first.clone()), ["a5", "a4"], "{b:?}");
         let after = After {
             inserted_at: first[1].inserted_at,
             id: first[1].id.clone(),
         };
-        let second = aliases::list(&mut conn, acme.id, None, Some(&after), 2).unwrap();
+        let second =
+            aliases::list(&mut conn, db.db.vault(), acme.id, None, Some(&after), 2).unwrap();
         assert_eq!(ids(second.clone()), ["a3", "a2"], "{b:?}");
         let after = After {
             inserted_at: second[1].inserted_at,
             id: second[1].id.clone(),
         };
         assert_eq!(
-            ids(aliases::list(&mut conn, acme.id, None, Some(&after), 2).unwrap()),
+            ids(aliases::list(&mut conn, db.db.vault(), acme.id, None, Some(&after), 2).unwrap()),
             ["a1"],
             "{b:?}"
         );
 
-        let live = aliases::list(&mut conn, acme.id, Some(AliasKind::Live), None, 10).unwrap();
+        let live = aliases::list(
+            &mut conn,
+            db.db.vault(),
+            acme.id,
+            Some(AliasKind::Live),
+            None,
+            10,
+        )
+        .unwrap();
         assert_eq!(ids(live), ["a4", "a2"], "{b:?}");
     }
 }

@@ -10,6 +10,7 @@
 mod aliases;
 mod migrations;
 mod orgs;
+mod vault;
 
 use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, OrgName, Organization};
 use aliaskit_store::repo;

@@ -108,7 +108,7 @@ fn sqlite_connections_use_wal_and_foreign_keys() {
     assert_eq!(mode.journal_mode, "wal");
     // foreign_keys=ON: an alias of a missing organization is refused.
     let orphan = alias(aliaskit_domain::OrgId(999), "orphan", NOW);
-    assert!(aliaskit_store::repo::aliases::insert(&mut conn, &orphan).is_err());
+    assert!(aliaskit_store::repo::aliases::insert(&mut conn, db.db.vault(), &orphan).is_err());
 }
 
 #[test]
@@ -119,6 +119,7 @@ fn a_database_that_is_down_is_unavailable_not_an_error() {
             max_size: 1,
             connect_timeout: std::time::Duration::from_millis(300),
         },
+        aliaskit_store::testing::test_vault().unwrap(),
     )
     .unwrap();
     let err = db.ping().unwrap_err();

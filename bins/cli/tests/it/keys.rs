@@ -1,0 +1,137 @@
+//! `aliaskit keys generate|rotate-master`, the key file next to a SQLite database, and a
+//! database sealed under a key the settings lack.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use crate::Target;
+
+fn key_file(t: &Target) -> PathBuf {
+    PathBuf::from(&t.url).parent().unwrap().join("aliaskit.key")
+}
+
+fn keys_in(path: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn generate_prints_a_base64_key_alone_on_stdout() {
+    let run = crate::aliaskit(&["keys", "generate"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let key = run.stdout.trim_end();
+    assert_eq!(run.stdout.lines().count(), 1);
+    assert_eq!(key.len(), 44, "{key}");
+    assert!(aliaskit_store::MasterKey::from_base64(key).is_ok());
+    assert!(
+        run.stderr.starts_with("generated master key "),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(key));
+}
+
+#[test]
+fn the_first_command_creates_a_private_key_file_next_to_the_sqlite_database() {
+    let t = Target::sqlite();
+    let run = t.run(&["org", "create", "acme"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let path = key_file(&t);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{path:?}");
+    assert_eq!(keys_in(&path).len(), 1);
+
+    // A key file others can read is refused, saying how to fix it.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = t.run(&["org", "list"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("is accessible to other users (mode 644); run `chmod 600"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
+    let t = Target::sqlite();
+    assert_eq!(t.run(&["org", "create", "acme"]).code, 0);
+    let path = key_file(&t);
+    let before = keys_in(&path);
+
+    // Put a secret in through the service (an alias with a jwt_secret), under the old key.
+    let service = t.service();
+    let org = service.list_orgs().unwrap().remove(0).id;
+    let alias = service
+        .create_alias(
+            org,
+            aliaskit_domain::NewAlias {
+                kind: aliaskit_domain::AliasKind::Live,
+                name: None,
+                passcode: Some("pin-1234".into()),
+                jwt_secret: Some("0123456789abcdef0123456789abcdef".into()),
+                stream_key: None,
+                expired_at: service.now() + 600,
+            },
+        )
+        .unwrap();
+    drop(service);
+
+    let run = t.run(&["keys", "rotate-master"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("re-encrypted 2 values under master key "),
+        "{}",
+        run.stderr
+    );
+    let after = keys_in(&path);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before, "a new key");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // The new key alone reads the secret.
+    let read = t.service().get_alias(org, &alias.id).unwrap();
+    assert_eq!(
+        read.jwt_secret.unwrap().expose(),
+        "0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(t.run(&["org", "list"]).code, 0);
+
+    // The old key alone is now refused at start.
+    std::fs::write(&path, format!("{}\n", before[0])).unwrap();
+    let run = t.run(&["org", "list"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("which this server does not have"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_configured_key_that_does_not_match_the_data_is_refused_clearly() {
+    for t in Target::all() {
+        assert_eq!(t.run(&["org", "create", "acme"]).code, 0, "{}", t.name);
+        let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let run = t.run_env(
+            &["org", "list"],
+            &[("ALIASKIT__SECURITY__MASTER_KEY", other)],
+        );
+        // The data so far has no sealed value, but the key that started it is recorded.
+        assert_eq!(run.code, 2, "{}: {}", t.name, run.stderr);
+        assert!(
+            run.stderr
+                .contains("a value was encrypted under master key"),
+            "{}: {}",
+            t.name,
+            run.stderr
+        );
+        assert!(!run.stderr.contains(other), "the key is never printed");
+    }
+}

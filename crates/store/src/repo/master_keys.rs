@@ -1,0 +1,33 @@
+//! The `master_keys` table: which master keys have sealed values in this database.
+
+use diesel::prelude::*;
+
+use crate::schema::master_keys::dsl;
+use crate::{DbConn, Result};
+
+/// Records that `kid` seals values here (once; later calls change nothing).
+pub fn record(conn: &mut DbConn, kid: &str, now: i64) -> Result<()> {
+    let known: i64 = dsl::master_keys
+        .filter(dsl::kid.eq(kid))
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        diesel::insert_into(dsl::master_keys)
+            .values((dsl::kid.eq(kid), dsl::first_used_at.eq(now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Every recorded key id.
+pub fn all(conn: &mut DbConn) -> Result<Vec<String>> {
+    Ok(dsl::master_keys
+        .select(dsl::kid)
+        .order(dsl::first_used_at.asc())
+        .load(conn)?)
+}
+
+/// Forgets every key id but `kid` (after every value was resealed under it).
+pub fn retain_only(conn: &mut DbConn, kid: &str) -> Result<usize> {
+    Ok(diesel::delete(dsl::master_keys.filter(dsl::kid.ne(kid))).execute(conn)?)
+}

@@ -1,0 +1,319 @@
+//! Secrets at rest: AES-256-GCM under a master key, a fresh random nonce per value, and the
+//! value's place (`table/row-id/column`) as associated data, so a ciphertext copied into another
+//! row or column does not open.
+//!
+//! A sealed value is text: `v1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`. The key id
+//! names the master key that sealed it, so values sealed under an older key stay readable while
+//! a rotation re-seals them (`Database::reseal_all`).
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// Why a master key or a sealed value could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// A master key is not 32 bytes of base64.
+    #[error("a master key must be 32 bytes, base64-encoded (44 characters); {reason}")]
+    BadKey {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The value was sealed under a master key this process does not have.
+    #[error(
+        "a value was encrypted under master key {kid}, which this server does not have; \
+         configure that key (security.master_key or security.old_master_keys) or restore its key file"
+    )]
+    UnknownKey {
+        /// The key id in the value.
+        kid: String,
+    },
+    /// The value is not in the sealed format, or was altered, or belongs to another place.
+    #[error("an encrypted value at {place} is corrupt or was moved from another row")]
+    Corrupt {
+        /// `table/row/column`.
+        place: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("no randomness for a nonce: {0}")]
+    Random(String),
+}
+
+/// A 256-bit master key and its id.
+#[derive(Clone)]
+pub struct MasterKey {
+    id: String,
+    bytes: Zeroizing<[u8; 32]>,
+}
+
+impl MasterKey {
+    /// A key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"aliaskit master key id\0")
+            .chain_update(bytes)
+            .finalize();
+        let id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        MasterKey {
+            id,
+            bytes: Zeroizing::new(bytes),
+        }
+    }
+
+    /// A key from base64 (standard or URL-safe alphabet, padded or not), as operators write it.
+    pub fn from_base64(text: &str) -> Result<Self, VaultError> {
+        let text = text.trim();
+        let decoded = STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+            .map_err(|e| VaultError::BadKey {
+                reason: format!("it is not base64: {e}"),
+            })?;
+        let bytes: [u8; 32] = decoded
+            .try_into()
+            .map_err(|v: Vec<u8>| VaultError::BadKey {
+                reason: format!("it decodes to {} bytes", v.len()),
+            })?;
+        Ok(MasterKey::from_bytes(bytes))
+    }
+
+    /// A new random key.
+    pub fn generate() -> Result<Self, VaultError> {
+        let mut bytes = [0u8; 32];
+        getrandom::getrandom(&mut bytes).map_err(|e| VaultError::Random(e.to_string()))?;
+        Ok(MasterKey::from_bytes(bytes))
+    }
+
+    /// The key as base64 (standard alphabet), for a key file or a setting. Handle with care.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(*self.bytes)
+    }
+
+    /// Its id: 8 hex digits of a hash of the key, safe to show and log.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MasterKey({}, <redacted>)", self.id)
+    }
+}
+
+/// The master keys of a process: the current one seals; every one opens.
+#[derive(Clone, Debug)]
+pub struct Vault {
+    current: MasterKey,
+    older: Vec<MasterKey>,
+}
+
+const FORMAT: &str = "v1";
+
+impl Vault {
+    /// A vault sealing with `current` and also opening what `older` keys sealed.
+    pub fn new(current: MasterKey, older: Vec<MasterKey>) -> Self {
+        let older = older.into_iter().filter(|k| k.id != current.id).collect();
+        Vault { current, older }
+    }
+
+    /// The id of the key that seals.
+    pub fn current_id(&self) -> &str {
+        self.current.id()
+    }
+
+    /// The current key.
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    /// Every key, the current one first.
+    pub fn keys(&self) -> impl Iterator<Item = &MasterKey> {
+        std::iter::once(&self.current).chain(&self.older)
+    }
+
+    /// Whether the vault has the key with this id.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.key(kid).is_some()
+    }
+
+    fn key(&self, kid: &str) -> Option<&MasterKey> {
+        self.keys().find(|k| k.id == kid)
+    }
+
+    /// Seals `plaintext` for `place` (`table/row/column`) under the current key.
+    pub fn seal(&self, place: &str, plaintext: &str) -> Result<String, VaultError> {
+        let mut nonce = [0u8; 12];
+        getrandom::getrandom(&mut nonce).map_err(|e| VaultError::Random(e.to_string()))?;
+        let cipher =
+            Aes256Gcm::new_from_slice(&*self.current.bytes).map_err(|_| VaultError::BadKey {
+                reason: "the cipher refused it".into(),
+            })?;
+        let sealed = cipher
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: place.as_bytes(),
+                },
+            )
+            .map_err(|_| VaultError::Corrupt {
+                place: place.to_owned(),
+            })?;
+        let mut blob = Vec::with_capacity(nonce.len() + sealed.len());
+        blob.extend_from_slice(&nonce);
+        blob.extend_from_slice(&sealed);
+        Ok(format!(
+            "{FORMAT}.{}.{}",
+            self.current.id,
+            URL_SAFE_NO_PAD.encode(blob)
+        ))
+    }
+
+    /// Opens a value sealed for `place`, under whichever known key sealed it.
+    pub fn open(&self, place: &str, sealed: &str) -> Result<String, VaultError> {
+        let corrupt = || VaultError::Corrupt {
+            place: place.to_owned(),
+        };
+        let mut parts = sealed.splitn(3, '.');
+        let (Some(FORMAT), Some(kid), Some(blob)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(corrupt());
+        };
+        let key = self.key(kid).ok_or_else(|| VaultError::UnknownKey {
+            kid: kid.chars().take(16).collect(),
+        })?;
+        let blob = URL_SAFE_NO_PAD.decode(blob).map_err(|_| corrupt())?;
+        if blob.len() < 12 + 16 {
+            return Err(corrupt());
+        }
+        let (nonce, ciphertext) = blob.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| corrupt())?;
+        let cipher = Aes256Gcm::new_from_slice(&*key.bytes).map_err(|_| corrupt())?;
+        let plain = cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: place.as_bytes(),
+                },
+            )
+            .map_err(|_| corrupt())?;
+        String::from_utf8(plain).map_err(|_| corrupt())
+    }
+
+    /// The key id a sealed value names, if it is in the sealed format.
+    pub fn key_id_of(sealed: &str) -> Option<&str> {
+        let mut parts = sealed.splitn(3, '.');
+        match (parts.next(), parts.next()) {
+            (Some(FORMAT), Some(kid)) => Some(kid),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault() -> Vault {
+        Vault::new(MasterKey::from_bytes([7; 32]), Vec::new())
+    }
+
+    #[test]
+    fn a_sealed_value_opens_in_its_place_only() {
+        let v = vault();
+        let sealed = v
+            .seal("aliases/a1/passcode", "pin-1234")
+            .unwrap_or_default();
+        assert!(
+            sealed.starts_with(&format!("v1.{}.", v.current_id())),
+            "{sealed}"
+        );
+        assert!(!sealed.contains("pin-1234"));
+        assert_eq!(
+            v.open("aliases/a1/passcode", &sealed),
+            Ok("pin-1234".to_owned())
+        );
+        // Moved to another row or column: refused.
+        for place in ["aliases/a2/passcode", "aliases/a1/stream_key"] {
+            assert_eq!(
+                v.open(place, &sealed),
+                Err(VaultError::Corrupt {
+                    place: place.into()
+                })
+            );
+        }
+        // Same plaintext twice: different ciphertexts (fresh nonces).
+        assert_ne!(v.seal("p", "x").ok(), v.seal("p", "x").ok());
+    }
+
+    #[test]
+    fn altered_or_foreign_values_are_refused() {
+        let v = vault();
+        let sealed = v.seal("p", "secret").unwrap_or_default();
+        let mut altered = sealed.clone();
+        let last = altered.pop().unwrap_or('A');
+        altered.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(
+            v.open("p", &altered),
+            Err(VaultError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            v.open("p", "plaintext"),
+            Err(VaultError::Corrupt { .. })
+        ));
+        let other = Vault::new(MasterKey::from_bytes([9; 32]), Vec::new());
+        let err = other
+            .open("p", &sealed)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.starts_with(&format!(
+                "a value was encrypted under master key {}",
+                v.current_id()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn older_keys_open_and_the_current_one_seals() {
+        let old = MasterKey::from_bytes([1; 32]);
+        let sealed = Vault::new(old.clone(), Vec::new())
+            .seal("p", "s")
+            .unwrap_or_default();
+        let rotated = Vault::new(MasterKey::from_bytes([2; 32]), vec![old.clone()]);
+        assert_eq!(rotated.open("p", &sealed), Ok("s".into()));
+        let resealed = rotated.seal("p", "s").unwrap_or_default();
+        assert_eq!(Vault::key_id_of(&resealed), Some(rotated.current_id()));
+        assert!(rotated.knows(old.id()));
+    }
+
+    #[test]
+    fn keys_parse_from_base64_and_never_show_in_debug() {
+        let key = MasterKey::from_bytes([0xAB; 32]);
+        let text = key.to_base64();
+        assert_eq!(
+            MasterKey::from_base64(&text).map(|k| k.id().to_owned()),
+            Ok(key.id().to_owned())
+        );
+        assert!(!format!("{key:?}").contains(&text));
+        assert_eq!(
+            MasterKey::from_base64("c2hvcnQ=")
+                .err()
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some(
+                "a master key must be 32 bytes, base64-encoded (44 characters); it decodes to 5 bytes"
+            )
+        );
+        assert_eq!(key.id().len(), 8);
+    }
+}
