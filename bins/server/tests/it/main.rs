@@ -12,6 +12,7 @@
 
 mod binary;
 mod faults;
+mod hostile;
 mod keys;
 mod opencap;
 mod walkthrough;

@@ -5,6 +5,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod fuzz;
 mod opencap_messages;
 mod opencap_props;
 mod opencap_vectors;

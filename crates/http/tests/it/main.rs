@@ -8,6 +8,7 @@
 )]
 
 mod errors;
+mod hostile;
 mod opencap;
 mod org_api;
 mod retrieve;

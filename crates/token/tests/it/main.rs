@@ -6,6 +6,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod fuzz;
 mod props;
 mod ring;
 mod rules;
