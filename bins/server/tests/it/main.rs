@@ -11,9 +11,11 @@
 )]
 
 mod binary;
+mod crash;
 mod faults;
 mod hostile;
 mod keys;
+mod leaks;
 mod opencap;
 mod walkthrough;
 
