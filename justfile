@@ -15,14 +15,25 @@ lint:
 layering:
     .ci/layering
 
+# The embedding examples (docs/embedding.md) compile; `core` also runs in `test`.
+examples:
+    cargo build --workspace --examples
+
+# The PostgreSQL that the tests use answers (starts the local cluster if it is stopped).
+postgres:
+    ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} .ci/postgres
+
 # Tests without PostgreSQL (the PostgreSQL tests report that they were skipped).
 test:
     cargo test --workspace
 
-# Tests with the PostgreSQL suite, against a running server.
-test-pg:
-    ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} .ci/postgres
+# Tests with the PostgreSQL suite, against a running server: CI's `test` step.
+test-pg: postgres
     ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} cargo test --workspace
+
+# The real server fuzzed against its OpenAPI description (docs/api.md#openapi).
+schemathesis:
+    .ci/schemathesis
 
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -1,7 +1,10 @@
 //! The aliaskit server as a library, so tests start exactly what `main` starts:
 //! [`Application::build`] opens the database, applies migrations, bootstraps the first
 //! organization and binds the port; [`Application::run_until_stopped`] serves until SIGINT or
-//! SIGTERM, letting in-flight requests finish.
+//! SIGTERM, letting in-flight requests finish. With `server.tls_cert` and `server.tls_key` it
+//! speaks HTTPS (rustls; see [`tls`]).
+
+pub mod tls;
 
 use std::io::IsTerminal;
 use std::net::TcpListener;
@@ -21,6 +24,7 @@ use anyhow::Context;
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
     port: u16,
+    scheme: &'static str,
     server: Server,
     bootstrap_key: Option<String>,
 }
@@ -30,6 +34,8 @@ impl Application {
     /// `default` organization on an empty database, and binds `server.host:server.port`
     /// (port 0 picks a free port).
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
+        // Before the database: a TLS mistake should stop the start before it changes anything.
+        let tls = tls::server_config(&settings.server)?;
         let url = redact_url(&settings.database.url);
         let keys = settings.keys()?;
         let db = Database::open(&settings.database.url, settings.pool_options(), keys.vault)
@@ -49,6 +55,7 @@ impl Application {
             .with_context(|| format!("cannot use the database at {url}"))?;
         tracing::info!(master_key = %db.vault().current_id(), "secrets at rest are encrypted");
         let service = Service::new(db, settings.service_config());
+        spawn_purge(service.clone());
         let configured = settings.bootstrap_key()?;
         let bootstrap_key = match service
             .bootstrap(configured.as_ref())
@@ -110,12 +117,16 @@ impl Application {
         if let Some(workers) = settings.server.workers {
             server = server.workers(workers);
         }
-        let server = server
-            .listen(listener)
-            .context("cannot start the HTTP server")?
-            .run();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .context("cannot start the HTTP server")?
+        .run();
         Ok(Application {
             port,
+            scheme,
             server,
             bootstrap_key,
         })
@@ -124,6 +135,11 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `"https"` when TLS is configured, else `"http"`.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
     }
 
     /// The API key of the `default` organization if this start created it with a generated
@@ -161,4 +177,29 @@ pub fn init_logging(settings: &Settings) -> anyhow::Result<()> {
         LogFormat::Pretty => builder.try_init(),
     };
     installed.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+}
+
+/// Deletes long-expired aliases in the background: every minute (or every
+/// `aliases.purge_interval`, if shorter) it asks the database whether a purge is due; only the
+/// server that claims the run does the work, so it runs once per interval across servers.
+fn spawn_purge(service: Service) {
+    let tick = service.config().purge_interval.min(Duration::from_secs(60));
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(tick);
+        loop {
+            interval.tick().await;
+            let service = service.clone();
+            match actix_web::web::block(move || service.purge_expired()).await {
+                Ok(Ok(Some(purged))) => {
+                    tracing::info!(
+                        purged,
+                        "purged aliases expired longer than aliases.purge_after"
+                    );
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "the purge of expired aliases failed"),
+                Err(e) => tracing::warn!(error = %e, "the purge of expired aliases did not run"),
+            }
+        }
+    });
 }

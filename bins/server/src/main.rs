@@ -32,6 +32,7 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!(
         address = %format!("{}:{}", settings.server.host, app.port()),
+        scheme = app.scheme(),
         "aliaskit-server listening"
     );
     app.run_until_stopped().await?;

@@ -43,6 +43,8 @@ fn everything() -> Settings {
             shutdown_timeout: 1,
             body_limit: 1,
             trusted_proxies: vec!["10.0.0.0/8".into()],
+            tls_cert: Some("c".into()),
+            tls_key: Some("k".into()),
         },
         database: DatabaseSettings {
             url: "u".into(),
@@ -60,6 +62,14 @@ fn everything() -> Settings {
         },
         bootstrap: BootstrapSettings {
             api_key: Some(Sensitive::new("k")),
+        },
+        cache: CacheSettings {
+            ttl: 1,
+            max_entries: 1,
+        },
+        aliases: AliasSettings {
+            purge_after: 1,
+            purge_interval: 1,
         },
         limits: LimitSettings {
             retrieve_per_second: 1,

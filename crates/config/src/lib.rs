@@ -33,7 +33,7 @@ mod keys;
 mod load;
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aliaskit_domain::{ApiKey, Sensitive};
@@ -64,6 +64,10 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[limits]`: requests per client and per organization.
     pub limits: LimitSettings,
+    /// `[aliases]`: the purge of expired aliases.
+    pub aliases: AliasSettings,
+    /// `[cache]`: the in-process cache of hot reads.
+    pub cache: CacheSettings,
     /// `[logging]`: what the server logs, and how.
     pub logging: LoggingSettings,
 }
@@ -86,6 +90,12 @@ pub struct ServerSettings {
     /// Proxies (addresses or networks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
     /// client for per-client limits. Default none: the peer address is the client.
     pub trusted_proxies: Vec<String>,
+    /// PEM file of the TLS certificate chain (leaf first). With [`tls_key`](Self::tls_key) the
+    /// server speaks HTTPS only; both or neither. Default none: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1). Both or neither.
+    /// Default none.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -97,6 +107,8 @@ impl Default for ServerSettings {
             shutdown_timeout: 30,
             body_limit: 64 * 1024,
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -214,6 +226,51 @@ impl Default for OpenCapSettings {
             lockout_threshold: service.lockout_threshold,
             lockout_duration: service.lockout_duration.as_secs(),
             auth_limit_per_minute: 10,
+        }
+    }
+}
+
+/// `[cache]`: the in-process cache of the public retrieve and the OpenCAP lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Seconds a read alias or lookup is served from memory: the longest time another server
+    /// on the same database may still accept a deleted alias, a rotated secret or revoked
+    /// tokens. `0` turns the cache off. Default 5.
+    pub ttl: u64,
+    /// About how many entries it holds at most. Default 100000.
+    pub max_entries: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        let service = ServiceConfig::default();
+        CacheSettings {
+            ttl: service.cache_ttl.as_secs(),
+            max_entries: service.cache_max_entries,
+        }
+    }
+}
+
+/// `[aliases]`: what happens to aliases after they expire.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct AliasSettings {
+    /// Aliases expired longer than this many seconds are deleted. Default 2592000 (30 days).
+    pub purge_after: u64,
+    /// How often the purge runs, in seconds: once per interval across every server sharing the
+    /// database. Default 3600.
+    pub purge_interval: u64,
+}
+
+impl Default for AliasSettings {
+    fn default() -> Self {
+        let service = ServiceConfig::default();
+        AliasSettings {
+            purge_after: service.purge_after.as_secs(),
+            purge_interval: service.purge_interval.as_secs(),
         }
     }
 }
@@ -357,7 +414,9 @@ impl Settings {
     /// read or is not TOML, an unknown key, a value of the wrong type, and a value out of range
     /// (`database.pool_size`, `database.connect_timeout`, `tokens.max_lifetime`,
     /// `tokens.min_secret_bytes` and `server.workers` must be at least 1; `server.port` may be
-    /// 0), an unsupported `database.url`, or a `bootstrap.api_key` that is not a valid key.
+    /// 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
+    /// only one of `server.tls_cert` and `server.tls_key` (the files themselves are read by
+    /// the server when it starts).
     pub fn load_from(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -386,6 +445,10 @@ impl Settings {
                 lockout_threshold: self.opencap.lockout_threshold,
                 lockout_duration: Duration::from_secs(self.opencap.lockout_duration),
             },
+            purge_after: Duration::from_secs(self.aliases.purge_after),
+            purge_interval: Duration::from_secs(self.aliases.purge_interval),
+            cache_ttl: Duration::from_secs(self.cache.ttl),
+            cache_max_entries: self.cache.max_entries,
         }
     }
 

@@ -216,6 +216,26 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
             .parse::<aliaskit_domain::net::Net>()
             .map_err(|e| ("server.trusted_proxies", e))?;
     }
+    // TLS takes both files; one alone is a mistake, named by the key that is missing.
+    let tls = [
+        ("server.tls_cert", &s.server.tls_cert),
+        ("server.tls_key", &s.server.tls_key),
+    ];
+    for ((key, path), (other, other_path)) in [(tls[0], tls[1]), (tls[1], tls[0])] {
+        if path.is_none() && other_path.is_some() {
+            return Err((
+                key,
+                format!("must be set too when {other} is: set both for HTTPS, or neither"),
+            ));
+        }
+        if let Some(path) = path {
+            not_empty(
+                key,
+                &path.to_string_lossy(),
+                "; leave it out for plain HTTP",
+            )?;
+        }
+    }
 
     Target::parse(&s.database.url).map_err(|e| ("database.url", e.to_string()))?;
     at_least_one("database.pool_size", s.database.pool_size.into(), "")?;
@@ -271,6 +291,12 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         aliaskit_store::MasterKey::from_base64(key.expose())
             .map_err(|e| ("security.old_master_keys", e.to_string()))?;
     }
+
+    at_least_one(
+        "aliases.purge_interval",
+        s.aliases.purge_interval,
+        " second",
+    )?;
 
     not_empty("logging.level", &s.logging.level, "")?;
     Ok(())

@@ -9,6 +9,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use aliaskit_domain::OrgId;
 
+use crate::metrics::Limit;
 use crate::{Api, ApiError};
 
 /// The credential in `Authorization`: `Bearer <x>` (scheme in any case) or the bare `<x>`, as
@@ -48,7 +49,12 @@ impl FromRequest for Org {
             })?;
             let service = api.service.clone();
             let org = web::block(move || service.authenticate(&key)).await??;
-            Api::limit(&api.org_limiter, &org, "requests for this organization")?;
+            api.limit(
+                &api.org_limiter,
+                &org,
+                Limit::Org,
+                "requests for this organization",
+            )?;
             Ok(Org(org))
         })
     }

@@ -3,14 +3,33 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::openapi::{InternalError, Status, Unavailable};
 use crate::{Api, ApiError};
 
 /// `GET /healthz`: 200 while the process serves requests.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "healthz",
+    responses((status = 200, description = "The process serves requests: `{\"status\": \"ok\"}`.", body = Status)),
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: 200 only while the database answers; 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "The database answers: `{\"status\": \"ready\"}`.", body = Status),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn readyz(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     let db = api.service.db().clone();
     web::block(move || db.ping())

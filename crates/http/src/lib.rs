@@ -24,7 +24,9 @@ pub mod client;
 pub mod error;
 mod health;
 pub mod limit;
+pub mod metrics;
 mod observe;
+pub mod openapi;
 mod opencap;
 mod org;
 mod public;
@@ -42,6 +44,7 @@ use tokio::sync::Semaphore;
 
 pub use error::{ApiError, Flavor};
 pub use limit::RateLimiter;
+pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, RequestId, observe};
 
 /// The default JSON body limit, in bytes (DESIGN: 64 KiB).
@@ -54,7 +57,7 @@ pub const DEFAULT_RETRIEVE_LIMIT: u32 = 100;
 /// documents 60).
 pub const DEFAULT_ORG_LIMIT: u32 = 60;
 
-/// What the routes share: the use cases and the request limits.
+/// What the routes share: the use cases, the request limits and the metrics.
 #[derive(Clone, Debug)]
 pub struct Api {
     /// The use cases.
@@ -72,6 +75,8 @@ pub struct Api {
     /// Password hashes (argon2id, 19 MiB each) running at once; the rest wait without holding
     /// a thread, so a burst of logins cannot take every core from alias lookups.
     pub hashing: Arc<Semaphore>,
+    /// The Prometheus metrics, shared by every clone of this `Api` (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Api {
@@ -94,6 +99,7 @@ impl Api {
             org_limiter: Arc::new(RateLimiter::new(DEFAULT_ORG_LIMIT, Duration::from_secs(1))),
             trusted_proxies: client::TrustedProxies::default(),
             hashing: Arc::new(Semaphore::new(default_hashing_permits())),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 
@@ -112,6 +118,8 @@ impl Api {
             )
             .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+            .service(resource("/openapi.json", "GET").route(web::get().to(openapi::serve)))
+            .service(resource("/metrics", "GET").route(web::get().to(metrics::scrape)))
             .service(
                 resource("/organization/api/v1/alias/create", "POST")
                     .route(web::post().to(org::create)),
@@ -208,13 +216,17 @@ fn cors() -> actix_cors::Cors {
 }
 
 impl Api {
-    /// Counts a request of `key` against `limiter`: `429` with `Retry-After` beyond the limit.
+    /// Counts a request of `key` against `limiter`: `429` with `Retry-After` beyond the limit,
+    /// counted in `aliaskit_rate_limited_total{limit}`.
     pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(
+        &self,
         limiter: &RateLimiter<K>,
         key: &K,
+        which: metrics::Limit,
         what: &str,
     ) -> Result<(), ApiError> {
         limiter.check(key).map_err(|retry_after| {
+            self.metrics.record_rate_limited(which);
             ApiError::too_many(
                 format!("too many {what}; retry in {retry_after} s"),
                 retry_after,

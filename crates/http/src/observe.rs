@@ -1,9 +1,12 @@
-//! Request ids and the access log.
+//! Request ids, the access log and the request metrics.
 //!
 //! Every response carries `X-Request-Id` (the client's, if it sent a sane one, else a new
 //! random id). One log line per request records method, path, status and latency — never the
-//! query string (it may hold a passcode) or any header (they hold tokens and keys). A 5xx body
-//! is replaced with an opaque one that names the request id, and its cause is logged with it.
+//! query string (it may hold a passcode) or any header (they hold tokens and keys). Each
+//! request also counts in `aliaskit_http_requests_total` and
+//! `aliaskit_http_request_duration_seconds` of the app's [`Api`](crate::Api), under its route
+//! pattern (see [`crate::metrics`]). A 5xx body is replaced with an opaque one that names the
+//! request id, and its cause is logged with it.
 //! A 4xx that is not JSON — written by a layer other than our handlers, such as actix-cors
 //! refusing a preflight in plain text — gets the JSON error shape of its routes.
 
@@ -14,7 +17,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use serde_json::json;
 
 /// The id of the request being served, in the request's extensions.
@@ -40,7 +43,12 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Counted under the route pattern, never the path: see `crate::metrics`.
+    if let Some(api) = res.request().app_data::<web::Data<crate::Api>>() {
+        api.metrics.record_request(res.request(), status, elapsed);
+    }
     if status.is_server_error() {
         let cause = res
             .response()

@@ -12,10 +12,17 @@ use aliaskit_domain::opencap::{
 use aliaskit_service::{Lookup, ServiceError, Signup};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::bearer;
 use crate::body::JsonBody;
 use crate::error::Flavor;
+use crate::metrics::{Limit, LoginFailure};
+use crate::openapi::{
+    Address as AddressJson, AddressOrAll, AddressType as AddressTypeSchema, CapBadRequest,
+    CapConflict, CapInternalError, CapNotFound, CapPayloadTooLarge, CapTooManyRequests,
+    CapUnauthorized, CapUnavailable, CapUnsupportedMediaType, Jwt, Message, SignedUp,
+};
 use crate::{Api, ApiError};
 
 type Answer = Result<HttpResponse, ApiError>;
@@ -48,13 +55,36 @@ fn parse_type(raw: &str) -> Result<AddressType, ApiError> {
 }
 
 /// Query of the Address Query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupParams {
+    /// The alias, `user$domain` (`$` may be sent as `%24`).
+    #[param(value_type = String, required = true, pattern = "^[a-z0-9._-]{1,25}\\$([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]+$", example = "alice$example.com")]
     alias: Option<String>,
+    /// One address type; absent for all of the alias's addresses.
+    #[param(value_type = Option<AddressTypeSchema>)]
     address_type: Option<String>,
 }
 
 /// `GET /v1/addresses?alias=u$d[&address_type=N]` — public.
+#[utoipa::path(
+    get,
+    path = "/v1/addresses",
+    tag = "opencap",
+    operation_id = "lookup_addresses",
+    description = "The Address Query. With `address_type`, the alias's address of that type; \
+without, all its addresses, ordered by type (possibly `[]`).",
+    params(LookupParams),
+    security(()),
+    responses(
+        (status = 200, description = "One address (with `address_type`) or all of them.",
+            content((AddressOrAll = "application/json"))),
+        (status = 400, response = CapBadRequest),
+        (status = 404, response = CapNotFound),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> Answer {
     let params = params.into_inner();
     let alias = match params.alias.as_deref() {
@@ -70,11 +100,16 @@ pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> An
         None | Some("") => None,
         Some(t) => Some(parse_type(t)?),
     };
-    let service = api.service.clone();
-    let found = web::block(move || service.cap_lookup(&alias, address_type))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+    let found = match api.service.cap_lookup_cached(&alias, address_type) {
+        Some(found) => found,
+        None => {
+            let service = api.service.clone();
+            web::block(move || service.cap_lookup(&alias, address_type))
+                .await
+                .map_err(cap)?
+                .map_err(cap)?
+        }
+    };
     Ok(match found {
         Lookup::One(stored) => HttpResponse::Ok().json(address_json(&stored)),
         Lookup::All(all) => {
@@ -84,28 +119,67 @@ pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> An
 }
 
 /// Body of `/v1/auth` and `/v1/users`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CapCredentials)]
 pub struct Credentials {
+    /// The alias, `user$domain`: username `[a-z0-9._-]{1,25}`, a lower-case ASCII domain held
+    /// by this server.
+    #[schema(
+        pattern = "^[a-z0-9._-]{1,25}\\$([a-z0-9]([a-z0-9-]*[a-z0-9])?\\.)+[a-z]+$",
+        example = "alice$example.com"
+    )]
     alias: String,
+    /// 10–128 characters.
+    #[schema(min_length = 10, max_length = 128, example = "correct horse battery")]
     password: String,
 }
 
 fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
     match api.trusted_proxies.client_ip(req) {
-        Some(ip) => Api::limit(&api.auth_limiter, &ip, "attempts from this address").map_err(cap),
+        Some(ip) => api
+            .limit(
+                &api.auth_limiter,
+                &ip,
+                Limit::Auth,
+                "attempts from this address",
+            )
+            .map_err(cap),
         None => Ok(()),
     }
 }
 
 /// `POST /v1/auth {"alias", "password"}` → `{"jwt"}`. Limited per client IP; password checks
 /// run on the blocking pool, a bounded number at a time.
+#[utoipa::path(
+    post,
+    path = "/v1/auth",
+    tag = "opencap",
+    operation_id = "login",
+    request_body = Credentials,
+    security(()),
+    responses(
+        (status = 200, description = "A login token for `Authorization: Bearer`.", body = Jwt),
+        (status = 400, response = CapBadRequest),
+        (status = 401, response = CapUnauthorized),
+        (status = 413, response = CapPayloadTooLarge),
+        (status = 415, response = CapUnsupportedMediaType),
+        (status = 429, response = CapTooManyRequests),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
-    limited(&api, &req)?;
+    limited(&api, &req)
+        .inspect_err(|_| api.metrics.record_login_failure(LoginFailure::RateLimited))?;
     let Credentials { alias, password } = body.0;
     let alias = parse_alias(&alias)?;
     // A password outside the accepted lengths cannot be anyone's: the same answer as a wrong one.
-    let password = Password::new(password).map_err(|_| cap(ServiceError::LoginFailed))?;
+    let password = Password::new(password).map_err(|_| {
+        api.metrics
+            .record_login_failure(LoginFailure::WrongCredentials);
+        cap(ServiceError::LoginFailed)
+    })?;
     let _permit = api
         .hashing
         .acquire()
@@ -114,13 +188,45 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credent
     let service = api.service.clone();
     let jwt = web::block(move || service.cap_login(&alias, &password))
         .await
-        .map_err(cap)?
         .map_err(cap)?;
+    match &jwt {
+        Ok(_) => api.metrics.record_login(),
+        Err(ServiceError::LoginFailed) => api
+            .metrics
+            .record_login_failure(LoginFailure::WrongCredentials),
+        Err(ServiceError::AccountLocked { .. }) => {
+            api.metrics.record_login_failure(LoginFailure::Locked);
+        }
+        // The database or the key ring failed: not a refusal; the 5xx is in the request counts.
+        Err(_) => {}
+    }
+    let jwt = jwt.map_err(cap)?;
     Ok(HttpResponse::Ok().json(json!({ "jwt": jwt })))
 }
 
 /// `POST /v1/users {"alias", "password"}`: signup. Open when `opencap.open_signup`; otherwise
 /// it needs an organization API key in `Authorization`.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    tag = "opencap",
+    operation_id = "signup",
+    description = "Signup: open to anyone when `opencap.open_signup` is true; otherwise it \
+needs an organization API key.",
+    request_body = Credentials,
+    security((), ("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The alias signed up.", body = SignedUp),
+        (status = 400, response = CapBadRequest),
+        (status = 401, response = CapUnauthorized),
+        (status = 409, response = CapConflict),
+        (status = 413, response = CapPayloadTooLarge),
+        (status = 415, response = CapUnsupportedMediaType),
+        (status = 429, response = CapTooManyRequests),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
     limited(&api, &req)?;
     let Credentials { alias, password } = body.0;
@@ -173,6 +279,7 @@ impl FromRequest for CapAuth {
             let user = web::block(move || service.cap_authenticate(&token))
                 .await
                 .map_err(cap)?
+                .inspect_err(|e| api.metrics.record_token_error(e))
                 .map_err(cap)?;
             Ok(CapAuth(user))
         })
@@ -180,17 +287,41 @@ impl FromRequest for CapAuth {
 }
 
 /// Body of `PUT /v1/addresses`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AddressPut)]
 pub struct PutAddress {
+    /// The type, a JSON number.
+    #[schema(value_type = AddressTypeSchema)]
     address_type: u16,
+    /// The address, checked against its type's format and checksum.
+    #[schema(max_length = 128, example = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2")]
     address: String,
+    /// A JSON object of at most 4 KiB, returned as stored; `null` or absent for `{}`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     extensions: Option<Value>,
 }
 
 /// `PUT /v1/addresses {"address_type", "address", "extensions"?}`: adds or replaces the
 /// user's address of that type, after checking its checksum.
+#[utoipa::path(
+    put,
+    path = "/v1/addresses",
+    tag = "opencap",
+    operation_id = "put_address",
+    request_body = PutAddress,
+    security(("opencap_token" = [])),
+    responses(
+        (status = 200, description = "The stored address.", body = AddressJson),
+        (status = 400, response = CapBadRequest),
+        (status = 401, response = CapUnauthorized),
+        (status = 413, response = CapPayloadTooLarge),
+        (status = 415, response = CapUnsupportedMediaType),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn put_address(
     api: web::Data<Api>,
     CapAuth(user): CapAuth,
@@ -216,6 +347,22 @@ pub async fn put_address(
 }
 
 /// `DELETE /v1/addresses/{address_type}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/addresses/{address_type}",
+    tag = "opencap",
+    operation_id = "delete_address",
+    params(("address_type" = AddressTypeSchema, Path, description = "The type, as a decimal number.")),
+    security(("opencap_token" = [])),
+    responses(
+        (status = 200, description = "`{\"message\": \"address of type N deleted\"}`", body = Message),
+        (status = 400, response = CapBadRequest),
+        (status = 401, response = CapUnauthorized),
+        (status = 404, response = CapNotFound),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn delete_address(
     api: web::Data<Api>,
     CapAuth(user): CapAuth,
@@ -233,6 +380,19 @@ pub async fn delete_address(
 }
 
 /// `DELETE /v1/users`: deletes the token's user and its addresses; its tokens stop working.
+#[utoipa::path(
+    delete,
+    path = "/v1/users",
+    tag = "opencap",
+    operation_id = "delete_user",
+    security(("opencap_token" = [])),
+    responses(
+        (status = 200, description = "`{\"message\": \"user … deleted\"}`", body = Message),
+        (status = 401, response = CapUnauthorized),
+        (status = 500, response = CapInternalError),
+        (status = 503, response = CapUnavailable),
+    ),
+)]
 pub async fn delete_user(api: web::Data<Api>, CapAuth(user): CapAuth) -> Answer {
     let alias = user.alias.clone();
     let service = api.service.clone();

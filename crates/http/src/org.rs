@@ -2,18 +2,41 @@
 
 use actix_web::{HttpResponse, web};
 use aliaskit_domain::{AliasId, AliasKind};
-use aliaskit_service::ListQuery;
+use aliaskit_service::{AliasStatus, ListQuery};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
 
 use crate::auth::Org;
 use crate::body::JsonBody;
+use crate::openapi::{
+    AliasData, AliasList, AliasNotFound, AliasType, BadRequest, InternalError, ListStatus, Message,
+    PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use crate::wire::{AliasJson, CreateBody, UpdateBody};
 use crate::{Api, ApiError};
 
 type Answer = Result<HttpResponse, ApiError>;
 
 /// `POST /organization/api/v1/alias/create`
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/create",
+    tag = "organization",
+    operation_id = "create_alias",
+    request_body = CreateBody,
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The new alias, secrets echoed.", body = AliasData),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn create(api: web::Data<Api>, Org(org): Org, body: JsonBody<CreateBody>) -> Answer {
     let service = api.service.clone();
     let alias = web::block(move || service.create_alias(org, body.0.into())).await??;
@@ -22,16 +45,42 @@ pub async fn create(api: web::Data<Api>, Org(org): Org, body: JsonBody<CreateBod
 
 /// Query of the listing. Unknown parameters are refused, so a misspelt filter is not silently
 /// ignored.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only aliases of this type; empty or absent for both.
     #[serde(rename = "type")]
+    #[param(value_type = Option<AliasType>)]
     kind: Option<String>,
+    /// The cursor from the previous page's `after`.
     after: Option<String>,
+    /// Page size, 1–200 (50 when absent); outside that range is a `400`, not clamped.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// `active` (not yet past `expired_at`) or `expired`; empty or absent for both.
+    #[param(value_type = Option<ListStatus>)]
+    status: Option<String>,
 }
 
-/// `GET /organization/api/v1/aliases?type=&after=&limit=`
+/// `GET /organization/api/v1/aliases?type=&status=&after=&limit=`
+#[utoipa::path(
+    get,
+    path = "/organization/api/v1/aliases",
+    tag = "organization",
+    operation_id = "list_aliases",
+    params(ListParams),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "One page of the organization's aliases, newest first.",
+            body = AliasList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListParams>) -> Answer {
     let params = params.into_inner();
     let kind = match params.kind.as_deref() {
@@ -53,8 +102,23 @@ pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListPar
             )
         })?),
     };
+    let status = match params.status.as_deref() {
+        None | Some("") => None,
+        Some("active") => Some(AliasStatus::Active),
+        Some("expired") => Some(AliasStatus::Expired),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                Some("status"),
+                format!(
+                    "status must be \"active\" or \"expired\", not {}",
+                    aliaskit_domain::Error::shown(other)
+                ),
+            ));
+        }
+    };
     let query = ListQuery {
         kind,
+        status,
         after: params.after.filter(|a| !a.is_empty()),
         limit,
     };
@@ -65,6 +129,22 @@ pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListPar
 }
 
 /// `GET /organization/api/v1/alias/{id}`
+#[utoipa::path(
+    get,
+    path = "/organization/api/v1/alias/{id}",
+    tag = "organization",
+    operation_id = "get_alias",
+    params(("id" = String, Path, description = "The alias id.")),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The alias, the owner's full view.", body = AliasData),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn get(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
@@ -73,6 +153,26 @@ pub async fn get(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> A
 }
 
 /// `POST /organization/api/v1/alias/update/{id}`
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/update/{id}",
+    tag = "organization",
+    operation_id = "update_alias",
+    params(("id" = String, Path, description = "The alias id.")),
+    request_body = UpdateBody,
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The updated alias.", body = AliasData),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn update(
     api: web::Data<Api>,
     Org(org): Org,
@@ -86,6 +186,23 @@ pub async fn update(
 }
 
 /// `DELETE /organization/api/v1/alias/delete/{id}`
+#[utoipa::path(
+    delete,
+    path = "/organization/api/v1/alias/delete/{id}",
+    tag = "organization",
+    operation_id = "delete_alias",
+    params(("id" = String, Path, description = "The alias id.")),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "`{\"message\": \"Alias deleted successfully.\"}`",
+            body = Message),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn delete(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
@@ -95,6 +212,22 @@ pub async fn delete(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -
 
 /// `POST /organization/api/v1/alias/{id}/rotate-secret`: a new random `jwt_secret`, returned
 /// once; tokens signed with the previous one verify for `tokens.rotation_grace`.
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/{id}/rotate-secret",
+    tag = "organization",
+    operation_id = "rotate_secret",
+    params(("id" = String, Path, description = "The alias id.")),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The alias with its new `jwt_secret`, shown once.", body = AliasData),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
@@ -104,6 +237,22 @@ pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
 
 /// `POST /organization/api/v1/alias/{id}/revoke-tokens`: tokens issued before now (or without
 /// `iat`) are refused from now on.
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/{id}/revoke-tokens",
+    tag = "organization",
+    operation_id = "revoke_tokens",
+    params(("id" = String, Path, description = "The alias id.")),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The alias; tokens issued before now are refused from now on.", body = AliasData),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
@@ -112,6 +261,22 @@ pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
 }
 
 /// `POST /organization/api/v1/alias/{id}/rotate-stream-key`: a new random stream key.
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/{id}/rotate-stream-key",
+    tag = "organization",
+    operation_id = "rotate_stream_key",
+    params(("id" = String, Path, description = "The alias id.")),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The alias with its new `stream_key`.", body = AliasData),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn rotate_stream_key(
     api: web::Data<Api>,
     Org(org): Org,

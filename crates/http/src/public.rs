@@ -4,19 +4,49 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_service::Credentials;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
 
 use crate::auth::bearer;
+use crate::metrics::Limit;
+use crate::openapi::{
+    AliasData, AliasGone, AliasNotFound, BadRequest, InternalError, TooManyRequests, Unauthorized,
+    Unavailable,
+};
 use crate::org::alias_id;
 use crate::wire::AliasJson;
 use crate::{Api, ApiError};
 
 /// Query of the retrieve; other parameters are ignored (clients add cache busters).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RetrieveParams {
+    /// The alias's passcode, compared in constant time; tried after a bearer token.
     passcode: Option<String>,
 }
 
 /// `GET /api/v1/alias/{id}` with a token, a passcode, the owner's key, or nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alias/{id}",
+    tag = "retrieve",
+    operation_id = "retrieve_alias",
+    description = "Credentials are tried in this order, the first valid one wins: an access \
+token signed with the alias's `jwt_secret`; `?passcode=`; the owning organization's API key; \
+nothing, for an alias with neither a `jwt_secret` nor a passcode. `jwt_secret` is always \
+`null`; `passcode` and `stream_key` are shown to hosts (`host: true`) and the owner only.",
+    params(("id" = String, Path, description = "The alias id."), RetrieveParams),
+    security(("access_token" = []), ("org_api_key" = []), ()),
+    responses(
+        (status = 200, description = "The alias, as this caller may see it.", body = AliasData),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 410, response = AliasGone),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
 pub async fn retrieve(
     api: web::Data<Api>,
     req: HttpRequest,
@@ -24,21 +54,37 @@ pub async fn retrieve(
     params: web::Query<RetrieveParams>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(ip) = api.trusted_proxies.client_ip(&req) {
-        Api::limit(&api.retrieve_limiter, &ip, "requests from this address")?;
+        api.limit(
+            &api.retrieve_limiter,
+            &ip,
+            Limit::Retrieve,
+            "requests from this address",
+        )?;
     }
     let id = alias_id(&id)?;
-    let bearer = bearer(&req).map(str::to_owned);
     let passcode = params.into_inner().passcode;
-    let service = api.service.clone();
-    let seen = web::block(move || {
-        service.retrieve(
-            &id,
-            Credentials {
-                bearer: bearer.as_deref(),
-                passcode: passcode.as_deref(),
-            },
-        )
-    })
-    .await??;
+    let credentials = Credentials {
+        bearer: bearer(&req),
+        passcode: passcode.as_deref(),
+    };
+    // A cached alias with a token or passcode is answered here, without a thread hop or I/O.
+    let seen = match api.service.retrieve_cached(&id, credentials) {
+        Some(result) => result,
+        None => {
+            let bearer = credentials.bearer.map(str::to_owned);
+            let service = api.service.clone();
+            web::block(move || {
+                service.retrieve(
+                    &id,
+                    Credentials {
+                        bearer: bearer.as_deref(),
+                        passcode: passcode.as_deref(),
+                    },
+                )
+            })
+            .await?
+        }
+    }
+    .inspect_err(|e| api.metrics.record_token_error(e))?;
     Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&seen.alias) })))
 }

@@ -2,18 +2,38 @@
 
 use aliaskit_domain::{Alias, AliasKind, AliasPatch, NewAlias, Patch, Sensitive};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::openapi::AliasType;
 
 /// An alias on the wire: every key present, absent values `null`, times in Unix seconds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Alias)]
 pub struct AliasJson<'a> {
+    /// The alias id: random, URL-safe, 1–64 characters of `[A-Za-z0-9_-]`.
+    #[schema(value_type = String, example = "Vx3kQ9aZ1mT4")]
     id: &'a str,
+    /// `conference` or `live`.
     #[serde(rename = "type")]
+    #[schema(value_type = AliasType)]
     kind: &'static str,
+    /// Display name.
+    #[schema(value_type = Option<String>, required = true)]
     name: Option<&'a str>,
+    /// Shared passcode (`?passcode=`); `null` for viewers who may not see it.
+    #[schema(value_type = Option<String>, required = true)]
     passcode: Option<&'a str>,
+    /// HMAC secret for access tokens; only in the organization's answers, `null` on retrieve.
+    #[schema(value_type = Option<String>, required = true)]
     jwt_secret: Option<&'a str>,
+    /// Stream key; `null` for viewers who may not see it.
+    #[schema(value_type = Option<String>, required = true)]
     stream_key: Option<&'a str>,
+    /// Expiry, Unix seconds.
+    #[schema(example = 1_893_456_000)]
     expired_at: i64,
+    /// Creation time, Unix seconds.
+    #[schema(example = 1_737_456_308)]
     inserted_at: i64,
 }
 
@@ -34,19 +54,33 @@ impl<'a> From<&'a Alias> for AliasJson<'a> {
 
 /// The create body. Unknown members are refused, so a misspelt `passcod` cannot silently
 /// create an alias without a passcode.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AliasCreate)]
 pub struct CreateBody {
+    /// `conference` or `live`.
     #[serde(rename = "type")]
+    #[schema(value_type = AliasType)]
     kind: AliasKind,
+    /// Display name, at most 255 characters.
     #[serde(default)]
+    #[schema(max_length = 255)]
     name: Option<String>,
+    /// Passcode for `?passcode=`, 1–128 bytes; `null` or absent for none.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 128)]
     passcode: Option<String>,
+    /// HMAC secret the organization signs access tokens with: 32–512 bytes (the floor is
+    /// `tokens.min_secret_bytes`, 32 by default, RFC 7518 §3.2); `null` or absent for none.
     #[serde(default)]
+    #[schema(min_length = 32, max_length = 512)]
     jwt_secret: Option<String>,
+    /// Stream key, 1–256 bytes; `null` or absent for none.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 256)]
     stream_key: Option<String>,
+    /// Expiry in Unix seconds, in the future; values above 10¹¹ are refused as milliseconds.
+    #[schema(maximum = 100_000_000_000_i64, example = 1_893_456_000)]
     expired_at: i64,
 }
 
@@ -65,20 +99,34 @@ impl From<CreateBody> for NewAlias {
 
 /// The update body: `type` required (as in Datagram); other members absent = keep, `null` =
 /// clear.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AliasUpdate)]
 pub struct UpdateBody {
+    /// `conference` or `live`; required, as in Datagram.
     #[serde(rename = "type")]
+    #[schema(value_type = AliasType)]
     kind: AliasKind,
+    /// Display name, at most 255 characters; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "patch")]
+    #[schema(value_type = Option<String>, max_length = 255)]
     name: Patch<String>,
+    /// Passcode, 1–128 bytes; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "patch")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 128)]
     passcode: Patch<String>,
+    /// HMAC secret, 32–512 bytes by default; replaces the old one at once (use
+    /// `rotate-secret` for a grace period); `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "patch")]
+    #[schema(value_type = Option<String>, min_length = 32, max_length = 512)]
     jwt_secret: Patch<String>,
+    /// Stream key, 1–256 bytes; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "patch")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 256)]
     stream_key: Patch<String>,
+    /// New expiry in Unix seconds, in the future; cannot be cleared (`null` is refused).
     #[serde(default, deserialize_with = "patch")]
+    #[schema(value_type = i64, maximum = 100_000_000_000_i64, example = 1_893_456_000)]
     expired_at: Patch<i64>,
 }
 

@@ -4,7 +4,7 @@ use aliaskit_domain::{
     Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, NewAlias, OrgId, Sensitive,
 };
 use aliaskit_store::StoreError;
-use aliaskit_store::repo::aliases::{self, After};
+use aliaskit_store::repo::aliases::{self, After, Status};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -20,6 +20,8 @@ pub const MAX_LIMIT: u32 = 200;
 pub struct ListQuery {
     /// Only aliases of this kind.
     pub kind: Option<AliasKind>,
+    /// Only active (not yet expired) or only expired aliases.
+    pub status: Option<Status>,
     /// The cursor of the previous page (`after` of its [`Page`]).
     pub after: Option<String>,
     /// Page size, 1 to [`MAX_LIMIT`]; [`DEFAULT_LIMIT`] when absent.
@@ -86,6 +88,7 @@ impl Service {
             self.db.vault(),
             org,
             query.kind,
+            query.status.map(|status| (status, self.now())),
             after.as_ref(),
             i64::from(limit) + 1,
         )?;
@@ -118,7 +121,8 @@ impl Service {
         let secret = Sensitive::from(random::token::<32>()?);
         let grace = i64::try_from(self.config.rotation_grace.as_secs()).unwrap_or(i64::MAX);
         self.change(org, id, move |mut alias, now| {
-            alias.previous_secret = alias.jwt_secret.take();
+            // No grace, no previous secret: it stops verifying with this change.
+            alias.previous_secret = alias.jwt_secret.take().filter(|_| grace > 0);
             alias.previous_secret_until = alias
                 .previous_secret
                 .as_ref()
@@ -164,13 +168,40 @@ impl Service {
             aliases::update(c, vault, &changed)?;
             Ok(Some(changed))
         })?;
+        self.forget_alias(id);
         changed.ok_or(ServiceError::AliasNotFound)
+    }
+
+    /// Deletes the aliases of every organization that expired more than `purge_after` ago,
+    /// if no server on this database did so in the last `purge_interval` (the run is claimed
+    /// in the database, so several servers purge once per interval). Returns how many were
+    /// deleted, or `None` when another run was recent.
+    pub fn purge_expired(&self) -> Result<Option<usize>> {
+        const BATCH: i64 = 1000;
+        let now = self.now();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let every = secs(self.config.purge_interval);
+        let mut conn = self.db.conn()?;
+        if !aliaskit_store::repo::jobs::claim(&mut conn, "purge_expired_aliases", now, every)? {
+            return Ok(None);
+        }
+        let before = now.saturating_sub(secs(self.config.purge_after));
+        let mut purged = 0;
+        loop {
+            let n = aliases::purge_expired(&mut conn, before, BATCH)?;
+            purged += n;
+            if n < BATCH as usize {
+                return Ok(Some(purged));
+            }
+        }
     }
 
     /// Deletes `org`'s alias.
     pub fn delete_alias(&self, org: OrgId, id: &AliasId) -> Result<()> {
         let mut conn = self.db.conn()?;
-        if aliases::delete(&mut conn, org, id)? {
+        let deleted = aliases::delete(&mut conn, org, id)?;
+        self.forget_alias(id);
+        if deleted {
             Ok(())
         } else {
             Err(ServiceError::AliasNotFound)

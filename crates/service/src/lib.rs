@@ -33,6 +33,7 @@
 //! ```
 
 mod aliases;
+mod cache;
 mod error;
 pub mod opencap;
 mod orgs;
@@ -48,6 +49,7 @@ use aliaskit_store::Database;
 use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
+pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use error::{Result, ServiceError};
 pub use opencap::{Lookup, OpenCapConfig, Signup};
 pub use orgs::Bootstrap;
@@ -66,6 +68,16 @@ pub struct ServiceConfig {
     pub rotation_grace: Duration,
     /// OpenCAP: served domains, signup, login tokens, lockout.
     pub opencap: OpenCapConfig,
+    /// Aliases expired longer than this are deleted by the purge.
+    pub purge_after: Duration,
+    /// How often the purge runs (once per interval across every server on the database).
+    pub purge_interval: Duration,
+    /// How long a read alias or OpenCAP lookup is served from memory: the longest time another
+    /// server on the same database may still accept a deleted alias, a rotated secret or
+    /// revoked tokens, or show an old address. Zero turns the cache off.
+    pub cache_ttl: Duration,
+    /// About how many aliases (and as many lookups) the cache holds at most.
+    pub cache_max_entries: usize,
 }
 
 impl Default for ServiceConfig {
@@ -74,6 +86,10 @@ impl Default for ServiceConfig {
             policy: Policy::default(),
             rotation_grace: Duration::from_secs(300),
             opencap: OpenCapConfig::default(),
+            purge_after: Duration::from_secs(30 * 86_400),
+            purge_interval: Duration::from_secs(3600),
+            cache_ttl: Duration::from_secs(5),
+            cache_max_entries: 100_000,
         }
     }
 }
@@ -87,6 +103,10 @@ pub struct Service {
     cap_tokens: Arc<Tokens<SharedClock>>,
     /// The server's key ring, loaded from the database and cached.
     ring: Arc<RwLock<Option<opencap::LoadedRing>>>,
+    /// Aliases read by the retrieve, with their keys ready.
+    alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<retrieve::CachedAlias>>>,
+    /// Answers of the OpenCAP Address Query.
+    lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
     config: Arc<ServiceConfig>,
 }
 
@@ -112,6 +132,14 @@ impl Service {
             tokens: Arc::new(Tokens::with_clock(config.policy.clone(), clock.clone())),
             cap_tokens: Arc::new(opencap::cap_tokens(&config.opencap, clock)),
             ring: Arc::default(),
+            alias_cache: Arc::new(cache::TtlCache::new(
+                config.cache_ttl,
+                config.cache_max_entries,
+            )),
+            lookup_cache: Arc::new(cache::TtlCache::new(
+                config.cache_ttl,
+                config.cache_max_entries,
+            )),
             config: Arc::new(config),
         }
     }

@@ -61,6 +61,9 @@ pub enum Signup {
     ByOrg(OrgId),
 }
 
+/// A lookup as cached: the alias and the type asked for, if any.
+pub(crate) type LookupKey = (CapAlias, Option<AddressType>);
+
 /// What an address lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -222,13 +225,16 @@ impl Service {
         };
         self.db
             .transaction(|c| cap_addresses::upsert(c, &user.id, &stored))?;
+        self.forget_lookups(&user.alias);
         Ok(stored)
     }
 
     /// Deletes the user's address of one type; [`ServiceError::AddressNotFound`] if none.
     pub fn cap_delete_address(&self, user: &CapUser, address_type: AddressType) -> Result<()> {
         let mut conn = self.db.conn()?;
-        if cap_addresses::delete(&mut conn, &user.id, address_type)? {
+        let deleted = cap_addresses::delete(&mut conn, &user.id, address_type)?;
+        self.forget_lookups(&user.alias);
+        if deleted {
             Ok(())
         } else {
             Err(ServiceError::AddressNotFound {
@@ -241,11 +247,40 @@ impl Service {
     pub fn cap_delete_user(&self, user: &CapUser) -> Result<()> {
         let mut conn = self.db.conn()?;
         cap_users::delete(&mut conn, &user.id)?;
+        self.forget_lookups(&user.alias);
         Ok(())
     }
 
-    /// The Address Query: the alias's address of one type, or all of them.
+    /// The Address Query, from the cache when it can (see `cache.ttl`); `None` when it must
+    /// read the database — then call [`cap_lookup`](Self::cap_lookup) on a blocking thread.
+    pub fn cap_lookup_cached(
+        &self,
+        alias: &CapAlias,
+        address_type: Option<AddressType>,
+    ) -> Option<Lookup> {
+        self.lookup_cache.get(&(alias.clone(), address_type))
+    }
+
+    fn forget_lookups(&self, alias: &CapAlias) {
+        self.lookup_cache.remove_where(|(a, _)| a == alias);
+    }
+
+    /// The Address Query: the alias's address of one type, or all of them. Blocks (database).
     pub fn cap_lookup(
+        &self,
+        alias: &CapAlias,
+        address_type: Option<AddressType>,
+    ) -> Result<Lookup> {
+        if let Some(found) = self.cap_lookup_cached(alias, address_type) {
+            return Ok(found);
+        }
+        let found = self.cap_lookup_uncached(alias, address_type)?;
+        self.lookup_cache
+            .insert((alias.clone(), address_type), found.clone());
+        Ok(found)
+    }
+
+    fn cap_lookup_uncached(
         &self,
         alias: &CapAlias,
         address_type: Option<AddressType>,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -340,10 +340,32 @@ impl Database {
     }
 
     /// Runs `f` in a transaction on a pooled connection.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock at the start,
+    /// waiting up to `busy_timeout` for it. A deferred `BEGIN` reads first and asks for the lock
+    /// at its first write; if another connection committed in between, SQLite fails it at once
+    /// with "database is locked" (waiting cannot help a stale snapshot, so `busy_timeout` does
+    /// not apply), and two concurrent read-then-write requests answered `503`.
     pub fn transaction<T>(&self, f: impl FnOnce(&mut DbConn) -> Result<T>) -> Result<T> {
         let mut pooled = self.conn()?;
         let conn: &mut DbConn = &mut pooled;
-        conn.transaction(f)
+        let DbConn::Sqlite(sqlite) = &mut *conn else {
+            return conn.transaction(f);
+        };
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        // From here on as diesel's own `transaction`: the depth begun above is tracked by the
+        // SQLite connection's manager, which `DbConn`'s delegates to.
+        type Manager = <DbConn as Connection>::TransactionManager;
+        match f(conn) {
+            Ok(value) => {
+                Manager::commit_transaction(conn)?;
+                Ok(value)
+            }
+            Err(e) => match Manager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
     }
 
     /// Whether the database answers a trivial query now.
@@ -370,6 +392,11 @@ impl Database {
     pub fn pool_state(&self) -> (u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections)
+    }
+
+    /// The most connections the pool opens (`database.pool_size`), for metrics.
+    pub fn pool_max_size(&self) -> u32 {
+        self.pool.max_size()
     }
 }
 

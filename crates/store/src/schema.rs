@@ -121,6 +121,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Background jobs: when each last ran.
+    jobs (name) {
+        /// The job.
+        name -> Text,
+        /// Unix seconds of the last run.
+        last_run -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
@@ -131,5 +141,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     cap_users,
     cap_addresses,
     signing_keys,
-    master_keys
+    master_keys,
+    jobs
 );

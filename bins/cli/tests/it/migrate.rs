@@ -9,15 +9,21 @@ fn migrate_creates_the_tables_of_an_empty_file_then_says_up_to_date() {
     let t = Target::sqlite();
     let run = t.run(&["migrate"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
-    assert_eq!(
-        run.stderr,
-        format!(
-            "applied migration 20261124000001 to the database at {url}\n\
-             applied migration 20261124000002 to the database at {url}\n\
-             applied migration 20261124000003 to the database at {url}\n",
-            url = t.url
-        )
-    );
+    // Every migration in migrations/sqlite, in order, by diesel's version (the digits of the
+    // directory name's date and number).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
+    let mut versions: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|name| name.split('_').next().unwrap().replace('-', ""))
+        .collect();
+    versions.sort();
+    assert!(versions.len() >= 4, "{versions:?}");
+    let expected: String = versions
+        .iter()
+        .map(|v| format!("applied migration {v} to the database at {}\n", t.url))
+        .collect();
+    assert_eq!(run.stderr, expected);
     assert!(Path::new(&t.url).exists());
     assert_eq!(t.service().list_orgs().unwrap(), []);
 

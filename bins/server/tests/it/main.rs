@@ -17,6 +17,8 @@ mod hostile;
 mod keys;
 mod leaks;
 mod opencap;
+mod purge;
+mod tls;
 mod walkthrough;
 
 use std::io::{BufRead, BufReader, Read};
@@ -61,6 +63,11 @@ impl TestApp {
     /// Starts the server on `database_url` with the bootstrap key [`KEY`], holding OpenCAP
     /// aliases of `example.com` with open signup.
     pub fn spawn(database_url: &str) -> TestApp {
+        TestApp::spawn_with(database_url, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with more `ALIASKIT__…` settings.
+    pub fn spawn_with(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
         let env = vec![
             (
                 "ALIASKIT__DATABASE__URL".to_owned(),
@@ -82,6 +89,11 @@ impl TestApp {
                 "true".to_owned(),
             ),
         ];
+        let env = env.into_iter().chain(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let settings = Settings::load_from(None, env).unwrap();
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -66,9 +66,9 @@ fn an_unknown_key_in_the_file_is_named() {
         "{e}"
     );
 
-    let file = toml("[cache]\nttl = 5\n");
+    let file = toml("[nonsense]\nttl = 5\n");
     let e = load_err(Some(&file), &[]);
-    assert_eq!(e.key(), Some("cache"));
+    assert_eq!(e.key(), Some("nonsense"));
 
     let file = toml("verbose = true\n");
     assert_eq!(load_err(Some(&file), &[]).key(), Some("verbose"));
@@ -177,4 +177,51 @@ fn a_missing_or_broken_file_is_named() {
     let e = load_err(Some(&file), &[]);
     assert_eq!(e.origin(), &Origin::File(file.path.clone()));
     assert!(e.to_string().contains("TOML parse error at line 1"), "{e}");
+}
+
+#[test]
+fn tls_takes_both_files_or_neither() {
+    let e = load_err(None, &[("ALIASKIT__SERVER__TLS_CERT", "/etc/tls/cert.pem")]);
+    assert_eq!(e.key(), Some("server.tls_key"));
+    assert_eq!(
+        e.to_string(),
+        "server.tls_key: must be set too when server.tls_cert is: set both for HTTPS, or neither"
+    );
+
+    let file = toml("[server]\ntls_key = \"/etc/tls/key.pem\"\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.key(), Some("server.tls_cert"));
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+
+    let e = load_err(
+        None,
+        &[
+            ("ALIASKIT__SERVER__TLS_CERT", ""),
+            ("ALIASKIT__SERVER__TLS_KEY", "/etc/tls/key.pem"),
+        ],
+    );
+    assert_eq!(
+        e.origin(),
+        &Origin::Env("ALIASKIT__SERVER__TLS_CERT".into())
+    );
+    assert_eq!(e.key(), Some("server.tls_cert"));
+
+    let both = crate::load(
+        None,
+        &[
+            ("ALIASKIT__SERVER__TLS_CERT", "/etc/tls/cert.pem"),
+            ("ALIASKIT__SERVER__TLS_KEY", "/etc/tls/key.pem"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        both.server.tls_cert.as_deref(),
+        Some(std::path::Path::new("/etc/tls/cert.pem"))
+    );
+    assert_eq!(
+        both.server.tls_key.as_deref(),
+        Some(std::path::Path::new("/etc/tls/key.pem"))
+    );
+    let neither = Settings::load_from(None, Vec::new()).unwrap();
+    assert_eq!(neither.server.tls_cert, None);
 }

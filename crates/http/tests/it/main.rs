@@ -9,6 +9,8 @@
 
 mod errors;
 mod hostile;
+mod metrics;
+mod openapi;
 mod opencap;
 mod org_api;
 mod retrieve;

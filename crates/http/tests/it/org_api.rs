@@ -262,7 +262,27 @@ async fn list_pages_newest_first_filters_by_type_and_refuses_bad_parameters() {
         assert_eq!(entries.len(), 2);
         assert!(entries.iter().all(|a| a["type"] == "live"));
 
+        let active = send(
+            &env.api,
+            as_acme(
+                &env,
+                TestRequest::get().uri("/organization/api/v1/aliases?status=active"),
+            ),
+        )
+        .await;
+        assert_eq!(active.body["data"]["entries"].as_array().unwrap().len(), 5);
+        let expired = send(
+            &env.api,
+            as_acme(
+                &env,
+                TestRequest::get().uri("/organization/api/v1/aliases?status=expired"),
+            ),
+        )
+        .await;
+        assert_eq!(expired.body["data"]["entries"], json!([]));
+
         for (query, field) in [
+            ("status=gone", "status"),
             ("limit=0", "limit"),
             ("limit=500", "limit"),
             ("limit=abc", "limit"),

@@ -255,3 +255,85 @@ fn listing_refuses_bad_limits_and_cursors() {
         assert_eq!((empty.entries.len(), empty.after), (0, None));
     }
 }
+
+#[test]
+fn the_purge_deletes_long_expired_aliases_once_per_interval_across_servers() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        // `keep` expires 30 s before the second pass: expired, but not for long enough.
+        let keep = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    expired_at: NOW + 3630,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let old = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    expired_at: NOW + 10,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let config = aliaskit_service::ServiceConfig {
+            purge_after: std::time::Duration::from_secs(60),
+            purge_interval: std::time::Duration::from_secs(3600),
+            ..aliaskit_service::ServiceConfig::default()
+        };
+        let one =
+            aliaskit_service::Service::with_clock(f.db.db.clone(), config.clone(), f.clock.clone());
+        let two = aliaskit_service::Service::with_clock(f.db.db.clone(), config, f.clock.clone());
+
+        // 50 s after `old` expired: not yet purgeable, but the pass runs (and finds nothing).
+        f.clock.set(NOW + 60);
+        assert_eq!(one.purge_expired().unwrap(), Some(0), "{b:?}");
+        assert_eq!(
+            two.purge_expired().unwrap(),
+            None,
+            "{b:?}: the other server's pass counts"
+        );
+        // An interval later, 71 s after expiry: purged, once.
+        f.clock.set(NOW + 60 + 3600);
+        assert_eq!(two.purge_expired().unwrap(), Some(1), "{b:?}");
+        assert_eq!(one.purge_expired().unwrap(), None);
+        assert!(matches!(
+            f.service.get_alias(f.org, &old.id),
+            Err(ServiceError::AliasNotFound)
+        ));
+        assert!(
+            f.service.get_alias(f.org, &keep.id).is_ok(),
+            "{b:?}: expired less than purge_after ago"
+        );
+
+        // The listing tells expired from active.
+        let expired = f
+            .service
+            .list_aliases(
+                f.org,
+                &ListQuery {
+                    status: Some(aliaskit_service::AliasStatus::Expired),
+                    ..ListQuery::default()
+                },
+            )
+            .unwrap();
+        let ids: Vec<_> = expired.entries.iter().map(|a| &a.id).collect();
+        assert_eq!(ids, [&keep.id]);
+        let active = f
+            .service
+            .list_aliases(
+                f.org,
+                &ListQuery {
+                    status: Some(aliaskit_service::AliasStatus::Active),
+                    ..ListQuery::default()
+                },
+            )
+            .unwrap();
+        assert!(active.entries.is_empty());
+    }
+}

@@ -220,3 +220,81 @@ fn expired_is_gone_and_unknown_is_not_found() {
         ));
     }
 }
+
+fn with_cache(f: &Fixture, ttl: std::time::Duration) -> aliaskit_service::Service {
+    aliaskit_service::Service::with_clock(
+        f.db.db.clone(),
+        aliaskit_service::ServiceConfig {
+            cache_ttl: ttl,
+            ..aliaskit_service::ServiceConfig::default()
+        },
+        f.clock.clone(),
+    )
+}
+
+#[test]
+fn another_servers_change_is_seen_within_the_cache_ttl_and_a_local_one_at_once() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let a = f.service.create_alias(f.org, new_alias()).unwrap();
+        let t = token(
+            SECRET,
+            json!({"alias": a.id.as_str(), "user_id": "u", "iat": NOW, "exp": NOW + 600}),
+        );
+
+        // Server B caches for a long time, server C for one second.
+        let b_server = with_cache(&f, std::time::Duration::from_secs(60));
+        let c_server = with_cache(&f, std::time::Duration::from_secs(1));
+        assert!(
+            b_server.retrieve_cached(&a.id, bearer(&t)).is_none(),
+            "{b:?}: not cached yet"
+        );
+        assert!(b_server.retrieve(&a.id, bearer(&t)).is_ok());
+        assert!(c_server.retrieve(&a.id, bearer(&t)).is_ok());
+        assert!(
+            matches!(b_server.retrieve_cached(&a.id, bearer(&t)), Some(Ok(_))),
+            "{b:?}: answered from memory"
+        );
+
+        // Deleted through server A: B still serves it within its TTL (the documented staleness)…
+        f.service.delete_alias(f.org, &a.id).unwrap();
+        assert!(b_server.retrieve(&a.id, bearer(&t)).is_ok(), "{b:?}");
+        // …and C stops within its one second.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while c_server.retrieve(&a.id, bearer(&t)).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{b:?}: still served after 10 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(matches!(
+            c_server.retrieve(&a.id, bearer(&t)),
+            Err(ServiceError::AliasNotFound)
+        ));
+
+        // A change through the caching server itself takes effect at once.
+        let a2 = b_server.create_alias(f.org, new_alias()).unwrap();
+        let t2 = token(
+            SECRET,
+            json!({"alias": a2.id.as_str(), "user_id": "u", "iat": NOW - 10, "exp": NOW + 600}),
+        );
+        assert!(b_server.retrieve(&a2.id, bearer(&t2)).is_ok());
+        b_server.revoke_tokens(f.org, &a2.id).unwrap();
+        assert!(
+            matches!(
+                b_server.retrieve(&a2.id, bearer(&t2)),
+                Err(ServiceError::InvalidToken(_))
+            ),
+            "{b:?}: revoked at once locally"
+        );
+        b_server.delete_alias(f.org, &a2.id).unwrap();
+        assert!(
+            matches!(
+                b_server.retrieve(&a2.id, bearer(&t2)),
+                Err(ServiceError::AliasNotFound)
+            ),
+            "{b:?}"
+        );
+    }
+}

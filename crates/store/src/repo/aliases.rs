@@ -7,6 +7,15 @@ use crate::rows::AliasRow;
 use crate::schema::aliases::dsl;
 use crate::{DbConn, Result, StoreError, Vault, error::unique_violation};
 
+/// Which aliases a listing shows, by expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `expired_at` is now or later.
+    Active,
+    /// `expired_at` is before now.
+    Expired,
+}
+
 /// Where a page of a listing starts: after the alias with this `inserted_at` and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct After {
@@ -60,12 +69,13 @@ pub fn find_owned(
 }
 
 /// Up to `limit` aliases of `org`, newest first (`inserted_at`, then id, descending), of one
-/// kind if given, starting after `after`.
+/// kind and one [`Status`] at a given now if asked, starting after `after`.
 pub fn list(
     conn: &mut DbConn,
     vault: &Vault,
     org: OrgId,
     kind: Option<AliasKind>,
+    status: Option<(Status, i64)>,
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<Alias>> {
@@ -75,6 +85,11 @@ pub fn list(
         .into_boxed();
     if let Some(kind) = kind {
         query = query.filter(dsl::kind.eq(kind.as_str()));
+    }
+    match status {
+        Some((Status::Active, now)) => query = query.filter(dsl::expired_at.ge(now)),
+        Some((Status::Expired, now)) => query = query.filter(dsl::expired_at.lt(now)),
+        None => {}
     }
     if let Some(after) = after {
         query = query.filter(
@@ -111,6 +126,20 @@ pub fn delete(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<bool> {
     let n = diesel::delete(dsl::aliases.find(id.as_str()).filter(dsl::org_id.eq(org.0)))
         .execute(conn)?;
     Ok(n > 0)
+}
+
+/// Deletes up to `batch` aliases (of any organization) that expired before `before`; returns
+/// how many. Call it until it returns less than `batch`.
+pub fn purge_expired(conn: &mut DbConn, before: i64, batch: i64) -> Result<usize> {
+    let ids: Vec<String> = dsl::aliases
+        .filter(dsl::expired_at.lt(before))
+        .select(dsl::id)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(dsl::aliases.filter(dsl::id.eq_any(&ids))).execute(conn)?)
 }
 
 /// How many aliases `org` has.

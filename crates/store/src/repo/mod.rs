@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod api_keys;
 pub mod cap_addresses;
 pub mod cap_users;
+pub mod jobs;
 pub mod master_keys;
 pub mod orgs;
 pub mod signing_keys;

@@ -2,7 +2,7 @@
 
 use aliaskit_domain::{AliasId, AliasKind, Sensitive};
 use aliaskit_store::StoreError;
-use aliaskit_store::repo::aliases::{self, After};
+use aliaskit_store::repo::aliases::{self, After, Status};
 
 use crate::*;
 
@@ -158,21 +158,38 @@ fn listing_is_newest_first_by_keyset_with_a_type_filter() {
         let ids = |v: Vec<aliaskit_domain::Alias>| {
             v.into_iter().map(|a| a.id.to_string()).collect::<Vec<_>>()
         };
-        let first = aliases::list(&mut conn, db.db.vault(), acme.id, None, None, 2).unwrap();
+        let first = aliases::list(&mut conn, db.db.vault(), acme.id, None, None, None, 2).unwrap();
         assert_eq!(ids(first.clone()), ["a5", "a4"], "{b:?}");
         let after = After {
             inserted_at: first[1].inserted_at,
             id: first[1].id.clone(),
         };
-        let second =
-            aliases::list(&mut conn, db.db.vault(), acme.id, None, Some(&after), 2).unwrap();
+        let second = aliases::list(
+            &mut conn,
+            db.db.vault(),
+            acme.id,
+            None,
+            None,
+            Some(&after),
+            2,
+        )
+        .unwrap();
         assert_eq!(ids(second.clone()), ["a3", "a2"], "{b:?}");
         let after = After {
             inserted_at: second[1].inserted_at,
             id: second[1].id.clone(),
         };
         assert_eq!(
-            ids(aliases::list(&mut conn, db.db.vault(), acme.id, None, Some(&after), 2).unwrap()),
+            ids(aliases::list(
+                &mut conn,
+                db.db.vault(),
+                acme.id,
+                None,
+                None,
+                Some(&after),
+                2
+            )
+            .unwrap()),
             ["a1"],
             "{b:?}"
         );
@@ -183,9 +200,106 @@ fn listing_is_newest_first_by_keyset_with_a_type_filter() {
             acme.id,
             Some(AliasKind::Live),
             None,
+            None,
             10,
         )
         .unwrap();
         assert_eq!(ids(live), ["a4", "a2"], "{b:?}");
+
+        // By expiry: a1 expires first.
+        let mut a1 = aliases::find(&mut conn, db.db.vault(), &AliasId::parse("a1").unwrap())
+            .unwrap()
+            .unwrap();
+        a1.expired_at = NOW - 1;
+        aliases::update(&mut conn, db.db.vault(), &a1).unwrap();
+        let expired = aliases::list(
+            &mut conn,
+            db.db.vault(),
+            acme.id,
+            None,
+            Some((Status::Expired, NOW)),
+            None,
+            10,
+        )
+        .unwrap();
+        assert_eq!(ids(expired), ["a1"], "{b:?}");
+        let active = aliases::list(
+            &mut conn,
+            db.db.vault(),
+            acme.id,
+            None,
+            Some((Status::Active, NOW)),
+            None,
+            10,
+        )
+        .unwrap();
+        assert_eq!(ids(active), ["a5", "a4", "a3", "a2"], "{b:?}");
+    }
+}
+
+#[test]
+fn purge_deletes_only_what_expired_before_the_cutoff_in_batches() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let other = org(&db, "other");
+        let mut conn = db.db.conn().unwrap();
+        for (i, org) in [acme.id, other.id, acme.id, acme.id]
+            .into_iter()
+            .enumerate()
+        {
+            let mut a = alias(org, &format!("p{i}"), NOW);
+            a.expired_at = NOW - 100 + i as i64 * 50; // -100, -50, 0, +50
+            aliases::insert(&mut conn, db.db.vault(), &a).unwrap();
+        }
+        assert_eq!(
+            aliases::purge_expired(&mut conn, NOW, 1).unwrap(),
+            1,
+            "{b:?}: one batch of one"
+        );
+        assert_eq!(
+            aliases::purge_expired(&mut conn, NOW, 10).unwrap(),
+            1,
+            "{b:?}"
+        );
+        assert_eq!(aliases::purge_expired(&mut conn, NOW, 10).unwrap(), 0);
+        let left: Vec<_> = ["p0", "p1", "p2", "p3"]
+            .into_iter()
+            .filter(|id| {
+                aliases::find(&mut conn, db.db.vault(), &AliasId::parse(id).unwrap())
+                    .unwrap()
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(
+            left,
+            ["p2", "p3"],
+            "{b:?}: expiring at the cutoff is not yet expired"
+        );
+    }
+}
+
+#[test]
+fn a_job_runs_once_per_interval_whoever_claims_it() {
+    for db in dbs() {
+        let b = db.backend();
+        let mut conn = db.db.conn().unwrap();
+        assert!(
+            aliaskit_store::repo::jobs::claim(&mut conn, "purge", NOW, 60).unwrap(),
+            "{b:?}: first run"
+        );
+        assert!(
+            !aliaskit_store::repo::jobs::claim(&mut conn, "purge", NOW + 30, 60).unwrap(),
+            "{b:?}: too soon"
+        );
+        assert!(
+            aliaskit_store::repo::jobs::claim(&mut conn, "purge", NOW + 60, 60).unwrap(),
+            "{b:?}: due"
+        );
+        assert!(
+            !aliaskit_store::repo::jobs::claim(&mut conn, "purge", NOW + 60, 60).unwrap(),
+            "{b:?}: claimed once"
+        );
+        assert!(aliaskit_store::repo::jobs::claim(&mut conn, "other-job", NOW + 60, 60).unwrap());
     }
 }

@@ -8,6 +8,7 @@
 )]
 
 mod aliases;
+mod concurrency;
 mod migrations;
 mod orgs;
 mod vault;

@@ -1,0 +1,324 @@
+//! Prometheus metrics: `GET /metrics` in the text exposition format, and the counters the
+//! routes and the [`observe`](crate::observe) middleware update.
+//!
+//! The state lives in [`Metrics`], held by the [`Api`] (every clone of an `Api` shares it; two
+//! `Api`s built apart count apart), never in a global registry. Every label value
+//! comes from a small fixed set — route *patterns*, known methods, status codes, token refusal
+//! codes — so no caller input (an alias id, a query string, a token) can become a label, and the
+//! number of series stays bounded whatever clients send. See `docs/observability.md`.
+
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, web};
+use aliaskit_service::ServiceError;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::{Api, ApiError};
+
+/// The `route` label of a request no route matched (unknown paths, 404s from default services).
+pub const UNMATCHED: &str = "unmatched";
+
+/// Request latency buckets, in seconds: 0.5 ms to 5 s. A retrieve is well under a millisecond
+/// when the alias is cached by the database; a login (argon2id) is tens of milliseconds.
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The methods that get their own `method` label; anything else is `other`, so a client
+/// inventing methods cannot create series.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// Which request limit refused a request (`aliaskit_rate_limited_total{limit}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Public retrieves per client IP.
+    Retrieve,
+    /// Organization API requests per organization.
+    Org,
+    /// OpenCAP login and signup attempts per client IP.
+    Auth,
+}
+
+impl Limit {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::Retrieve => "retrieve",
+            Limit::Org => "org",
+            Limit::Auth => "auth",
+        }
+    }
+}
+
+/// Why an OpenCAP login failed (`aliaskit_login_failures_total{reason}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// Unknown alias, wrong password, or a password no account could have.
+    WrongCredentials,
+    /// The account is locked after repeated failures.
+    Locked,
+    /// The client IP's attempts are used up.
+    RateLimited,
+}
+
+impl LoginFailure {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            LoginFailure::WrongCredentials => "wrong_credentials",
+            LoginFailure::Locked => "locked",
+            LoginFailure::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// The metrics of one [`Api`]: a registry of its own and handles to each metric.
+///
+/// Recording is an atomic add after a hash lookup of the label values under a read lock; no
+/// lock is held across an await.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    token_rejections: IntCounterVec,
+    login_failures: IntCounterVec,
+    logins: IntCounter,
+    rate_limited: IntCounterVec,
+    pool_connections: IntGaugeVec,
+    pool_max: IntGauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Fresh metrics, every counter at zero.
+    #[expect(
+        clippy::expect_used,
+        reason = "the names, labels and buckets are constants; a unit test builds them"
+    )]
+    pub fn new() -> Self {
+        Metrics::build().expect("the metric definitions are valid")
+    }
+
+    fn build() -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_http_requests_total",
+                "HTTP requests answered, by route pattern, method and status.",
+            ),
+            &["route", "method", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "aliaskit_http_request_duration_seconds",
+                "Time from receiving a request to its response head, by route pattern and method.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route", "method"],
+        )?;
+        let token_rejections = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_token_rejections_total",
+                "Bearer tokens refused (alias retrieve and OpenCAP), by refusal code.",
+            ),
+            &["code"],
+        )?;
+        let login_failures = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_login_failures_total",
+                "OpenCAP logins refused, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let logins = IntCounter::new(
+            "aliaskit_logins_total",
+            "OpenCAP logins that issued a token.",
+        )?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_rate_limited_total",
+                "Requests refused with 429 by a request limit, by limit.",
+            ),
+            &["limit"],
+        )?;
+        let pool_connections = IntGaugeVec::new(
+            Opts::new(
+                "aliaskit_db_pool_connections",
+                "Open database connections in this process's pool, by state.",
+            ),
+            &["state"],
+        )?;
+        let pool_max = IntGauge::new(
+            "aliaskit_db_pool_max",
+            "The most database connections this process's pool opens.",
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(token_rejections.clone()))?;
+        registry.register(Box::new(login_failures.clone()))?;
+        registry.register(Box::new(logins.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(pool_connections.clone()))?;
+        registry.register(Box::new(pool_max.clone()))?;
+        // Known label values start at zero, so a dashboard sees the series before the first
+        // event (token codes appear with their first refusal).
+        for reason in [
+            LoginFailure::WrongCredentials,
+            LoginFailure::Locked,
+            LoginFailure::RateLimited,
+        ] {
+            login_failures.get_metric_with_label_values(&[reason.label()])?;
+        }
+        for limit in [Limit::Retrieve, Limit::Org, Limit::Auth] {
+            rate_limited.get_metric_with_label_values(&[limit.label()])?;
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            token_rejections,
+            login_failures,
+            logins,
+            rate_limited,
+            pool_connections,
+            pool_max,
+        })
+    }
+
+    /// Counts an answered request and its latency, under the route pattern that matched `req`
+    /// (or [`UNMATCHED`]).
+    pub fn record_request(&self, req: &HttpRequest, status: StatusCode, latency: Duration) {
+        let pattern = req.match_pattern();
+        let route = pattern.as_deref().unwrap_or(UNMATCHED);
+        let method = method_label(req.method());
+        if let Ok(counter) =
+            self.requests
+                .get_metric_with_label_values(&[route, method, status.as_str()])
+        {
+            counter.inc();
+        }
+        if let Ok(histogram) = self.latency.get_metric_with_label_values(&[route, method]) {
+            histogram.observe(latency.as_secs_f64());
+        }
+    }
+
+    /// Counts a refused bearer token, if `e` is one ([`ServiceError::InvalidToken`]).
+    pub fn record_token_error(&self, e: &ServiceError) {
+        if let ServiceError::InvalidToken(token) = e {
+            self.inc(&self.token_rejections, token.code());
+        }
+    }
+
+    /// Counts a successful OpenCAP login.
+    pub fn record_login(&self) {
+        self.logins.inc();
+    }
+
+    /// Counts a refused OpenCAP login.
+    pub fn record_login_failure(&self, reason: LoginFailure) {
+        self.inc(&self.login_failures, reason.label());
+    }
+
+    /// Counts a request refused by `limit`.
+    pub fn record_rate_limited(&self, limit: Limit) {
+        self.inc(&self.rate_limited, limit.label());
+    }
+
+    /// Sets the pool gauges: `open` connections of which `idle` are idle, at most `max`.
+    pub fn set_pool(&self, open: u32, idle: u32, max: u32) {
+        let gauges = [("idle", idle), ("in_use", open.saturating_sub(idle))];
+        for (state, value) in gauges {
+            if let Ok(gauge) = self.pool_connections.get_metric_with_label_values(&[state]) {
+                gauge.set(i64::from(value));
+            }
+        }
+        self.pool_max.set(i64::from(max));
+    }
+
+    /// Every metric in the Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self) -> prometheus::Result<String> {
+        let mut text = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut text)?;
+        String::from_utf8(text).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+
+    fn inc(&self, counters: &IntCounterVec, label: &str) {
+        if let Ok(counter) = counters.get_metric_with_label_values(&[label]) {
+            counter.inc();
+        }
+    }
+}
+
+/// The `method` label: the method's name if it is a standard one, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// `GET /metrics`: every metric, with the pool gauges read now. Not rate limited; carries no
+/// secret. Restrict it at the proxy if it should not be public (`docs/observability.md`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    operation_id = "metrics",
+    summary = "Prometheus metrics.",
+    responses(
+        (status = 200, description = "Every metric, in the Prometheus text exposition format \
+(`text/plain; version=0.0.4`).", body = String, content_type = "text/plain"),
+        (status = 500, response = crate::openapi::InternalError),
+    ),
+)]
+pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
+    let db = api.service.db();
+    let (open, idle) = db.pool_state();
+    api.metrics.set_pool(open, idle, db.pool_max_size());
+    let text = api.metrics.render().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(prometheus::TEXT_FORMAT)
+        .body(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definitions_are_valid_and_start_at_zero() {
+        let metrics = Metrics::build();
+        assert!(metrics.is_ok(), "{:?}", metrics.err());
+        let text = Metrics::new().render().unwrap_or_default();
+        assert!(text.contains("aliaskit_login_failures_total{reason=\"locked\"} 0"));
+        assert!(text.contains("aliaskit_rate_limited_total{limit=\"org\"} 0"));
+        assert!(text.contains("aliaskit_logins_total 0"));
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let invented = Method::from_bytes(b"BREW").unwrap_or(Method::GET);
+        assert_eq!(method_label(&invented), "other");
+    }
+}

@@ -1,0 +1,32 @@
+//! The `jobs` table: a lease per background job, shared by every server on the database.
+
+use diesel::prelude::*;
+
+use crate::schema::jobs::dsl;
+use crate::{DbConn, Result, error::unique_violation};
+
+/// Claims the run of `job` at `now` if it last ran at or before `now - every`: `true` for the
+/// one caller that moved `last_run` forward, `false` for everyone else. Atomic on both
+/// backends (a compare-and-set `UPDATE`), so several servers run each pass once.
+pub fn claim(conn: &mut DbConn, job: &str, now: i64, every: i64) -> Result<bool> {
+    let due = now.saturating_sub(every);
+    let claimed = diesel::update(
+        dsl::jobs
+            .filter(dsl::name.eq(job))
+            .filter(dsl::last_run.le(due)),
+    )
+    .set(dsl::last_run.eq(now))
+    .execute(conn)?;
+    if claimed > 0 {
+        return Ok(true);
+    }
+    // First run ever: whoever inserts the row runs it.
+    match diesel::insert_into(dsl::jobs)
+        .values((dsl::name.eq(job), dsl::last_run.eq(now)))
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(e) if unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

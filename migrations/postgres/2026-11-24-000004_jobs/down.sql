@@ -1,0 +1,2 @@
+DROP INDEX aliases_by_expiry;
+DROP TABLE jobs;
