@@ -41,3 +41,7 @@ doc:
 # Token verification benchmark (see docs/performance.md).
 bench:
     cargo bench -p aliaskit-token --bench verify
+
+# HTTP load harness: ratios to /healthz, p99, RSS (see docs/performance.md; needs wrk).
+bench-http *ARGS:
+    scripts/bench-http.sh {{ARGS}}

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod error;
+pub mod hashing;
 mod health;
 pub mod limit;
 pub mod metrics;
@@ -40,9 +41,9 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, Resource, middleware, web};
 use aliaskit_service::Service;
-use tokio::sync::Semaphore;
 
 pub use error::{ApiError, Flavor};
+pub use hashing::HashingPool;
 pub use limit::RateLimiter;
 pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, RequestId, observe};
@@ -72,9 +73,9 @@ pub struct Api {
     pub org_limiter: Arc<RateLimiter<aliaskit_domain::OrgId>>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client::TrustedProxies,
-    /// Password hashes (argon2id, 19 MiB each) running at once; the rest wait without holding
-    /// a thread, so a burst of logins cannot take every core from alias lookups.
-    pub hashing: Arc<Semaphore>,
+    /// The low-priority threads that hash passwords (argon2id, 19 MiB each), so a burst of
+    /// logins cannot take the cores from alias lookups.
+    pub hashing: Arc<HashingPool>,
     /// The Prometheus metrics, shared by every clone of this `Api` (`GET /metrics`).
     pub metrics: Arc<Metrics>,
 }
@@ -98,7 +99,7 @@ impl Api {
             )),
             org_limiter: Arc::new(RateLimiter::new(DEFAULT_ORG_LIMIT, Duration::from_secs(1))),
             trusted_proxies: client::TrustedProxies::default(),
-            hashing: Arc::new(Semaphore::new(default_hashing_permits())),
+            hashing: Arc::new(HashingPool::with_defaults()),
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -116,6 +117,8 @@ impl Api {
                 web::PathConfig::default()
                     .error_handler(|_, req| ApiError::alias_not_found().for_request(req).into()),
             )
+            // Routes are tried in this order: the hot public retrieve first.
+            .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
             .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
             .service(resource("/openapi.json", "GET").route(web::get().to(openapi::serve)))
@@ -150,7 +153,6 @@ impl Api {
                 resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
                     .route(web::post().to(org::rotate_stream_key)),
             )
-            .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
             .service(
                 web::scope("/v1")
                     .wrap(cors())
@@ -233,9 +235,4 @@ impl Api {
             )
         })
     }
-}
-
-/// Half the cores, at least one.
-fn default_hashing_permits() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }

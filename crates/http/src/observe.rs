@@ -10,6 +10,8 @@
 //! A 4xx that is not JSON — written by a layer other than our handlers, such as actix-cors
 //! refusing a preflight in plain text — gets the JSON error shape of its routes.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -136,16 +138,26 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
 }
 
 /// 64 random bits as 16 hex digits.
+/// 16 hex digits: 32 random bits drawn once per process, then a counter. Ids need to be
+/// distinct, not secret, so no system call per request.
 fn new_id() -> String {
-    let mut bytes = [0u8; 8];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        // Ids need to be distinct, not secret: fall back to the clock.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = (nanos as u64).to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 4];
+        if getrandom::getrandom(&mut bytes).is_err() {
+            // Still distinct enough: the clock.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            bytes = nanos.to_le_bytes();
+        }
+        u32::from_le_bytes(bytes)
+    });
+    format!(
+        "{prefix:08x}{:08x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[cfg(test)]

@@ -180,13 +180,10 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credent
             .record_login_failure(LoginFailure::WrongCredentials);
         cap(ServiceError::LoginFailed)
     })?;
-    let _permit = api
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| cap(ApiError::internal(e)))?;
     let service = api.service.clone();
-    let jwt = web::block(move || service.cap_login(&alias, &password))
+    let jwt = api
+        .hashing
+        .run(move || service.cap_login(&alias, &password))
         .await
         .map_err(cap)?;
     match &jwt {
@@ -243,14 +240,10 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
             Signup::ByOrg(org)
         }
     };
-    let _permit = api
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| cap(ApiError::internal(e)))?;
     let service = api.service.clone();
     let registered = alias.clone();
-    web::block(move || service.cap_signup(&alias, &password, by))
+    api.hashing
+        .run(move || service.cap_signup(&alias, &password, by))
         .await
         .map_err(cap)?
         .map_err(cap)?;

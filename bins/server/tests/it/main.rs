@@ -18,6 +18,7 @@ mod keys;
 mod leaks;
 mod opencap;
 mod purge;
+mod scale_out;
 mod tls;
 mod walkthrough;
 

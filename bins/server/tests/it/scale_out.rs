@@ -1,0 +1,238 @@
+//! Two server processes on one PostgreSQL database behave as one (docs/deployment.md): what one
+//! creates the other serves; what one deletes or rotates the other refuses within `cache.ttl`;
+//! OpenCAP lockout and signing keys are shared; the purge runs once per interval, not once per
+//! server.
+
+use std::time::{Duration, Instant};
+
+use aliaskit_store::testing::TestDb;
+use serde_json::{Value, json};
+
+use crate::*;
+
+const TTL: u64 = 2;
+const PURGE_INTERVAL: u64 = 2;
+
+fn start(dir: &std::path::Path, url: &str) -> ServerProcess {
+    let ttl = TTL.to_string();
+    let interval = PURGE_INTERVAL.to_string();
+    ServerProcess::start(
+        dir,
+        &[
+            ("ALIASKIT__DATABASE__URL", url),
+            ("ALIASKIT__SECURITY__MASTER_KEY", MASTER_KEY),
+            ("ALIASKIT__BOOTSTRAP__API_KEY", KEY),
+            ("ALIASKIT__OPENCAP__DOMAINS", "example.com"),
+            ("ALIASKIT__OPENCAP__OPEN_SIGNUP", "true"),
+            ("ALIASKIT__OPENCAP__LOCKOUT_THRESHOLD", "3"),
+            ("ALIASKIT__OPENCAP__AUTH_LIMIT_PER_MINUTE", "0"),
+            ("ALIASKIT__LIMITS__ORG_PER_SECOND", "0"),
+            ("ALIASKIT__LIMITS__RETRIEVE_PER_SECOND", "0"),
+            ("ALIASKIT__TOKENS__ROTATION_GRACE", "0"),
+            ("ALIASKIT__CACHE__TTL", &ttl),
+            ("ALIASKIT__ALIASES__PURGE_AFTER", "0"),
+            ("ALIASKIT__ALIASES__PURGE_INTERVAL", &interval),
+        ],
+    )
+}
+
+fn call(method: &str, url: String, body: Option<&Value>, auth: Option<&str>) -> (u16, Value) {
+    let agent = agent();
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let res = match body {
+        Some(b) => agent.run(
+            req.header("Content-Type", "application/json")
+                .body(b.to_string())
+                .unwrap(),
+        ),
+        None => agent.run(req.body(()).unwrap()),
+    };
+    let mut res = res.unwrap();
+    let status = res.status().as_u16();
+    let text = res.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn token(secret: &str, alias: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"alias": alias, "user_id": "u", "iat": now(), "exp": now() + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_servers_on_one_postgres_behave_as_one() {
+    let Some(db) = TestDb::postgres().unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut a = start(dir.path(), &db.url);
+    let mut b = start(dir.path(), &db.url);
+    let org = format!("Bearer {KEY}");
+    let within = Duration::from_secs(TTL * 5);
+
+    // Created on A, retrieved on B.
+    let secret = "scale-out-secret-0123456789abcdef";
+    let (status, created) = call(
+        "POST",
+        format!("{}/organization/api/v1/alias/create", a.base),
+        Some(&json!({"type": "conference", "jwt_secret": secret, "expired_at": now() + 3600})),
+        Some(&org),
+    );
+    assert_eq!(status, 200, "{created:?}");
+    let id = created["data"]["id"].as_str().unwrap().to_owned();
+    let retrieve = |server: &ServerProcess, t: &str| {
+        call(
+            "GET",
+            format!("{}/api/v1/alias/{id}", server.base),
+            None,
+            Some(&format!("Bearer {t}")),
+        )
+        .0
+    };
+    let old = token(secret, &id);
+    assert_eq!(retrieve(&b, &old), 200);
+
+    // Rotated on A (no grace): B refuses the old secret within the TTL, and takes the new one.
+    let (status, rotated) = call(
+        "POST",
+        format!("{}/organization/api/v1/alias/{id}/rotate-secret", a.base),
+        None,
+        Some(&org),
+    );
+    assert_eq!(status, 200);
+    let new = token(rotated["data"]["jwt_secret"].as_str().unwrap(), &id);
+    assert_eq!(retrieve(&a, &old), 401, "A refuses the old secret at once");
+    eventually("B refusing the rotated-out secret", within, || {
+        retrieve(&b, &old) == 401
+    });
+    assert_eq!(retrieve(&b, &new), 200);
+
+    // Deleted on A: B refuses it within the TTL.
+    let (status, _) = call(
+        "DELETE",
+        format!("{}/organization/api/v1/alias/delete/{id}", a.base),
+        None,
+        Some(&org),
+    );
+    assert_eq!(status, 200);
+    eventually("B forgetting the deleted alias", within, || {
+        retrieve(&b, &new) == 404
+    });
+
+    // OpenCAP: signed up on A, locked out by failures on B, refused on A too; a login token
+    // signed by A is verified by B.
+    let credentials = json!({"alias": "alice$example.com", "password": "correct horse battery"});
+    assert_eq!(
+        call(
+            "POST",
+            format!("{}/v1/users", a.base),
+            Some(&credentials),
+            None
+        )
+        .0,
+        200
+    );
+    let (status, login) = call(
+        "POST",
+        format!("{}/v1/auth", a.base),
+        Some(&credentials),
+        None,
+    );
+    assert_eq!(status, 200);
+    let jwt = format!("Bearer {}", login["jwt"].as_str().unwrap());
+    let put = call(
+        "PUT",
+        format!("{}/v1/addresses", b.base),
+        Some(&json!({"address_type": 100, "address": "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"})),
+        Some(&jwt),
+    );
+    assert_eq!(put.0, 200, "B verifies A's login token: {:?}", put.1);
+    let wrong = json!({"alias": "alice$example.com", "password": "wrong password!"});
+    for _ in 0..3 {
+        assert_eq!(
+            call("POST", format!("{}/v1/auth", b.base), Some(&wrong), None).0,
+            401
+        );
+    }
+    let (status, locked) = call(
+        "POST",
+        format!("{}/v1/auth", a.base),
+        Some(&credentials),
+        None,
+    );
+    assert_eq!(
+        (status, locked["code"].as_str()),
+        (429, Some("account_locked")),
+        "the lock holds on A"
+    );
+
+    // The purge: an alias that expires in a second is purged once, by one of the two.
+    let (status, short) = call(
+        "POST",
+        format!("{}/organization/api/v1/alias/create", b.base),
+        Some(&json!({"type": "live", "expired_at": now() + 1})),
+        Some(&org),
+    );
+    assert_eq!(status, 200);
+    let short = short["data"]["id"].as_str().unwrap().to_owned();
+    eventually(
+        "the purge of the expired alias",
+        Duration::from_secs(30),
+        || {
+            call(
+                "GET",
+                format!("{}/organization/api/v1/alias/{short}", a.base),
+                None,
+                Some(&org),
+            )
+            .0 == 404
+        },
+    );
+    std::thread::sleep(Duration::from_secs(PURGE_INTERVAL * 2));
+    let lifetime = started.elapsed().as_secs() + 1;
+    a.signal("TERM");
+    b.signal("TERM");
+    assert!(a.wait(Duration::from_secs(30)).success());
+    assert!(b.wait(Duration::from_secs(30)).success());
+    let mut passes = 0;
+    let mut purged = 0;
+    for server in [&mut a, &mut b] {
+        let (_, logs) = server.output();
+        for line in logs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        {
+            if line["fields"]["message"] == "purged aliases expired longer than aliases.purge_after"
+            {
+                passes += 1;
+                purged += line["fields"]["purged"].as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(purged, 1, "the expired alias was purged exactly once");
+    // Once per interval across both servers (each ticks every interval): two servers purging on
+    // their own would make about twice as many passes.
+    assert!(passes >= 1, "no purge pass at all");
+    assert!(
+        passes <= lifetime / PURGE_INTERVAL + 2,
+        "{passes} passes in {lifetime} s: more than one per {PURGE_INTERVAL} s"
+    );
+}

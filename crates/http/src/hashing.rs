@@ -1,0 +1,164 @@
+//! The threads that hash passwords (argon2id, 19 MiB and tens of milliseconds each).
+//!
+//! A few dedicated threads — not actix's blocking pool — scheduled `SCHED_IDLE` on Linux: they
+//! run only on CPU time nothing else wants, so a burst of logins cannot stall alias lookups
+//! (measured in docs/performance.md: the retrieve p99 stays within 2× under 50 concurrent
+//! logins). With spare CPU they hash at full speed; on a machine saturated for long, logins wait
+//! (the per-IP limit and the bounded queue keep that from piling up). Few threads also means
+//! few malloc arenas holding on to the 19 MiB buffers, which keeps RSS flat. Beyond the queue a
+//! login is answered `503` with `Retry-After`.
+
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::ApiError;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A pool of low-priority threads for password hashing.
+#[derive(Debug)]
+pub struct HashingPool {
+    jobs: SyncSender<Job>,
+    threads: usize,
+}
+
+impl HashingPool {
+    /// `threads` hashing threads (at least one) with room for `queue` waiting jobs.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let threads = threads.max(1);
+        let (jobs, receiver) = sync_channel::<Job>(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..threads {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("aliaskit-hash-{n}"))
+                .spawn(move || worker(&receiver));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
+        }
+        HashingPool { jobs, threads }
+    }
+
+    /// Half the cores (at least one), with room for 1024 waiting logins.
+    pub fn with_defaults() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        HashingPool::new((cores / 2).max(1), 1024)
+    }
+
+    /// How many threads hash.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f` on a hashing thread and waits for it without holding an async worker.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(ApiError::unavailable("the password hashing queue is full"));
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(ApiError::internal("no password hashing thread runs"));
+            }
+        }
+        result
+            .await
+            .map_err(|_| ApiError::internal("a password hashing job was dropped"))
+    }
+}
+
+fn worker(receiver: &Mutex<Receiver<Job>>) {
+    lower_priority();
+    loop {
+        // The lock is held only while waiting for the next job, not while running it.
+        let job = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        match job {
+            // A job that panics answers its login with an internal error (its sender is
+            // dropped) and leaves this thread serving the next one.
+            Ok(job) => {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    tracing::error!("a password hashing job panicked");
+                }
+            }
+            Err(_) => return, // the pool is gone
+        }
+    }
+}
+
+/// `SCHED_IDLE`; a system that refuses leaves the default, with a warning.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            policy,
+        ) {
+            tracing::warn!(error = ?e, "password hashing runs at normal priority");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn jobs_run_on_named_threads_and_a_full_queue_is_refused() {
+        let pool = Arc::new(HashingPool::new(1, 1));
+        let name = pool
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap_or_default();
+        assert_eq!(name.as_deref(), Some("aliaskit-hash-0"));
+
+        // One job runs (blocked), one waits in the queue; the third is refused.
+        let (started, running) = oneshot::channel::<()>();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let p = pool.clone();
+        let blocker = actix_web::rt::spawn(async move {
+            p.run(move || {
+                let _ = started.send(());
+                let _ = wait.recv();
+                "ran"
+            })
+            .await
+        });
+        assert!(running.await.is_ok(), "the blocking job never started");
+        let p = pool.clone();
+        let queued = actix_web::rt::spawn(async move { p.run(|| "queued ran").await });
+        // The runtime is single-threaded: this yield lets `queued` enqueue its job.
+        actix_web::rt::task::yield_now().await;
+        let refused = pool.run(|| "must not run").await;
+        assert_eq!(refused.err().map(|e| e.code()), Some("unavailable"));
+        let _ = release.send(());
+        assert_eq!(blocker.await.ok().and_then(Result::ok), Some("ran"));
+        assert_eq!(queued.await.ok().and_then(Result::ok), Some("queued ran"));
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_job_is_an_error_and_the_thread_keeps_hashing() {
+        let pool = HashingPool::new(1, 4);
+        let panicked = pool.run(|| -> u32 { panic!("boom") }).await;
+        assert_eq!(panicked.err().map(|e| e.code()), Some("internal_error"));
+        assert_eq!(pool.run(|| 7).await.ok(), Some(7));
+    }
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# HTTP load harness (docs/performance.md): starts the release server, prepares an alias with a
+# jwt_secret, one with a passcode and an OpenCAP address, then measures in one run, alternating
+# rounds: /healthz, the JWT retrieve, the passcode retrieve and the OpenCAP single-address lookup.
+# Prints requests/s, p50/p99 latency and the server's peak RSS for each, and each route's
+# throughput as a ratio of /healthz.
+#
+#   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
+#                         [--connections N] [--login-burst N]
+#
+# --postgres URL  run on PostgreSQL (a fresh database is created on that server and dropped)
+# --aliases N     fill the database with N aliases first (bulk loader) — for the size test
+# --login-burst N also measure the JWT retrieve while N concurrent OpenCAP logins run
+#
+# Needs wrk (Debian: apt-get install wrk) and curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --postgres) POSTGRES=$2; shift 2 ;;
+    --aliases) ALIASES=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --login-burst) BURST=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
+
+cargo build --release -q -p aliaskit-server -p aliaskit-cli -p aliaskit-bench
+BIN=target/release
+WORK=$(mktemp -d)
+KEY="bench-org-key-0123456789abcdefghij"
+MASTER=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')
+PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+DBNAME=""
+if [ -n "$POSTGRES" ]; then
+  DBNAME="aliaskit_bench_$$"
+  psql "$POSTGRES" -XAtqc "CREATE DATABASE $DBNAME" >/dev/null
+  DB_URL="${POSTGRES%/*}/$DBNAME"
+else
+  DB_URL="$WORK/aliaskit.db"
+fi
+
+cleanup() {
+  [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  [ -n "$DBNAME" ] && psql "$POSTGRES" -XAtqc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export ALIASKIT__DATABASE__URL="$DB_URL" ALIASKIT__SECURITY__MASTER_KEY="$MASTER"
+if [ "$ALIASES" -gt 0 ]; then
+  echo "filling the database with $ALIASES aliases…" >&2
+  "$BIN/bulk-load" --count "$ALIASES" >&2
+fi
+
+ALIASKIT__SERVER__PORT=$PORT ALIASKIT__BOOTSTRAP__API_KEY=$KEY \
+ALIASKIT__LIMITS__RETRIEVE_PER_SECOND=0 ALIASKIT__LIMITS__ORG_PER_SECOND=0 \
+ALIASKIT__OPENCAP__AUTH_LIMIT_PER_MINUTE=0 ALIASKIT__OPENCAP__DOMAINS=example.com \
+ALIASKIT__OPENCAP__OPEN_SIGNUP=true ALIASKIT__DATABASE__POOL_SIZE=${POOL_SIZE:-16} \
+  "$BIN/aliaskit-server" >"$WORK/stdout" 2>"$WORK/server.log" &
+SERVER=$!
+for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.1; done
+
+json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
+post() { curl -sf -X "${3:-POST}" "$BASE$1" -H "Authorization: Bearer ${4:-$KEY}" -H 'Content-Type: application/json' -d "$2"; }
+EXP=$(( $(date +%s) + 86400 ))
+SECRET="bench-secret-0123456789abcdef0123"
+JWT_ALIAS=$(post /organization/api/v1/alias/create "{\"type\":\"conference\",\"jwt_secret\":\"$SECRET\",\"stream_key\":\"sk\",\"expired_at\":$EXP}" | json '["data"]["id"]')
+PASS_ALIAS=$(post /organization/api/v1/alias/create "{\"type\":\"live\",\"passcode\":\"bench-pass\",\"expired_at\":$EXP}" | json '["data"]["id"]')
+TOKEN=$("$BIN/aliaskit" token sign --secret "$SECRET" --alias "$JWT_ALIAS" --user-id bench --host --expires-in 86400)
+post /v1/users '{"alias":"bench$example.com","password":"bench-password"}' >/dev/null
+CAP_JWT=$(post /v1/auth '{"alias":"bench$example.com","password":"bench-password"}' | json '["jwt"]')
+post /v1/addresses '{"address_type":100,"address":"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"}' PUT "$CAP_JWT" >/dev/null
+
+# route name | URL | extra header
+ROUTES=(
+  "healthz|$BASE/healthz|"
+  "jwt_retrieve|$BASE/api/v1/alias/$JWT_ALIAS|Authorization: Bearer $TOKEN"
+  "passcode_retrieve|$BASE/api/v1/alias/$PASS_ALIAS?passcode=bench-pass|"
+  "opencap_lookup|$BASE/v1/addresses?alias=bench%24example.com&address_type=100|"
+)
+for r in "${ROUTES[@]}"; do
+  IFS='|' read -r _ url header <<<"$r"
+  code=$(curl -s -o /dev/null -w '%{http_code}' ${header:+-H "$header"} "$url")
+  [ "$code" = 200 ] || { echo "warm-up of $url answered $code" >&2; exit 1; }
+done
+
+peak_rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status"; }
+
+# wrk output → "req/s p50_ms p99_ms"
+measure() {
+  local url=$1 header=$2
+  local out
+  if [ -n "$header" ]; then
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$header" "$url")
+  else
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
+  fi
+  local errors
+  errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || true)
+  [ -z "$errors" ] || { echo "$url: $errors non-2xx answers" >&2; exit 1; }
+  python3 - "$out" <<'EOF'
+import re, sys
+out = sys.argv[1]
+def ms(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s|m)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+try:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    # Anchored: "+/- Stdev" columns end in "…50%" too.
+    p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+except (AttributeError, ValueError):
+    sys.exit("cannot read this wrk output:\n" + out)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
+EOF
+}
+
+declare -A RPS P50 P99
+for round in $(seq 1 "$ROUNDS"); do
+  for r in "${ROUTES[@]}"; do
+    IFS='|' read -r name url header <<<"$r"
+    read -r rps p50 p99 < <(measure "$url" "$header")
+    RPS[$name]="${RPS[$name]:-} $rps"; P50[$name]="${P50[$name]:-} $p50"; P99[$name]="${P99[$name]:-} $p99"
+    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+  done
+done
+
+ROUTES_RSS=$(peak_rss)
+if [ "$BURST" -gt 0 ]; then
+  IFS='|' read -r _ url header <<<"${ROUTES[1]}"
+  # N concurrent logins (argon2id) from one light wrk thread (a loop of curl processes would
+  # take the CPU from the server itself); quiet and during alternate, a pair per round.
+  cat >"$WORK/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"alias":"bench$example.com","password":"bench-password"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  LOGINS=""
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 < <(measure "$url" "$header")
+    RPS[jwt_quiet]="${RPS[jwt_quiet]:-} $rps"; P50[jwt_quiet]="${P50[jwt_quiet]:-} $p50"; P99[jwt_quiet]="${P99[jwt_quiet]:-} $p99"
+    wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
+      >"$WORK/logins.txt" 2>&1 &
+    BURSTER=$!
+    sleep 1
+    read -r rps p50 p99 < <(measure "$url" "$header")
+    wait "$BURSTER"
+    RPS[jwt_during_logins]="${RPS[jwt_during_logins]:-} $rps"; P50[jwt_during_logins]="${P50[jwt_during_logins]:-} $p50"; P99[jwt_during_logins]="${P99[jwt_during_logins]:-} $p99"
+    LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
+    echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
+  done
+  LOGINS=$(echo "$LOGINS" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+fi
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+HEALTH=$(echo "${RPS[healthz]}" | median)
+RSS=$(peak_rss)
+printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
+  "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
+printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz |\n|---|---|---|---|---|\n'
+[ -n "${LOGINS:-}" ] && printf '(during the login burst: %s logins/s completed by %s concurrent clients)\n' "$LOGINS" "$BURST"
+for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins; do
+  [ -n "${RPS[$name]:-}" ] || continue
+  rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
+  printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$(python3 -c "print($rps/$HEALTH)")"
+done
