@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
             .wrap(middleware::from_fn(aliaskit_http::observe))
             .route("/hello", web::get().to(hello))
             // Every aliaskit route, and a JSON 404 for paths no route takes.
-            .configure(|cfg| api.configure(cfg))
+            .configure(aliaskit_http::configure(api.clone()))
     })
     .workers(2)
     .bind(("127.0.0.1", port))?;

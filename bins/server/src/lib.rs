@@ -1,7 +1,7 @@
 //! The aliaskit server as a library, so tests start exactly what `main` starts:
 //! [`Application::build`] opens the database, applies migrations, bootstraps the first
 //! organization and binds the port; [`Application::run_until_stopped`] serves until SIGINT or
-//! SIGTERM, letting in-flight requests finish. With `server.tls_cert` and `server.tls_key` it
+//! SIGTERM, letting in-flight requests finish. With `server.tls.cert` and `server.tls.key` it
 //! speaks HTTPS (rustls; see [`tls`]).
 
 pub mod tls;
@@ -35,7 +35,7 @@ impl Application {
     /// (port 0 picks a free port).
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
         // Before the database: a TLS mistake should stop the start before it changes anything.
-        let tls = tls::server_config(&settings.server)?;
+        let tls = tls::server_config(&settings.server.tls)?;
         let url = redact_url(&settings.database.url);
         let keys = settings.keys()?;
         let db = Database::open(&settings.database.url, settings.pool_options(), keys.vault)

@@ -1,4 +1,4 @@
-//! TLS termination: the rustls configuration from `server.tls_cert` and `server.tls_key`.
+//! TLS termination: the rustls configuration from `server.tls.cert` and `server.tls.key`.
 //!
 //! rustls 0.23 on the `ring` provider (aws-lc-rs would need cmake to build), TLS 1.2 and 1.3,
 //! no client certificates. The files are read once, at start. Every error names the setting and
@@ -8,20 +8,20 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use aliaskit_config::ServerSettings;
+use aliaskit_config::TlsSettings;
 use anyhow::{Context, anyhow};
 use rustls::ServerConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-const CERT: &str = "server.tls_cert";
-const KEY: &str = "server.tls_key";
+const CERT: &str = "server.tls.cert";
+const KEY: &str = "server.tls.key";
 
 /// The rustls configuration for `settings`, or `None` when TLS is not configured (plain HTTP).
 ///
 /// The settings crate has already checked that the two paths are both set or both unset.
-pub fn server_config(settings: &ServerSettings) -> anyhow::Result<Option<ServerConfig>> {
-    match (&settings.tls_cert, &settings.tls_key) {
+pub fn server_config(settings: &TlsSettings) -> anyhow::Result<Option<ServerConfig>> {
+    match (&settings.cert, &settings.key) {
         (Some(cert), Some(key)) => load(cert, key).map(Some),
         (None, None) => Ok(None),
         (Some(_), None) => Err(anyhow!("{KEY}: must be set too when {CERT} is")),

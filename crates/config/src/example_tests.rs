@@ -43,8 +43,10 @@ fn everything() -> Settings {
             shutdown_timeout: 1,
             body_limit: 1,
             trusted_proxies: vec!["10.0.0.0/8".into()],
-            tls_cert: Some("c".into()),
-            tls_key: Some("k".into()),
+            tls: TlsSettings {
+                cert: Some("c".into()),
+                key: Some("k".into()),
+            },
         },
         database: DatabaseSettings {
             url: "u".into(),
@@ -95,26 +97,35 @@ fn everything() -> Settings {
     }
 }
 
-/// Every key, as (section, key).
+/// Every key, as (table, key): `("server", "port")`, `("server.tls", "cert")`.
 fn all_keys() -> Vec<(String, String)> {
+    fn walk(table: &str, value: &Value, keys: &mut Vec<(String, String)>) {
+        let Value::Object(members) = value else {
+            panic!("[{table}] is a table");
+        };
+        for (key, value) in members {
+            match value {
+                Value::Object(_) => walk(&format!("{table}.{key}"), value, keys),
+                _ => keys.push((table.to_owned(), key.clone())),
+            }
+        }
+    }
     let Ok(Value::Object(sections)) = serde_json::to_value(everything()) else {
         panic!("settings serialize to an object");
     };
     let mut keys = Vec::new();
-    for (section, table) in sections {
-        let Value::Object(table) = table else {
-            panic!("[{section}] is a table");
-        };
-        keys.extend(table.keys().map(|key| (section.clone(), key.clone())));
+    for (section, table) in &sections {
+        walk(section, table, &mut keys);
     }
+    assert!(keys.iter().any(|(t, k)| t == "server.tls" && k == "cert"));
     assert!(keys.len() >= 18, "{keys:?}");
     keys
 }
 
-fn env_name(section: &str, key: &str) -> String {
+fn env_name(table: &str, key: &str) -> String {
     format!(
         "ALIASKIT__{}__{}",
-        section.to_uppercase(),
+        table.to_uppercase().replace('.', "__"),
         key.to_uppercase()
     )
 }

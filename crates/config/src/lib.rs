@@ -90,12 +90,20 @@ pub struct ServerSettings {
     /// Proxies (addresses or networks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
     /// client for per-client limits. Default none: the peer address is the client.
     pub trusted_proxies: Vec<String>,
-    /// PEM file of the TLS certificate chain (leaf first). With [`tls_key`](Self::tls_key) the
-    /// server speaks HTTPS only; both or neither. Default none: plain HTTP.
-    pub tls_cert: Option<PathBuf>,
-    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1). Both or neither.
-    /// Default none.
-    pub tls_key: Option<PathBuf>,
+    /// `[server.tls]`: HTTPS termination. Default none: plain HTTP.
+    pub tls: TlsSettings,
+}
+
+/// `[server.tls]`: the certificate and key with which the server speaks HTTPS, and only HTTPS,
+/// on its port. Both or neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM file of the TLS certificate chain (leaf first). Default none.
+    pub cert: Option<PathBuf>,
+    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1). Default none.
+    pub key: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -107,8 +115,7 @@ impl Default for ServerSettings {
             shutdown_timeout: 30,
             body_limit: 64 * 1024,
             trusted_proxies: Vec::new(),
-            tls_cert: None,
-            tls_key: None,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -415,7 +422,7 @@ impl Settings {
     /// (`database.pool_size`, `database.connect_timeout`, `tokens.max_lifetime`,
     /// `tokens.min_secret_bytes` and `server.workers` must be at least 1; `server.port` may be
     /// 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
-    /// only one of `server.tls_cert` and `server.tls_key` (the files themselves are read by
+    /// only one of `server.tls.cert` and `server.tls.key` (the files themselves are read by
     /// the server when it starts).
     pub fn load_from(
         path: Option<&Path>,

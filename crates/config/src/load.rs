@@ -218,8 +218,8 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
     }
     // TLS takes both files; one alone is a mistake, named by the key that is missing.
     let tls = [
-        ("server.tls_cert", &s.server.tls_cert),
-        ("server.tls_key", &s.server.tls_key),
+        ("server.tls.cert", &s.server.tls.cert),
+        ("server.tls.key", &s.server.tls.key),
     ];
     for ((key, path), (other, other_path)) in [(tls[0], tls[1]), (tls[1], tls[0])] {
         if path.is_none() && other_path.is_some() {

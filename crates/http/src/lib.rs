@@ -15,7 +15,7 @@
 //! }
 //! ```
 //!
-//! Another actix-web service mounts the routes with [`Api::configure`]. All database work runs on
+//! Another actix-web service mounts the routes with [`configure`]. All database work runs on
 //! actix's blocking pool (`web::block`), never on an async worker.
 
 pub mod auth;
@@ -177,6 +177,13 @@ impl Api {
     }
 }
 
+/// Every aliaskit route, for [`App::configure`] in another actix-web application:
+/// `App::new().configure(aliaskit_http::configure(api.clone()))`. The same as
+/// [`Api::configure`], owning its `Api`.
+pub fn configure(api: Api) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| api.configure(cfg)
+}
+
 /// The whole application: [`Api::configure`] behind the [`observe`] middleware.
 pub fn app(
     api: Api,
@@ -191,7 +198,7 @@ pub fn app(
 > {
     App::new()
         .wrap(middleware::from_fn(observe))
-        .configure(|cfg| api.configure(cfg))
+        .configure(configure(api))
 }
 
 /// A resource whose other methods answer `405` with `Allow: <allow>` and a JSON body.

@@ -1,4 +1,4 @@
-//! TLS termination (`server.tls_cert`, `server.tls_key`): the built binary with a self-signed
+//! TLS termination (`server.tls.cert`, `server.tls.key`): the built binary with a self-signed
 //! certificate made here answers HTTPS to a client that trusts exactly that certificate, and
 //! nothing else on that port; a bad certificate or key stops the start with a message that
 //! names the setting and the file.
@@ -87,8 +87,8 @@ fn the_server_answers_https_with_its_certificate_and_refuses_plain_http() {
         &[
             ("ALIASKIT__DATABASE__URL", db.to_str().unwrap()),
             ("ALIASKIT__SERVER__WORKERS", "1"),
-            ("ALIASKIT__SERVER__TLS_CERT", cert.cert.to_str().unwrap()),
-            ("ALIASKIT__SERVER__TLS_KEY", cert.key.to_str().unwrap()),
+            ("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap()),
+            ("ALIASKIT__SERVER__TLS__KEY", cert.key.to_str().unwrap()),
         ],
     );
 
@@ -187,11 +187,11 @@ fn a_missing_key_file_stops_the_start_naming_the_setting_and_the_path() {
     let stderr = failed_start(
         dir.path(),
         &[
-            ("ALIASKIT__SERVER__TLS_CERT", cert.cert.to_str().unwrap()),
-            ("ALIASKIT__SERVER__TLS_KEY", missing.to_str().unwrap()),
+            ("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap()),
+            ("ALIASKIT__SERVER__TLS__KEY", missing.to_str().unwrap()),
         ],
     );
-    let expected = format!("server.tls_key: cannot read {}: ", missing.display());
+    let expected = format!("server.tls.key: cannot read {}: ", missing.display());
     assert!(stderr.contains(&expected), "{stderr}");
 }
 
@@ -201,10 +201,10 @@ fn only_one_of_the_two_files_is_a_settings_error() {
     let cert = Cert::new(dir.path(), "server");
     let stderr = failed_start(
         dir.path(),
-        &[("ALIASKIT__SERVER__TLS_CERT", cert.cert.to_str().unwrap())],
+        &[("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap())],
     );
     assert!(
-        stderr.contains("server.tls_key: must be set too when server.tls_cert is"),
+        stderr.contains("server.tls.key: must be set too when server.tls.cert is"),
         "{stderr}"
     );
 }
@@ -218,11 +218,11 @@ fn build_error(cert: &Path, key: &Path) -> String {
         ),
         ("ALIASKIT__SERVER__PORT".to_owned(), "0".to_owned()),
         (
-            "ALIASKIT__SERVER__TLS_CERT".to_owned(),
+            "ALIASKIT__SERVER__TLS__CERT".to_owned(),
             cert.to_str().unwrap().to_owned(),
         ),
         (
-            "ALIASKIT__SERVER__TLS_KEY".to_owned(),
+            "ALIASKIT__SERVER__TLS__KEY".to_owned(),
             key.to_str().unwrap().to_owned(),
         ),
     ];
@@ -244,7 +244,7 @@ fn files_that_are_not_pem_are_named() {
     assert_eq!(
         e,
         format!(
-            "server.tls_cert: {} holds no PEM certificate (a `-----BEGIN CERTIFICATE-----` section)",
+            "server.tls.cert: {} holds no PEM certificate (a `-----BEGIN CERTIFICATE-----` section)",
             text.display()
         )
     );
@@ -252,7 +252,7 @@ fn files_that_are_not_pem_are_named() {
     let e = build_error(&cert.cert, &text);
     assert!(
         e.starts_with(&format!(
-            "server.tls_key: {} holds no PEM private key",
+            "server.tls.key: {} holds no PEM private key",
             text.display()
         )),
         "{e}"
@@ -260,7 +260,7 @@ fn files_that_are_not_pem_are_named() {
 
     // The files swapped: the key file holds no certificate.
     let e = build_error(&cert.key, &cert.cert);
-    assert!(e.starts_with("server.tls_cert: "), "{e}");
+    assert!(e.starts_with("server.tls.cert: "), "{e}");
     assert!(e.contains("holds no PEM certificate"), "{e}");
 
     // A PEM section that is cut off.
@@ -270,7 +270,7 @@ fn files_that_are_not_pem_are_named() {
     let e = build_error(&cut, &cert.key);
     assert!(
         e.starts_with(&format!(
-            "server.tls_cert: {} is not valid PEM: ",
+            "server.tls.cert: {} is not valid PEM: ",
             cut.display()
         )),
         "{e}"
@@ -286,7 +286,7 @@ fn a_key_of_another_certificate_is_refused_without_showing_it() {
     assert_eq!(
         e,
         format!(
-            "server.tls_key: the private key in {} does not belong to the certificate in {} (server.tls_cert)",
+            "server.tls.key: the private key in {} does not belong to the certificate in {} (server.tls.cert)",
             theirs.key.display(),
             ours.cert.display()
         )

@@ -181,47 +181,50 @@ fn a_missing_or_broken_file_is_named() {
 
 #[test]
 fn tls_takes_both_files_or_neither() {
-    let e = load_err(None, &[("ALIASKIT__SERVER__TLS_CERT", "/etc/tls/cert.pem")]);
-    assert_eq!(e.key(), Some("server.tls_key"));
+    let e = load_err(
+        None,
+        &[("ALIASKIT__SERVER__TLS__CERT", "/etc/tls/cert.pem")],
+    );
+    assert_eq!(e.key(), Some("server.tls.key"));
     assert_eq!(
         e.to_string(),
-        "server.tls_key: must be set too when server.tls_cert is: set both for HTTPS, or neither"
+        "server.tls.key: must be set too when server.tls.cert is: set both for HTTPS, or neither"
     );
 
-    let file = toml("[server]\ntls_key = \"/etc/tls/key.pem\"\n");
+    let file = toml("[server.tls]\nkey = \"/etc/tls/key.pem\"\n");
     let e = load_err(Some(&file), &[]);
-    assert_eq!(e.key(), Some("server.tls_cert"));
+    assert_eq!(e.key(), Some("server.tls.cert"));
     assert_eq!(e.origin(), &Origin::File(file.path.clone()));
 
     let e = load_err(
         None,
         &[
-            ("ALIASKIT__SERVER__TLS_CERT", ""),
-            ("ALIASKIT__SERVER__TLS_KEY", "/etc/tls/key.pem"),
+            ("ALIASKIT__SERVER__TLS__CERT", ""),
+            ("ALIASKIT__SERVER__TLS__KEY", "/etc/tls/key.pem"),
         ],
     );
     assert_eq!(
         e.origin(),
-        &Origin::Env("ALIASKIT__SERVER__TLS_CERT".into())
+        &Origin::Env("ALIASKIT__SERVER__TLS__CERT".into())
     );
-    assert_eq!(e.key(), Some("server.tls_cert"));
+    assert_eq!(e.key(), Some("server.tls.cert"));
 
     let both = crate::load(
         None,
         &[
-            ("ALIASKIT__SERVER__TLS_CERT", "/etc/tls/cert.pem"),
-            ("ALIASKIT__SERVER__TLS_KEY", "/etc/tls/key.pem"),
+            ("ALIASKIT__SERVER__TLS__CERT", "/etc/tls/cert.pem"),
+            ("ALIASKIT__SERVER__TLS__KEY", "/etc/tls/key.pem"),
         ],
     )
     .unwrap();
     assert_eq!(
-        both.server.tls_cert.as_deref(),
+        both.server.tls.cert.as_deref(),
         Some(std::path::Path::new("/etc/tls/cert.pem"))
     );
     assert_eq!(
-        both.server.tls_key.as_deref(),
+        both.server.tls.key.as_deref(),
         Some(std::path::Path::new("/etc/tls/key.pem"))
     );
     let neither = Settings::load_from(None, Vec::new()).unwrap();
-    assert_eq!(neither.server.tls_cert, None);
+    assert_eq!(neither.server.tls.cert, None);
 }
