@@ -1,6 +1,6 @@
 //! Connections, the pool and migrations.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -214,9 +214,27 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// Creates a missing SQLite database file readable and writable by its owner only (0600 on
+/// Unix): it holds argon2 hashes and sealed secrets. SQLite gives the `-wal` and `-shm` files
+/// it creates later the database file's mode. An existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl Database {
     /// A pool for `url` (see [`Target::parse`]), sealing secrets with `vault`. A SQLite file's
-    /// directory is created if missing. No connection is opened yet, so this succeeds while the
+    /// directory is created if missing, and the file with mode 0600. No connection is opened yet, so this succeeds while the
     /// database is down.
     pub fn open(url: &str, options: PoolOptions, vault: Vault) -> Result<Self> {
         let target = Target::parse(url)?;
@@ -227,6 +245,11 @@ impl Database {
         if let Some(dir) = sqlite_dir {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable {
                 reason: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        if let Target::Sqlite(path) = &target {
+            create_private(path).map_err(|e| StoreError::Unavailable {
+                reason: format!("cannot create {}: {e}", path.display()),
             })?;
         }
         let backend = target.backend();

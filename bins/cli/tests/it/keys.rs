@@ -35,6 +35,32 @@ fn generate_prints_a_base64_key_alone_on_stdout() {
 }
 
 #[test]
+fn the_sqlite_database_file_is_created_readable_by_its_owner_only() {
+    let t = Target::sqlite();
+    let run = t.run(&["org", "create", "acme"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // It holds argon2 hashes and sealed secrets; SQLite gives its -wal and -shm files the
+    // database file's mode.
+    let db = PathBuf::from(&t.url);
+    let mut checked = 0;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(meta) = std::fs::metadata(&path) {
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{path:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "no database file at {db:?}");
+
+    // An existing file keeps the mode its operator chose.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let run = t.run(&["org", "list"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
 fn the_first_command_creates_a_private_key_file_next_to_the_sqlite_database() {
     let t = Target::sqlite();
     let run = t.run(&["org", "create", "acme"]);
