@@ -37,3 +37,32 @@ pub async fn readyz(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
         .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
 }
+
+/// `HEAD /healthz`: the status of `GET /healthz` without its body, for load balancers that
+/// probe with `HEAD`.
+#[utoipa::path(
+    head,
+    path = "/healthz",
+    tag = "health",
+    operation_id = "healthz_head",
+    responses((status = 200, description = "The process serves requests.")),
+)]
+pub async fn healthz_head() -> HttpResponse {
+    healthz().await
+}
+
+/// `HEAD /readyz`: the status of `GET /readyz` without its body.
+#[utoipa::path(
+    head,
+    path = "/readyz",
+    tag = "health",
+    operation_id = "readyz_head",
+    responses(
+        (status = 200, description = "The database answers."),
+        (status = 500, description = "An unexpected server error."),
+        (status = 503, description = "The database does not answer; `Retry-After` says when to try again."),
+    ),
+)]
+pub async fn readyz_head(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
+    readyz(api).await
+}

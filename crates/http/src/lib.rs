@@ -119,8 +119,17 @@ impl Api {
             )
             // Routes are tried in this order: the hot public retrieve first.
             .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
-            .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
-            .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+            // Health checks also answer HEAD: some load balancers probe with it.
+            .service(
+                resource("/healthz", "GET, HEAD")
+                    .route(web::get().to(health::healthz))
+                    .route(web::head().to(health::healthz_head)),
+            )
+            .service(
+                resource("/readyz", "GET, HEAD")
+                    .route(web::get().to(health::readyz))
+                    .route(web::head().to(health::readyz_head)),
+            )
             .service(resource("/openapi.json", "GET").route(web::get().to(openapi::serve)))
             .service(resource("/metrics", "GET").route(web::get().to(metrics::scrape)))
             .service(

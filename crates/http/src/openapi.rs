@@ -46,7 +46,9 @@ line `400`) have no body: see docs/api.md."
     ),
     paths(
         crate::health::healthz,
+        crate::health::healthz_head,
         crate::health::readyz,
+        crate::health::readyz_head,
         crate::metrics::scrape,
         serve,
         crate::org::create,

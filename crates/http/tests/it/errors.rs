@@ -1,7 +1,7 @@
 //! Every error is JSON in the DESIGN §8 shape: bad bodies, unknown routes, wrong methods,
 //! oversized bodies, an unavailable database; and the service endpoints.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use aliaskit_http::Api;
 use serde_json::json;
@@ -239,6 +239,19 @@ async fn health_ready_and_request_ids() {
     )
     .await;
     assert_ne!(answer.header("x-request-id"), Some("evil\tlog line"));
+
+    // Load balancers that probe with HEAD get the status without a body.
+    for path in ["/healthz", "/readyz"] {
+        let answer = send(
+            &env.api,
+            TestRequest::default().method(Method::HEAD).uri(path),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        let answer = send(&env.api, TestRequest::delete().uri(path)).await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{path}");
+    }
 }
 
 #[actix_web::test]

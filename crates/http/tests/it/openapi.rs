@@ -141,7 +141,7 @@ async fn openapi_every_documented_path_takes_exactly_the_documented_methods() {
             .as_object()
             .unwrap()
             .keys()
-            .filter(|k| ["get", "put", "post", "delete", "patch"].contains(&k.as_str()))
+            .filter(|k| ["get", "head", "put", "post", "delete", "patch"].contains(&k.as_str()))
             .map(|k| k.to_ascii_uppercase())
             .collect();
         documented.sort();
