@@ -13,7 +13,7 @@ use crate::openapi::{
     AliasData, AliasList, AliasNotFound, AliasType, BadRequest, InternalError, ListStatus, Message,
     PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
 };
-use crate::wire::{AliasJson, CreateBody, UpdateBody};
+use crate::wire::{AliasJson, CreateBody, UpdateBody, alias_answer};
 use crate::{Api, ApiError};
 
 type Answer = Result<HttpResponse, ApiError>;
@@ -40,7 +40,7 @@ type Answer = Result<HttpResponse, ApiError>;
 pub async fn create(api: web::Data<Api>, Org(org): Org, body: JsonBody<CreateBody>) -> Answer {
     let service = api.service.clone();
     let alias = web::block(move || service.create_alias(org, body.0.into())).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// Query of the listing. Unknown parameters are refused, so a misspelt filter is not silently
@@ -149,7 +149,7 @@ pub async fn get(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> A
     let id = alias_id(&id)?;
     let service = api.service.clone();
     let alias = web::block(move || service.get_alias(org, &id)).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// `POST /organization/api/v1/alias/update/{id}`
@@ -182,7 +182,7 @@ pub async fn update(
     let id = alias_id(&id)?;
     let service = api.service.clone();
     let alias = web::block(move || service.update_alias(org, &id, body.0.into())).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// `DELETE /organization/api/v1/alias/delete/{id}`
@@ -232,7 +232,7 @@ pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
     let id = alias_id(&id)?;
     let service = api.service.clone();
     let alias = web::block(move || service.rotate_secret(org, &id)).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// `POST /organization/api/v1/alias/{id}/revoke-tokens`: tokens issued before now (or without
@@ -257,7 +257,7 @@ pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
     let id = alias_id(&id)?;
     let service = api.service.clone();
     let alias = web::block(move || service.revoke_tokens(org, &id)).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// `POST /organization/api/v1/alias/{id}/rotate-stream-key`: a new random stream key.
@@ -285,7 +285,7 @@ pub async fn rotate_stream_key(
     let id = alias_id(&id)?;
     let service = api.service.clone();
     let alias = web::block(move || service.rotate_stream_key(org, &id)).await??;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&alias) })))
+    Ok(alias_answer(&alias))
 }
 
 /// A path id that cannot be an alias id names no alias: `404`, as an unknown id would.

@@ -3,7 +3,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_service::Credentials;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::auth::bearer;
@@ -13,11 +12,12 @@ use crate::openapi::{
     Unavailable,
 };
 use crate::org::alias_id;
-use crate::wire::AliasJson;
+use crate::wire::alias_answer;
 use crate::{Api, ApiError};
 
-/// Query of the retrieve; other parameters are ignored (clients add cache busters).
-#[derive(Debug, Deserialize, IntoParams)]
+/// Query of the retrieve; other parameters are ignored (clients add cache busters). No
+/// `Debug`: it holds a passcode.
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RetrieveParams {
     /// The alias's passcode, compared in constant time; tried after a bearer token.
@@ -86,5 +86,5 @@ pub async fn retrieve(
         }
     }
     .inspect_err(|e| api.metrics.record_token_error(e))?;
-    Ok(HttpResponse::Ok().json(json!({ "data": AliasJson::from(&seen.alias) })))
+    Ok(alias_answer(&seen.alias))
 }

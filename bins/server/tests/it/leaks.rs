@@ -601,6 +601,15 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
         ("KeyRing", format!("{ring:?}")),
         ("Alias", format!("{alias:?}")),
         ("Alias (pretty)", format!("{alias:#?}")),
+        (
+            "AliasJson",
+            format!(
+                "{:?}",
+                aliaskit_http::wire::Data {
+                    data: aliaskit_http::wire::AliasJson::from(&alias)
+                }
+            ),
+        ),
         ("Settings", format!("{settings:?}")),
         ("Credentials", format!("{credentials:?}")),
         ("SigningKey", format!("{signing_key:?}")),
