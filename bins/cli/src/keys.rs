@@ -1,14 +1,13 @@
 //! `aliaskit keys generate|rotate-master`: the master keys that encrypt secrets at rest.
 
-use std::io::Write;
 use std::path::Path;
 
 use aliaskit_store::{MasterKey, Vault};
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 
-use crate::Failure;
 use crate::database::{apply, check_keys, now, open_with, store_failure};
+use crate::{Failure, print};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -79,13 +78,5 @@ fn rotate(config: Option<&Path>) -> Result<(), Failure> {
             "no value needs the old keys any more: remove them from security.old_master_keys"
         ),
     }
-    Ok(())
-}
-
-fn print(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")?;
     Ok(())
 }

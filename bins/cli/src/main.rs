@@ -10,9 +10,11 @@ mod keys;
 mod org;
 mod token;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -73,6 +75,16 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         Failure::Usage(e)
     }
+}
+
+/// Writes `text` to stdout: a closed pipe (`aliaskit token sign … | head -c0`) is an error
+/// with exit status 2, not a panic as with `println!`.
+pub(crate) fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+    Ok(())
 }
 
 fn main() -> ExitCode {

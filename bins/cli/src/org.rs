@@ -1,6 +1,5 @@
 //! `aliaskit org create|list|rotate-key`.
 
-use std::io::Write;
 use std::path::Path;
 
 use aliaskit_domain::OrgName;
@@ -8,8 +7,8 @@ use aliaskit_service::ServiceError;
 use anyhow::Context;
 use clap::Subcommand;
 
-use crate::Failure;
 use crate::database::open_service;
+use crate::{Failure, print};
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
@@ -81,14 +80,5 @@ fn rotate_key(config: Option<&Path>, name: &str) -> Result<(), Failure> {
         "new key for organization {name}; the previous keys no longer work; \
          store this key now, it is not shown again"
     );
-    Ok(())
-}
-
-/// Writes to stdout; a closed pipe is an error, not a panic (as `println!` would make it).
-fn print(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")?;
     Ok(())
 }

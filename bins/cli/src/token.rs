@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::Failure;
+use crate::{Failure, print};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -118,8 +118,7 @@ fn sign(args: SignArgs) -> Result<(), Failure> {
     claims.expires_in = Some(args.expires_in);
     let tokens = Tokens::new(args.policy.into_policy());
     let token = tokens.sign_access(&claims, &secret, args.alg)?;
-    println!("{token}");
-    Ok(())
+    print(&format!("{token}\n"))
 }
 
 fn verify(args: VerifyArgs) -> Result<(), Failure> {
@@ -191,6 +190,5 @@ fn read_token(arg: &str) -> anyhow::Result<String> {
 
 fn print_json(value: &Value) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).context("cannot print JSON")?;
-    println!("{text}");
-    Ok(())
+    print(&format!("{text}\n"))
 }

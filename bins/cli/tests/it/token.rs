@@ -386,3 +386,36 @@ fn decode_prints_header_and_payload_and_warns_that_nothing_was_verified() {
         "malformed_token: malformed token: a JWT has 3 segments separated by '.', this one has 2\n"
     );
 }
+
+#[test]
+fn an_unwritable_stdout_is_an_error_not_a_panic() {
+    // stdout on /dev/full: every write fails (ENOSPC), as it does on a closed pipe.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aliaskit"))
+        .args([
+            "token",
+            "sign",
+            "--secret",
+            SECRET,
+            "--alias",
+            "room-1",
+            "--user-id",
+            "u",
+            "--expires-in",
+            "60",
+        ])
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot write to stdout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
