@@ -301,8 +301,8 @@ pub struct AliasPatch {
     pub name: Patch<String>,
     /// Passcode.
     pub passcode: Patch<Sensitive>,
-    /// JWT secret. Setting it does not keep the old one valid: that is what `rotate-secret` is
-    /// for.
+    /// JWT secret. Setting or clearing it keeps no old secret valid, not even one still in the
+    /// grace period of an earlier `rotate-secret`: that is what `rotate-secret` is for.
     pub jwt_secret: Patch<Sensitive>,
     /// Stream key.
     pub stream_key: Patch<Sensitive>,
@@ -340,6 +340,12 @@ impl AliasPatch {
         alias.kind = self.kind;
         alias.name = self.name.apply(alias.name);
         alias.passcode = self.passcode.apply(alias.passcode);
+        if !matches!(self.jwt_secret, Patch::Keep) {
+            // Setting or clearing the secret is the emergency path: a secret rotated out
+            // earlier, still in its grace period, must not outlive it.
+            alias.previous_secret = None;
+            alias.previous_secret_until = None;
+        }
         alias.jwt_secret = self.jwt_secret.apply(alias.jwt_secret);
         alias.stream_key = self.stream_key.apply(alias.stream_key);
         if let Patch::Set(at) = self.expired_at {

@@ -106,6 +106,57 @@ async fn rotate_secret_returns_a_new_one_once_and_the_old_one_works_for_the_grac
 }
 
 #[actix_web::test]
+async fn setting_or_clearing_the_secret_ends_the_grace_of_a_rotated_out_one() {
+    for env in envs() {
+        let b = env.db.backend();
+        for replacement in [json!("another-secret-of-32-bytes-or-more!"), Value::Null] {
+            let (api, clock) = api_with_clock(&env);
+            // With a passcode, so the alias stays private when its secret is cleared.
+            let mut body = create_body();
+            body["passcode"] = json!("letmein");
+            let alias = created(&env, body).await;
+            let id = alias["id"].as_str().unwrap();
+            let t0 = clock.now();
+            let rotated = send(
+                &api,
+                post(
+                    &env,
+                    format!("/organization/api/v1/alias/{id}/rotate-secret"),
+                ),
+            )
+            .await;
+            assert_eq!(rotated.status, StatusCode::OK, "{b:?} {:?}", rotated.body);
+            let old_token = signed(SECRET, id, t0);
+            assert_eq!(
+                retrieve_with(&api, id, &old_token).await.status,
+                StatusCode::OK,
+                "{b:?}: within the grace"
+            );
+
+            // The emergency path: the owner replaces (or removes) the secret.
+            let updated = send(
+                &api,
+                post(&env, format!("/organization/api/v1/alias/update/{id}"))
+                    .set_json(json!({"type": "conference", "jwt_secret": replacement.clone()})),
+            )
+            .await;
+            assert_eq!(updated.status, StatusCode::OK, "{b:?} {:?}", updated.body);
+            let refused = retrieve_with(&api, id, &old_token).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNAUTHORIZED,
+                "{b:?} {replacement}: the rotated-out secret still opened the alias: {:?}",
+                refused.body
+            );
+            if let Some(secret) = replacement.as_str() {
+                let fresh = retrieve_with(&api, id, &signed(secret, id, t0)).await;
+                assert_eq!(fresh.status, StatusCode::OK, "{b:?}");
+            }
+        }
+    }
+}
+
+#[actix_web::test]
 async fn revoke_tokens_refuses_tokens_issued_before_it() {
     for env in envs() {
         let b = env.db.backend();
