@@ -121,8 +121,8 @@ impl TryFrom<OrgRow> for Organization {
     }
 }
 
-/// A row of `cap_users`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// A row of `cap_users`. No `Debug`: it holds the password hash.
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cap_users)]
 pub(crate) struct CapUserRow {
     pub(crate) id: String,

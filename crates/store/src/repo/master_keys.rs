@@ -2,21 +2,31 @@
 
 use diesel::prelude::*;
 
+use crate::error::unique_violation;
 use crate::schema::master_keys::dsl;
 use crate::{DbConn, Result};
 
-/// Records that `kid` seals values here (once; later calls change nothing).
+/// Records that `kid` seals values here (once; later calls change nothing). Two servers
+/// starting together on one PostgreSQL database may both find the id missing; the insert runs
+/// in a savepoint, so the loser's duplicate is ignored instead of failing its start.
 pub fn record(conn: &mut DbConn, kid: &str, now: i64) -> Result<()> {
     let known: i64 = dsl::master_keys
         .filter(dsl::kid.eq(kid))
         .count()
         .get_result(conn)?;
-    if known == 0 {
+    if known > 0 {
+        return Ok(());
+    }
+    let inserted = conn.transaction(|c| {
         diesel::insert_into(dsl::master_keys)
             .values((dsl::kid.eq(kid), dsl::first_used_at.eq(now)))
-            .execute(conn)?;
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Every recorded key id.

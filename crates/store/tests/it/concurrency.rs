@@ -40,3 +40,42 @@ fn concurrent_read_then_write_transactions_all_succeed() {
         });
     }
 }
+
+/// Two servers starting together on one PostgreSQL database both record the master key id:
+/// the second insert meets the first one's uncommitted row, waits for it, and must not fail
+/// the second server's start with a duplicate key. (SQLite's `BEGIN IMMEDIATE` serializes the
+/// two whole transactions, so only PostgreSQL can race here.)
+#[test]
+fn two_starts_recording_the_same_master_key_at_once_both_succeed() {
+    let Some(db) = aliaskit_store::testing::TestDb::postgres().unwrap() else {
+        return;
+    };
+    let (holding, held) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let db = &db;
+        let first = s.spawn(move || {
+            db.db.transaction(|c| {
+                repo::master_keys::record(c, "race-kid", NOW)?;
+                holding.send(()).ok();
+                released.recv().ok();
+                Ok(())
+            })
+        });
+        held.recv().unwrap();
+        let second = s.spawn(|| {
+            db.db
+                .transaction(|c| repo::master_keys::record(c, "race-kid", NOW))
+        });
+        // Let the second reach its insert and block on the first's row, then commit the first.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        release.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        second
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("the second start failed: {e}"));
+    });
+    let kids = db.db.transaction(repo::master_keys::all).unwrap();
+    assert_eq!(kids.iter().filter(|k| *k == "race-kid").count(), 1);
+}
