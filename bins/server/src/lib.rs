@@ -18,7 +18,7 @@ use aliaskit_domain::net::Net;
 use aliaskit_http::client::TrustedProxies;
 use aliaskit_http::{Api, RateLimiter};
 use aliaskit_service::{Bootstrap, Service};
-use aliaskit_store::{Database, redact_url};
+use aliaskit_store::Database;
 use anyhow::Context;
 
 /// A built server, bound to its port, not yet serving.
@@ -30,13 +30,22 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database (migrating it when `database.migrate_on_start`), creates the
-    /// `default` organization on an empty database, and binds `server.host:server.port`
-    /// (port 0 picks a free port).
+    /// Binds `server.host:server.port` (port 0 picks a free port), opens the database
+    /// (migrating it when `database.migrate_on_start`) and creates the `default` organization
+    /// on an empty database.
     pub fn build(settings: &Settings) -> anyhow::Result<Application> {
-        // Before the database: a TLS mistake should stop the start before it changes anything.
+        // Before the database: a TLS mistake or a busy port should stop the start before it
+        // changes anything — above all before a generated bootstrap key, shown only once,
+        // is created for a server that then cannot start.
         let tls = tls::server_config(&settings.server.tls)?;
-        let url = redact_url(&settings.database.url);
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let url = settings.database.redacted_url();
         let keys = settings.keys()?;
         let db = Database::open(&settings.database.url, settings.pool_options(), keys.vault)
             .with_context(|| format!("cannot open the database at {url}"))?;
@@ -48,14 +57,15 @@ impl Application {
                 tracing::info!(database = %url, migrations = ?applied, "applied migrations");
             }
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        db.check_keys(now)
-            .with_context(|| format!("cannot use the database at {url}"))?;
-        tracing::info!(master_key = %db.vault().current_id(), "secrets at rest are encrypted");
         let service = Service::new(db, settings.service_config());
-        spawn_purge(service.clone());
+        service
+            .db()
+            .check_keys(service.now())
+            .with_context(|| format!("cannot use the database at {url}"))?;
+        tracing::info!(
+            master_key = %service.db().vault().current_id(),
+            "secrets at rest are encrypted"
+        );
         let configured = settings.bootstrap_key()?;
         let bootstrap_key = match service
             .bootstrap(configured.as_ref())
@@ -102,15 +112,8 @@ impl Application {
                 Duration::from_secs(1),
             )),
             trusted_proxies: TrustedProxies::new(trusted_proxies),
-            ..Api::new(service)
+            ..Api::new(service.clone())
         };
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{}",
-                    settings.server.host, settings.server.port
-                )
-            })?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || aliaskit_http::app(api.clone()))
             .shutdown_timeout(settings.server.shutdown_timeout);
@@ -124,6 +127,7 @@ impl Application {
         }
         .context("cannot start the HTTP server")?
         .run();
+        spawn_purge(service);
         Ok(Application {
             port,
             scheme,

@@ -59,3 +59,45 @@ fn first_start_prints_the_key_once_and_sigterm_stops_cleanly() {
     let (stdout, _) = server.output();
     assert_eq!(stdout, "", "the key is printed only on the first start");
 }
+
+#[test]
+fn a_busy_port_stops_the_start_before_the_database_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("aliaskit.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("ALIASKIT__SERVER__HOST", "127.0.0.1")
+        .env("ALIASKIT__SERVER__PORT", &port)
+        .env("ALIASKIT__DATABASE__URL", &db)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no bootstrap key printed");
+    // Nothing was created, so the first start that can listen still shows the key.
+    assert!(
+        !db.exists(),
+        "the database was created by a start that could not listen"
+    );
+    drop(taken);
+    let mut server = start(dir.path(), &db);
+    let agent = agent();
+    let health = agent
+        .get(format!("{}/healthz", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    drop(agent);
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(20)).success());
+    let (stdout, _) = server.output();
+    assert!(stdout.trim().starts_with("ak_"), "{stdout:?}");
+}
