@@ -58,7 +58,10 @@ fn rotate(config: Option<&Path>) -> Result<(), Failure> {
     };
     let current = vault.current().clone();
     let db = open_with(&settings, vault)?;
-    apply(&db, &url)?;
+    // As every command but `migrate`: the schema changes only where the operator allows it.
+    if settings.database.migrate_on_start {
+        apply(&db, &url)?;
+    }
     check_keys(&db, &url)?;
     let changed = db.reseal_all(now()).map_err(|e| store_failure(&url, e))?;
     eprintln!(

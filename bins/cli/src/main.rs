@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// Settings file (TOML), read as the server reads it; `ALIASKIT__SECTION__KEY` environment
-    /// variables override it. Used by `org` and `migrate`.
+    /// variables override it. Used by `org`, `migrate` and `keys rotate-master`.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     #[command(subcommand)]

@@ -25,8 +25,8 @@ use crate::{BOOTSTRAP_KEY, ConfigError, Origin, Settings};
 const PREFIX: &str = "ALIASKIT";
 /// Between the prefix and the section, and between the section and the key.
 const SEPARATOR: &str = "__";
-/// Keys whose environment value is a comma-separated list (`a,b,c`). None yet; when one is
-/// added (`opencap.domains`), list it here and in `docs/configuration.md`.
+/// Keys whose environment value is a comma-separated list (`a,b,c`). A new list key goes here
+/// and in `docs/configuration.md`.
 const LIST_KEYS: &[&str] = &[
     "opencap.domains",
     "security.old_master_keys",

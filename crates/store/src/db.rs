@@ -274,9 +274,12 @@ impl Database {
         &self.vault
     }
 
-    /// Refuses a database holding values sealed under a master key the vault lacks (a clear
-    /// error at start instead of failures on reads), and records the current key's id.
+    /// Refuses a database whose schema lacks migrations of this version (a clear error
+    /// instead of "no such table" later), or holding values sealed under a master key the
+    /// vault lacks (a clear error at start instead of failures on reads), and records the
+    /// current key's id.
     pub fn check_keys(&self, now: i64) -> Result<()> {
+        self.check_schema()?;
         self.transaction(|c| {
             if let Some(kid) = repo::master_keys::all(c)?
                 .into_iter()
@@ -395,6 +398,30 @@ impl Database {
     pub fn ping(&self) -> Result<()> {
         let mut conn = self.conn()?;
         conn.ping().map_err(StoreError::from)
+    }
+
+    /// Fails with [`StoreError::SchemaBehind`] while embedded migrations are pending.
+    pub fn check_schema(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
+            reason: e.to_string(),
+        };
+        let pending: Vec<String> = match &mut *conn {
+            DbConn::Postgres(c) => c
+                .pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect()),
+            DbConn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect()),
+        }
+        .map_err(failed)?;
+        match pending.first() {
+            None => Ok(()),
+            Some(first) => Err(StoreError::SchemaBehind {
+                count: pending.len(),
+                first: first.clone(),
+            }),
+        }
     }
 
     /// Applies the pending embedded migrations; returns the versions applied.

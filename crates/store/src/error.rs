@@ -51,6 +51,17 @@ pub enum StoreError {
         /// The migration harness's explanation.
         reason: String,
     },
+    /// The database lacks migrations this version needs (`database.migrate_on_start` off).
+    #[error(
+        "the database schema is behind this version ({count} pending migrations, from \
+         {first}): run `aliaskit migrate`, or start with database.migrate_on_start = true"
+    )]
+    SchemaBehind {
+        /// How many are pending.
+        count: usize,
+        /// The first pending version.
+        first: String,
+    },
     /// A secret could not be sealed or opened (unknown master key, altered value).
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),

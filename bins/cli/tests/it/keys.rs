@@ -161,3 +161,28 @@ fn a_configured_key_that_does_not_match_the_data_is_refused_clearly() {
         assert!(!run.stderr.contains(other), "the key is never printed");
     }
 }
+
+#[test]
+fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
+    let t = Target::sqlite();
+    let off = [("ALIASKIT__DATABASE__MIGRATE_ON_START", "false")];
+    let run = t.run_env(&["keys", "rotate-master"], &off);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("applied migration"),
+        "it migrated: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "the database schema is behind this version (4 pending migrations, from \
+             20261124000001): run `aliaskit migrate`"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Once the operator migrates, it works.
+    assert_eq!(t.run(&["migrate"]).code, 0);
+    let run = t.run_env(&["keys", "rotate-master"], &off);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
