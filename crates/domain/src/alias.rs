@@ -23,6 +23,12 @@ impl AliasId {
 
     /// Parses and validates an id.
     pub fn parse(input: &str) -> Result<Self> {
+        Self::check(input)?;
+        Ok(AliasId(input.to_owned()))
+    }
+
+    /// The rules of [`parse`](Self::parse), without the copy.
+    fn check(input: &str) -> Result<()> {
         if input.is_empty() {
             return Err(Error::InvalidAliasId {
                 reason: "it is empty".into(),
@@ -45,7 +51,7 @@ impl AliasId {
                 reason: format!("{bad:?} is not allowed; use only A-Z, a-z, 0-9, '_' and '-'"),
             });
         }
-        Ok(AliasId(input.to_owned()))
+        Ok(())
     }
 
     /// The id as text.
@@ -64,7 +70,7 @@ impl FromStr for AliasId {
 impl TryFrom<String> for AliasId {
     type Error = Error;
     fn try_from(s: String) -> Result<Self> {
-        Self::parse(&s)?;
+        Self::check(&s)?;
         Ok(AliasId(s))
     }
 }
@@ -205,13 +211,21 @@ impl Alias {
     /// dropped.
     pub fn retrieved_by(&self, viewer: Viewer) -> Alias {
         let privileged = matches!(viewer, Viewer::Owner | Viewer::Host);
+        // Field by field: `..self.clone()` would copy every secret only to drop it.
         Alias {
+            id: self.id.clone(),
+            org: self.org,
+            kind: self.kind,
+            name: self.name.clone(),
+            passcode: self.passcode.as_ref().filter(|_| privileged).cloned(),
             jwt_secret: None,
-            passcode: self.passcode.clone().filter(|_| privileged),
-            stream_key: self.stream_key.clone().filter(|_| privileged),
+            stream_key: self.stream_key.as_ref().filter(|_| privileged).cloned(),
+            expired_at: self.expired_at,
+            inserted_at: self.inserted_at,
+            updated_at: self.updated_at,
             previous_secret: None,
             previous_secret_until: None,
-            ..self.clone()
+            tokens_valid_after: self.tokens_valid_after,
         }
     }
 }

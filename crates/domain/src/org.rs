@@ -31,13 +31,6 @@ impl OrgName {
             .chars()
             .next()
             .ok_or_else(|| invalid("it is empty".into()))?;
-        if input.len() > Self::MAX_LEN {
-            return Err(invalid(format!(
-                "it is {} characters long; the limit is {}",
-                input.chars().count(),
-                Self::MAX_LEN
-            )));
-        }
         if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
             return Err(invalid(format!(
                 "it starts with {first:?}; start with a-z or 0-9"
@@ -48,6 +41,14 @@ impl OrgName {
         }) {
             return Err(invalid(format!(
                 "{bad:?} is not allowed; use only a-z, 0-9, '.', '_' and '-'"
+            )));
+        }
+        // After the character check, so the name is ASCII and bytes are characters.
+        if input.len() > Self::MAX_LEN {
+            return Err(invalid(format!(
+                "it is {} characters long; the limit is {}",
+                input.len(),
+                Self::MAX_LEN
             )));
         }
         Ok(OrgName(input.to_owned()))
@@ -164,7 +165,18 @@ mod tests {
                 Err(message.to_owned())
             );
         }
-        assert!(OrgName::parse(&"x".repeat(65)).is_err());
+        assert_eq!(
+            OrgName::parse(&"x".repeat(65)).map_err(|e| e.to_string()),
+            Err("invalid organization name: it is 65 characters long; the limit is 64".into())
+        );
+        // Not "33 characters long": 33 'é' are 66 bytes, and 'é' is what is wrong.
+        assert_eq!(
+            OrgName::parse(&format!("a{}", "é".repeat(33))).map_err(|e| e.to_string()),
+            Err(
+                "invalid organization name: 'é' is not allowed; use only a-z, 0-9, '.', '_' and '-'"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -166,12 +166,21 @@ impl Service {
     ) -> Result<Viewer, TokenError> {
         let alias = &cached.alias;
         let in_grace = alias.previous_secret_until.is_some_and(|until| now < until);
-        let secrets: Vec<&Secret> = cached
-            .current
-            .iter()
-            .chain(cached.previous.iter().filter(|_| in_grace))
-            .collect();
-        let mut expect = Expect::new(&alias.id, &secrets);
+        let previous = cached.previous.as_ref().filter(|_| in_grace);
+        let both: [&Secret; 2];
+        let one: [&Secret; 1];
+        let secrets: &[&Secret] = match (cached.current.as_ref(), previous) {
+            (Some(current), Some(previous)) => {
+                both = [current, previous];
+                &both
+            }
+            (Some(only), None) | (None, Some(only)) => {
+                one = [only];
+                &one
+            }
+            (None, None) => &[],
+        };
+        let mut expect = Expect::new(&alias.id, secrets);
         if let Some(cutoff) = alias.tokens_valid_after {
             expect = expect.revoked_before(cutoff);
         }
