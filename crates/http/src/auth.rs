@@ -47,15 +47,21 @@ impl FromRequest for Org {
                     "send the organization API key as Authorization: Bearer <key>",
                 )
             })?;
-            let service = api.service.clone();
-            let org = web::block(move || service.authenticate(&key)).await??;
-            api.limit(
-                &api.org_limiter,
-                &org,
-                Limit::Org,
-                "requests for this organization",
-            )?;
-            Ok(Org(org))
+            authenticate_org(&api, key).await.map(Org)
         })
     }
+}
+
+/// The organization owning API key `key` (off the async workers), counted against the
+/// per-organization request limit: what every use of an organization key goes through.
+pub(crate) async fn authenticate_org(api: &Api, key: String) -> Result<OrgId, ApiError> {
+    let service = api.service.clone();
+    let org = web::block(move || service.authenticate(&key)).await??;
+    api.limit(
+        &api.org_limiter,
+        &org,
+        Limit::Org,
+        "requests for this organization",
+    )?;
+    Ok(org)
 }

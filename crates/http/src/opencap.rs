@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::bearer;
+use crate::auth::{authenticate_org, bearer};
 use crate::body::JsonBody;
 use crate::error::Flavor;
 use crate::metrics::{Limit, LoginFailure};
@@ -231,14 +231,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
     let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
     let by = match bearer(&req).map(str::to_owned) {
         None => Signup::Open,
-        Some(key) => {
-            let service = api.service.clone();
-            let org = web::block(move || service.authenticate(&key))
-                .await
-                .map_err(cap)?
-                .map_err(cap)?;
-            Signup::ByOrg(org)
-        }
+        Some(key) => Signup::ByOrg(authenticate_org(&api, key).await.map_err(cap)?),
     };
     let service = api.service.clone();
     let registered = alias.clone();

@@ -268,6 +268,21 @@ async fn the_organization_api_is_limited_per_organization() {
             "too many requests for this organization; retry in 1 s".into()
         )
     );
+    // An OpenCAP signup made with the organization's key spends the same budget.
+    let signup = send(
+        &api,
+        TestRequest::post()
+            .uri("/v1/users")
+            .insert_header(("Authorization", format!("Bearer {}", env.key)))
+            .set_json(json!({"alias": "bob$example.com", "password": "a long enough password"})),
+    )
+    .await;
+    assert_eq!(signup.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(signup.header("retry-after"), Some("1"));
+    assert_eq!(
+        signup.body["message"],
+        "too many requests for this organization; retry in 1 s"
+    );
     // Another organization has its own budget.
     let (_, other) = env
         .api
