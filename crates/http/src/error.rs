@@ -172,6 +172,7 @@ impl ApiError {
             "the service is temporarily unavailable; retry shortly",
         );
         e.0.cause = Some(cause.to_string());
+        e.0.retry_after = Some(5);
         e
     }
 
@@ -255,9 +256,6 @@ impl ResponseError for ApiError {
             .and_then(|v| HeaderValue::from_str(v).ok())
         {
             response.insert_header((header::WWW_AUTHENTICATE, value));
-        }
-        if e.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "5"));
         }
         if let Some(seconds) = e.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));

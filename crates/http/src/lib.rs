@@ -48,7 +48,7 @@ pub use limit::RateLimiter;
 pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, RequestId, observe};
 
-/// The default JSON body limit, in bytes (DESIGN: 64 KiB).
+/// The default JSON body limit, in bytes: 64 KiB (issue 3; docs/api.md).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// Default `POST /v1/auth` and `POST /v1/users` attempts per client IP and minute.
 pub const DEFAULT_AUTH_LIMIT: u32 = 10;

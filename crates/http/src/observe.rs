@@ -137,7 +137,6 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     sane.then(|| value.to_owned())
 }
 
-/// 64 random bits as 16 hex digits.
 /// 16 hex digits: 32 random bits drawn once per process, then a counter. Ids need to be
 /// distinct, not secret, so no system call per request.
 fn new_id() -> String {
