@@ -119,7 +119,7 @@ impl Service {
     /// `rotation_grace`; an alias without a secret simply gets one.
     pub fn rotate_secret(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
         let secret = Sensitive::from(random::token::<32>()?);
-        let grace = i64::try_from(self.config.rotation_grace.as_secs()).unwrap_or(i64::MAX);
+        let grace = crate::secs(self.config.rotation_grace);
         self.change(org, id, move |mut alias, now| {
             // No grace, no previous secret: it stops verifying with this change.
             alias.previous_secret = alias.jwt_secret.take().filter(|_| grace > 0);
@@ -179,13 +179,12 @@ impl Service {
     pub fn purge_expired(&self) -> Result<Option<usize>> {
         const BATCH: i64 = 1000;
         let now = self.now();
-        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-        let every = secs(self.config.purge_interval);
+        let every = crate::secs(self.config.purge_interval);
         let mut conn = self.db.conn()?;
         if !aliaskit_store::repo::jobs::claim(&mut conn, "purge_expired_aliases", now, every)? {
             return Ok(None);
         }
-        let before = now.saturating_sub(secs(self.config.purge_after));
+        let before = now.saturating_sub(crate::secs(self.config.purge_after));
         let mut purged = 0;
         loop {
             let n = aliases::purge_expired(&mut conn, before, BATCH)?;

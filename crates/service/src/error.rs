@@ -86,6 +86,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::OrgNameTaken => ServiceError::OrgNameTaken,
+            StoreError::CapUserTaken => ServiceError::CapUserTaken,
             StoreError::OrgNotFound { name } => ServiceError::OrgNotFound { name },
             e if e.is_unavailable() => ServiceError::Unavailable(e),
             e => ServiceError::Store(e),

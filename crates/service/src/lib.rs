@@ -165,3 +165,8 @@ impl Service {
         }
     }
 }
+
+/// A duration as whole seconds for Unix-time arithmetic, saturating.
+pub(crate) fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

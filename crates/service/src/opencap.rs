@@ -18,7 +18,7 @@ use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
 use aliaskit_token::{Algorithm, KeyRing, Policy, Secret, TokenError, Tokens};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use crate::{Result, Service, ServiceError, SharedClock, password, random};
 
@@ -125,10 +125,7 @@ impl Service {
             created_at: self.now(),
         };
         let mut conn = self.db.conn()?;
-        cap_users::insert(&mut conn, &user).map_err(|e| match e {
-            StoreError::CapUserTaken => ServiceError::CapUserTaken,
-            e => e.into(),
-        })
+        Ok(cap_users::insert(&mut conn, &user)?)
     }
 
     /// Checks the password (argon2id; blocks) and returns a login token. After
@@ -156,8 +153,7 @@ impl Service {
             let failures = cap_users::record_failure(&mut conn, &user.id)?;
             let threshold = i64::from(self.opencap().lockout_threshold.max(1));
             if failures >= threshold {
-                let duration =
-                    i64::try_from(self.opencap().lockout_duration.as_secs()).unwrap_or(i64::MAX);
+                let duration = crate::secs(self.opencap().lockout_duration);
                 cap_users::lock(&mut conn, &user.id, now.saturating_add(duration))?;
             }
             return Err(ServiceError::LoginFailed);
@@ -170,17 +166,17 @@ impl Service {
     }
 
     fn sign_login(&self, user: &CapUser, now: i64) -> Result<String> {
-        let lifetime = i64::try_from(self.opencap().token_lifetime.as_secs()).unwrap_or(i64::MAX);
-        let claims = json!({
-            "sub": user.id,
-            "alias": user.alias.as_str(),
-            "aud": TOKEN_AUDIENCE,
-            "iat": now,
-            "exp": now.saturating_add(lifetime),
-        });
-        let Value::Object(claims) = claims else {
-            return Err(ServiceError::Hashing("claims are not an object".into()));
-        };
+        let lifetime = crate::secs(self.opencap().token_lifetime);
+        let claims: Map<String, Value> = [
+            ("sub", Value::from(user.id.as_str())),
+            ("alias", Value::from(user.alias.as_str())),
+            ("aud", Value::from(TOKEN_AUDIENCE)),
+            ("iat", Value::from(now)),
+            ("exp", Value::from(now.saturating_add(lifetime))),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         let ring = self.ring(false)?;
         self.cap_tokens
             .sign_ring(&ring, claims)
@@ -328,14 +324,14 @@ impl Service {
 
     fn load_ring(&self) -> Result<KeyRing> {
         let now = self.now();
-        let lifetime = i64::try_from(self.opencap().token_lifetime.as_secs()).unwrap_or(i64::MAX);
+        let lifetime = crate::secs(self.opencap().token_lifetime);
+        // Drawn before the transaction, so a failing random source reports as such; used
+        // only when no usable key exists.
+        let fresh = new_signing_key(now)?;
         let keys = self.db.transaction(|c| {
             let mut keys = signing_keys::usable(c, self.db.vault(), now.saturating_sub(lifetime))?;
             if keys.iter().all(|k| k.retired_at.is_some()) {
-                let key = new_signing_key(now).map_err(|e| StoreError::Corrupt {
-                    what: "signing key",
-                    reason: e.to_string(),
-                })?;
+                let key = fresh;
                 signing_keys::insert(c, self.db.vault(), &key)?;
                 keys.insert(0, key);
             }

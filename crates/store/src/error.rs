@@ -113,6 +113,17 @@ impl From<r2d2::Error> for StoreError {
 }
 
 /// A unique-violation on insert, told apart from other errors.
+/// For `map_err` on an insert: a unique violation is `taken`, anything else a query error.
+pub(crate) fn taken_as(taken: StoreError) -> impl FnOnce(DieselError) -> StoreError {
+    move |e| {
+        if unique_violation(&e) {
+            taken
+        } else {
+            e.into()
+        }
+    }
+}
+
 pub(crate) fn unique_violation(e: &DieselError) -> bool {
     matches!(
         e,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::rows::AliasRow;
 use crate::schema::aliases::dsl;
-use crate::{DbConn, Result, StoreError, Vault, error::unique_violation};
+use crate::{DbConn, Result, StoreError, Vault, error::taken_as};
 
 /// Which aliases a listing shows, by expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,13 +30,7 @@ pub fn insert(conn: &mut DbConn, vault: &Vault, alias: &Alias) -> Result<()> {
     diesel::insert_into(dsl::aliases)
         .values(AliasRow::seal(alias, vault)?)
         .execute(conn)
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::AliasTaken
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken_as(StoreError::AliasTaken))?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use aliaskit_domain::OrgId;
 use diesel::prelude::*;
 
 use crate::schema::api_keys::dsl;
-use crate::{DbConn, Result, StoreError, error::unique_violation};
+use crate::{DbConn, Result, StoreError, error::taken_as};
 
 /// Stores a key hash for `org`.
 pub fn insert(conn: &mut DbConn, org: OrgId, key_hash: &str, now: i64) -> Result<()> {
@@ -15,13 +15,7 @@ pub fn insert(conn: &mut DbConn, org: OrgId, key_hash: &str, now: i64) -> Result
             dsl::created_at.eq(now),
         ))
         .execute(conn)
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::ApiKeyTaken
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken_as(StoreError::ApiKeyTaken))?;
     Ok(())
 }
 

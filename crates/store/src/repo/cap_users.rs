@@ -5,20 +5,14 @@ use diesel::prelude::*;
 
 use crate::rows::CapUserRow;
 use crate::schema::cap_users::dsl;
-use crate::{DbConn, Result, StoreError, error::unique_violation};
+use crate::{DbConn, Result, StoreError, error::taken_as};
 
 /// Stores a new user; [`StoreError::CapUserTaken`] if the alias is registered.
 pub fn insert(conn: &mut DbConn, user: &CapUser) -> Result<()> {
     diesel::insert_into(dsl::cap_users)
         .values(CapUserRow::from(user))
         .execute(conn)
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::CapUserTaken
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken_as(StoreError::CapUserTaken))?;
     Ok(())
 }
 

@@ -5,20 +5,14 @@ use diesel::prelude::*;
 
 use crate::rows::OrgRow;
 use crate::schema::organizations::dsl;
-use crate::{DbConn, Result, StoreError, error::unique_violation};
+use crate::{DbConn, Result, StoreError, error::taken_as};
 
 /// Creates an organization; [`StoreError::OrgNameTaken`] if the name exists.
 pub fn insert(conn: &mut DbConn, name: &OrgName, now: i64) -> Result<Organization> {
     diesel::insert_into(dsl::organizations)
         .values((dsl::name.eq(name.as_str()), dsl::created_at.eq(now)))
         .execute(conn)
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::OrgNameTaken
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(taken_as(StoreError::OrgNameTaken))?;
     find_by_name(conn, name)?.ok_or_else(|| StoreError::OrgNotFound {
         name: name.to_string(),
     })
