@@ -78,15 +78,6 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
             shard.remove(key);
         }
     }
-
-    /// Forgets every entry matching `pred`.
-    pub(crate) fn remove_where(&self, mut pred: impl FnMut(&K) -> bool) {
-        for shard in &self.shards {
-            if let Ok(mut shard) = shard.lock() {
-                shard.retain(|k, _| !pred(k));
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -258,7 +258,14 @@ impl Service {
     }
 
     fn forget_lookups(&self, alias: &CapAlias) {
-        self.lookup_cache.remove_where(|(a, _)| a == alias);
+        // The keys are known: the list and one per address type. Nine removals, not a scan
+        // of every cached lookup under every shard's lock.
+        let mut key = (alias.clone(), None);
+        self.lookup_cache.remove(&key);
+        for address_type in AddressType::ALL {
+            key.1 = Some(address_type);
+            self.lookup_cache.remove(&key);
+        }
     }
 
     /// The Address Query: the alias's address of one type, or all of them. Blocks (database).
