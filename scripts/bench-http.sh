@@ -30,6 +30,9 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 
+# The median of whitespace-separated numbers on stdin.
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 cargo build --release -q -p aliaskit-server -p aliaskit-cli -p aliaskit-bench
 BIN=target/release
 WORK=$(mktemp -d)
@@ -65,7 +68,17 @@ ALIASKIT__OPENCAP__AUTH_LIMIT_PER_MINUTE=0 ALIASKIT__OPENCAP__DOMAINS=example.co
 ALIASKIT__OPENCAP__OPEN_SIGNUP=true ALIASKIT__DATABASE__POOL_SIZE=${POOL_SIZE:-16} \
   "$BIN/aliaskit-server" >"$WORK/stdout" 2>"$WORK/server.log" &
 SERVER=$!
-for _ in $(seq 1 100); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.1; done
+ready=0
+for _ in $(seq 1 100); do
+  kill -0 "$SERVER" 2>/dev/null || break
+  curl -sf "$BASE/readyz" >/dev/null && { ready=1; break; }
+  sleep 0.1
+done
+if [ "$ready" != 1 ]; then
+  echo "the server did not become ready; its log:" >&2
+  cat "$WORK/server.log" >&2
+  exit 1
+fi
 
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
 post() { curl -sf -X "${3:-POST}" "$BASE$1" -H "Authorization: Bearer ${4:-$KEY}" -H 'Content-Type: application/json' -d "$2"; }
@@ -156,10 +169,9 @@ LUA
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
     echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
   done
-  LOGINS=$(echo "$LOGINS" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  LOGINS=$(echo "$LOGINS" | median)
 fi
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 HEALTH=$(echo "${RPS[healthz]}" | median)
 RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \

@@ -17,6 +17,20 @@ fn start(dir: &Path, db: &Path) -> ServerProcess {
     )
 }
 
+/// Answers one `/healthz` (so the server is past its start, signal handlers included), stops
+/// it with SIGTERM, asserts a clean exit, and returns its stdout and logs.
+fn serve_once_and_stop(server: &mut ServerProcess) -> (String, String) {
+    let health = agent()
+        .get(format!("{}/healthz", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    server.signal("TERM");
+    let status = server.wait(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    server.output()
+}
+
 #[test]
 fn first_start_prints_the_key_once_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -24,17 +38,7 @@ fn first_start_prints_the_key_once_and_sigterm_stops_cleanly() {
 
     let mut server = start(dir.path(), &db);
     assert!(db.exists(), "the SQLite file and its directory are created");
-    let agent = agent();
-    let health = agent
-        .get(format!("{}/healthz", server.base))
-        .call()
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
-    drop(agent);
-    server.signal("TERM");
-    let status = server.wait(Duration::from_secs(20));
-    assert!(status.success(), "{status:?}");
-    let (stdout, logs) = server.output();
+    let (stdout, logs) = serve_once_and_stop(&mut server);
     let key = stdout.trim();
     assert_eq!(
         stdout.lines().count(),
@@ -89,15 +93,6 @@ fn a_busy_port_stops_the_start_before_the_database_is_touched() {
     );
     drop(taken);
     let mut server = start(dir.path(), &db);
-    let agent = agent();
-    let health = agent
-        .get(format!("{}/healthz", server.base))
-        .call()
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
-    drop(agent);
-    server.signal("TERM");
-    assert!(server.wait(Duration::from_secs(20)).success());
-    let (stdout, _) = server.output();
+    let (stdout, _) = serve_once_and_stop(&mut server);
     assert!(stdout.trim().starts_with("ak_"), "{stdout:?}");
 }
