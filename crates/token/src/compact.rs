@@ -4,6 +4,8 @@
 //! duplicate members and accepts fractional or huge dates): the bytes checked here are the bytes
 //! whose MAC is verified and whose claims are read, so no two parsers can disagree about them.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -26,27 +28,68 @@ pub(crate) struct Compact<'a> {
 
 /// The header members verification reads; the others were checked for form (valid JSON, no
 /// duplicates) and are otherwise ignored — in particular `jku`, `x5u` and `jwk` are never followed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Header {
-    pub(crate) alg: Option<Value>,
-    pub(crate) typ: Option<Value>,
-    pub(crate) kid: Option<Value>,
+    pub(crate) alg: Field,
+    pub(crate) typ: Field,
+    pub(crate) kid: Field,
     pub(crate) crit: bool,
 }
 
+/// A header member that should be a string.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) enum Field {
+    #[default]
+    Absent,
+    Text(Cow<'static, str>),
+    /// Present, and some other JSON value.
+    NotText,
+}
+
+impl From<Value> for Field {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::String(s) => Field::Text(Cow::Owned(s)),
+            _ => Field::NotText,
+        }
+    }
+}
+
+/// The headers nearly every HMAC token carries — Joken, jsonwebtoken, jose and aliaskit itself
+/// write `{"alg":"HS…","typ":"JWT"}` — by their exact encoded segment, so the common token skips
+/// decoding its header. Any other segment, however equivalent, is decoded and read in full.
+const KNOWN_HEADERS: [(&str, &str); 3] = [
+    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "HS256"),
+    ("eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9", "HS384"),
+    ("eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9", "HS512"),
+];
+
 impl Header {
+    fn parse(segment: &str) -> Result<Self> {
+        for (known, alg) in KNOWN_HEADERS {
+            if segment == known {
+                return Ok(Header {
+                    alg: Field::Text(Cow::Borrowed(alg)),
+                    typ: Field::Text(Cow::Borrowed("JWT")),
+                    kid: Field::Absent,
+                    crit: false,
+                });
+            }
+        }
+        with_base64url::<256, _>(segment, "header", Header::read)
+    }
+
     fn read(bytes: &[u8]) -> Result<Self> {
-        let mut header = Header::default();
-        for (name, value) in json::members(bytes, "header")? {
-            match &*name {
-                "alg" => header.alg = Some(value),
-                "typ" => header.typ = Some(value),
-                "kid" => header.kid = Some(value),
+        json::read_object(bytes, "header", |header: &mut Header, name, value| {
+            match name {
+                "alg" => header.alg = value.into(),
+                "typ" => header.typ = value.into(),
+                "kid" => header.kid = value.into(),
                 "crit" => header.crit = true,
                 _ => {}
             }
-        }
-        Ok(header)
+            Ok(())
+        })
     }
 }
 
@@ -72,8 +115,8 @@ impl<'a> Compact<'a> {
                 format!("a JWT has 3 segments separated by '.', this one has {n}")
             }));
         };
-        let header = with_base64url::<256, _>(h, "header", Header::read)?;
-        let signature = with_base64url::<66, _>(s, "signature", |b| Ok(Bytes::copy(b)))?;
+        let header = Header::parse(h)?;
+        let signature = Bytes::decode(s, "signature")?;
         Ok(Compact {
             signing_input: &token[..h.len() + 1 + p.len()],
             header,
@@ -129,14 +172,19 @@ pub(crate) enum Bytes<const N: usize> {
 }
 
 impl<const N: usize> Bytes<N> {
-    fn copy(bytes: &[u8]) -> Self {
-        let mut buf = [0u8; N];
-        match buf.get_mut(..bytes.len()) {
-            Some(head) => {
-                head.copy_from_slice(bytes);
-                Bytes::Inline(buf, bytes.len())
-            }
-            None => Bytes::Heap(bytes.to_vec()),
+    /// Decodes `segment` as [`with_base64url`] does, into the value itself when it fits.
+    fn decode(segment: &str, part: &str) -> Result<Self> {
+        if base64::decoded_len_estimate(segment.len()) <= N {
+            let mut buf = [0u8; N];
+            let len = URL_SAFE_NO_PAD
+                .decode_slice(segment, &mut buf)
+                .map_err(|e| not_base64url(part, &e))?;
+            Ok(Bytes::Inline(buf, len))
+        } else {
+            URL_SAFE_NO_PAD
+                .decode(segment)
+                .map(Bytes::Heap)
+                .map_err(|e| not_base64url(part, &e))
         }
     }
 }
@@ -161,4 +209,21 @@ pub fn decode_unverified(token: &str) -> Result<(Map<String, Value>, Map<String,
         json::object(bytes, "header")
     })?;
     Ok((header, compact.payload()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_headers_read_as_what_they_decode_to() {
+        for (segment, alg) in KNOWN_HEADERS {
+            let decoded = with_base64url::<256, _>(segment, "header", Header::read);
+            assert_eq!(
+                decoded.as_ref().map(|h| &h.alg),
+                Ok(&Field::Text(alg.into()))
+            );
+            assert_eq!(Header::parse(segment), decoded);
+        }
+    }
 }

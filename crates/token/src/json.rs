@@ -12,13 +12,44 @@ use serde_json::{Map, Number, Value};
 use crate::{Result, TokenError};
 
 /// The members of a JSON object, in order, names borrowed from the input where it has no escapes.
-pub(crate) type Members<'a> = Vec<(Cow<'a, str>, Value)>;
+type Members<'a> = Vec<(Cow<'a, str>, Value)>;
 
-/// Parses `bytes` as a JSON object with no duplicate member names at any depth and returns its
-/// members in order, without building a map: the top level is what the token crate reads, and a
-/// flat list is the cheapest form to read it from. `part` ("header" or "payload") names the
-/// segment in the error.
-pub(crate) fn members<'a>(bytes: &'a [u8], part: &str) -> Result<Members<'a>> {
+/// Parses `bytes` as a JSON object with no duplicate member names at any depth and hands its
+/// members, in order, to `each`, which folds them into a `T` that starts as `T::default()`.
+/// No map and no list is built on the way: the top level is all the token crate reads. `part`
+/// ("header" or "payload") names the segment in the error.
+///
+/// The text is always checked whole before an error from `each` is returned, so an invalid
+/// text reports as invalid JSON whatever its members hold.
+pub(crate) fn read_object<T: Default>(
+    bytes: &[u8],
+    part: &str,
+    mut each: impl FnMut(&mut T, &str, Value) -> Result<()>,
+) -> Result<T> {
+    let mut folded = T::default();
+    if plain::read(bytes, |name, value| each(&mut folded, name, value).ok()).is_some() {
+        return Ok(folded);
+    }
+    // Not plain, not valid, or `each` refused a member: start over on the full reader, which
+    // reads the whole text before the first member is handed over.
+    let mut folded = T::default();
+    for (name, value) in members(bytes, part)? {
+        each(&mut folded, &name, value)?;
+    }
+    Ok(folded)
+}
+
+/// [`read_object`] collected into a map.
+pub(crate) fn object(bytes: &[u8], part: &str) -> Result<Map<String, Value>> {
+    read_object(bytes, part, |map: &mut Map<String, Value>, name, value| {
+        map.insert(name.to_owned(), value);
+        Ok(())
+    })
+}
+
+/// The members of any JSON object through serde_json, which reads every JSON text and words
+/// the errors.
+fn members<'a>(bytes: &'a [u8], part: &str) -> Result<Members<'a>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = (&mut de)
         .deserialize_any(TopVisitor)
@@ -34,12 +65,177 @@ pub(crate) fn members<'a>(bytes: &'a [u8], part: &str) -> Result<Members<'a>> {
     }
 }
 
-/// Like [`members`], collected into a map.
-pub(crate) fn object(bytes: &[u8], part: &str) -> Result<Map<String, Value>> {
-    Ok(members(bytes, part)?
-        .into_iter()
-        .map(|(k, v)| (k.into_owned(), v))
-        .collect())
+/// The common shape of a JOSE header or JWT payload, read without serde_json's machinery: one
+/// object with plain member names (no escapes), no name twice, at most [`LINEAR_SCAN`] of them.
+/// Plain values — strings without escapes, integers without fraction or exponent, `true`,
+/// `false`, `null` — are read here; any other value (a list, an escaped string, `1.5`) is read
+/// by serde_json on the spot, and the reader goes on after it.
+///
+/// [`plain::read`] answers `None` for any other object, and for every invalid text, and
+/// [`read_object`] then starts over with serde_json, which reads any JSON and words the error.
+/// So this reader only ever has to be right about what it accepts: whatever it reads, serde_json
+/// reads the same (a property test holds it to that).
+mod plain {
+    use serde_json::Value;
+
+    use super::{LINEAR_SCAN, Strict};
+
+    /// Hands each member to `each` as it is read; `None` as soon as the text is not plain or
+    /// `each` answers `None`.
+    pub(super) fn read<'a>(
+        bytes: &'a [u8],
+        mut each: impl FnMut(&'a str, Value) -> Option<()>,
+    ) -> Option<()> {
+        // JSON text is UTF-8 (RFC 8259 §8.1): checked once for the whole text, so every slice
+        // between ASCII delimiters below is valid UTF-8 too.
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut r = Reader { text, pos: 0 };
+        r.skip_ws();
+        r.eat(b'{')?;
+        r.skip_ws();
+        let mut names = [""; LINEAR_SCAN];
+        let mut count = 0;
+        if r.peek() == Some(b'}') {
+            r.pos += 1;
+        } else {
+            loop {
+                r.eat(b'"')?;
+                let name = r.string()?;
+                let seen = names.get(..count)?;
+                if seen.contains(&name) {
+                    return None;
+                }
+                *names.get_mut(count)? = name;
+                count += 1;
+                r.skip_ws();
+                r.eat(b':')?;
+                r.skip_ws();
+                each(name, r.value()?)?;
+                r.skip_ws();
+                match r.next()? {
+                    b',' => r.skip_ws(),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        r.skip_ws();
+        (r.pos == bytes.len()).then_some(())
+    }
+
+    struct Reader<'a> {
+        text: &'a str,
+        pos: usize,
+    }
+
+    impl<'a> Reader<'a> {
+        fn peek(&self) -> Option<u8> {
+            self.text.as_bytes().get(self.pos).copied()
+        }
+
+        fn next(&mut self) -> Option<u8> {
+            let b = self.peek()?;
+            self.pos += 1;
+            Some(b)
+        }
+
+        fn eat(&mut self, expected: u8) -> Option<()> {
+            (self.next()? == expected).then_some(())
+        }
+
+        fn skip_ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+                self.pos += 1;
+            }
+        }
+
+        /// The rest of a string whose opening quote was read, if it has no escape and no
+        /// control character.
+        fn string(&mut self) -> Option<&'a str> {
+            let rest = self.text.as_bytes().get(self.pos..)?;
+            let len = rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            if rest.get(len) != Some(&b'"') {
+                return None;
+            }
+            let s = self.text.get(self.pos..self.pos + len)?;
+            self.pos += len + 1;
+            Some(s)
+        }
+
+        /// A value: the plain forms read here, any other handed to serde_json.
+        fn value(&mut self) -> Option<Value> {
+            let plain = match self.peek()? {
+                b'"' => self.plain_string(),
+                b't' => self.literal("true", Value::Bool(true)),
+                b'f' => self.literal("false", Value::Bool(false)),
+                b'n' => self.literal("null", Value::Null),
+                b'-' | b'0'..=b'9' => self.integer(),
+                _ => None,
+            };
+            plain.or_else(|| self.by_serde())
+        }
+
+        /// One value of any form — escapes, fractions, lists, nested objects (duplicates in
+        /// them refused) — read by serde_json from here on; `None` if it is not a valid value.
+        fn by_serde(&mut self) -> Option<Value> {
+            let rest = self.text.get(self.pos..)?;
+            let mut one = serde_json::Deserializer::from_str(rest).into_iter::<Strict>();
+            let Strict(value) = one.next()?.ok()?;
+            self.pos += one.byte_offset();
+            Some(value)
+        }
+
+        fn plain_string(&mut self) -> Option<Value> {
+            let start = self.pos;
+            self.pos += 1;
+            let s = self.string();
+            if s.is_none() {
+                self.pos = start;
+            }
+            s.map(|s| Value::String(s.to_owned()))
+        }
+
+        fn literal(&mut self, word: &str, value: Value) -> Option<Value> {
+            let rest = self.text.get(self.pos..)?;
+            rest.starts_with(word).then(|| {
+                self.pos += word.len();
+                value
+            })
+        }
+
+        /// `0`, `[1-9][0-9]*` or `-[1-9][0-9]*` that fits `u64` (`i64` if negative), read to
+        /// the same `Number` serde_json makes. Anything else — `-0` (a float to serde_json),
+        /// fractions, exponents, integers too large (floats to serde_json) — is left to serde_json.
+        fn integer(&mut self) -> Option<Value> {
+            let negative = self.peek() == Some(b'-');
+            let start = self.pos + usize::from(negative);
+            let rest = self.text.as_bytes().get(start..)?;
+            let mut magnitude: u64 = 0;
+            let mut digits = 0;
+            for &b in rest.iter().take_while(|b| b.is_ascii_digit()) {
+                magnitude = magnitude
+                    .checked_mul(10)?
+                    .checked_add(u64::from(b - b'0'))?;
+                digits += 1;
+            }
+            let leading_zero = rest.first() == Some(&b'0');
+            if digits == 0
+                || (leading_zero && (digits > 1 || negative))
+                || matches!(rest.get(digits), Some(b'.' | b'e' | b'E'))
+            {
+                return None;
+            }
+            let value = if negative {
+                Value::from(0i64.checked_sub_unsigned(magnitude)?)
+            } else {
+                Value::from(magnitude)
+            };
+            self.pos = start + digits;
+            Some(value)
+        }
+    }
 }
 
 /// Up to this many members, duplicates are found by a linear scan (cheaper than hashing for
@@ -218,6 +414,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn reason(bytes: &[u8]) -> String {
         object(bytes, "payload")
@@ -253,6 +450,192 @@ mod tests {
         );
         // An escaped spelling of the same name is the same name.
         assert!(reason(br#"{"exp":1,"\u0065xp":2}"#).contains("member \"exp\" appears twice"));
+    }
+
+    /// What the plain reader reads, as a list.
+    fn plain_members(bytes: &[u8]) -> Option<Members<'_>> {
+        let mut read = Vec::new();
+        plain::read(bytes, |name, value| {
+            read.push((Cow::Borrowed(name), value));
+            Some(())
+        })
+        .map(|()| read)
+    }
+
+    /// The plain reader takes the shapes tokens have (so the fast path is the one they take),
+    /// has serde_json read values of other forms, and leaves the rest to serde_json.
+    #[test]
+    fn plain_reader_takes_common_tokens_and_leaves_the_rest() {
+        let taken = [
+            &br#"{"alg":"HS256","typ":"JWT"}"#[..],
+            br#"{"alias":"Vx3kQ9_aZ-1qW8nT2bC5dE","user_id":"user-42","host":true,"expires_in":3600,"iat":1700000000,"exp":1700003600}"#,
+            br#" { "aud" : "Joken" , "nbf" : 0 , "x" : null , "y" : false , "n" : -42 } "#,
+            r#"{"big":18446744073709551615,"neg":-9223372036854775808,"s":"été"}"#.as_bytes(),
+            b"{}",
+        ];
+        // Values of other forms are read by serde_json in place.
+        let handed_over = [
+            &br#"{"a":"\u0065","b":1}"#[..],
+            br#"{"a":1.5,"b":1e3,"c":-0}"#,
+            br#"{"a":18446744073709551616,"b":-9223372036854775809}"#,
+            br#"{"aud":["x","y"],"b":{"c":[{}]},"d":"\ud83d\ude00"}"#,
+        ];
+        for bytes in taken.into_iter().chain(handed_over) {
+            let plain = plain_members(bytes);
+            assert!(plain.is_some(), "{}", String::from_utf8_lossy(bytes));
+            assert_eq!(plain.ok_or(()), members(bytes, "payload").map_err(|_| ()));
+        }
+        let left = [
+            &br#"{"\u0065":1}"#[..],
+            br#"{"a":1,"a":2}"#,
+            br#"{"a":{"b":1,"b":2}}"#,
+            br#"{"a":[1,]}"#,
+            br#"{"a":1.}"#,
+            br#"{"a":"x"1}"#,
+            br#"{"a":01}"#,
+            br#"{"a":1,}"#,
+            br#"{"a":tru}"#,
+            br#"{"a":"tab	in"}"#,
+            b"{\"a\":\"\xff\"}",
+            b"[]",
+            b"{} x",
+        ];
+        for bytes in left {
+            assert_eq!(
+                plain_members(bytes),
+                None,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+
+    /// JSON-like text from pieces that meet at the plain reader's edges: escapes, number forms,
+    /// literals cut short, whitespace, nesting, repeated names.
+    fn jsonish() -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            ":",
+            ",",
+            " ",
+            "\t",
+            "\n",
+            "\u{b}",
+            "\"",
+            "\"a\"",
+            "\"b\"",
+            "\"\\u0061\"",
+            "\"\\\"",
+            "\\",
+            "0",
+            "1",
+            "9",
+            "-",
+            "-0",
+            "01",
+            ".",
+            "5e",
+            "E",
+            "+",
+            "true",
+            "tru",
+            "false",
+            "null",
+            "nul",
+            "é",
+            "\u{0}",
+            "\u{1f}",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+        ]);
+        // Objects whose values take every form, valid or nearly, then maybe one byte changed.
+        let values = prop::sample::select(vec![
+            "\"x\"",
+            "\"\\u00e9\"",
+            "\"\\ud83d\"",
+            "\"\\q\"",
+            "1",
+            "-1",
+            "-0",
+            "1.5",
+            "1.",
+            "1e400",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "true",
+            "nul",
+            "[]",
+            "[1,]",
+            "[\"a\",{}]",
+            "{\"b\":1,\"b\":2}",
+            "{\"b\":[1]}",
+            "\"x\"y",
+            "01",
+        ]);
+        let objects = (
+            prop::collection::vec(
+                (prop::sample::select(vec!["a", "b", "aud", "a"]), values),
+                0..6,
+            ),
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+            any::<bool>(),
+        )
+            .prop_map(|(members, at, byte, mutate)| {
+                let body: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{v}"))
+                    .collect();
+                let mut text = format!("{{{}}}", body.join(",")).into_bytes();
+                if mutate {
+                    let i = at.index(text.len());
+                    text[i] = byte;
+                }
+                text
+            });
+        prop_oneof![
+            prop::collection::vec(pieces, 0..24).prop_map(|v| v.concat().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..48),
+            objects,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whatever the plain reader accepts, serde_json accepts with the same members.
+        #[test]
+        fn plain_reader_agrees_with_serde_json(bytes in jsonish()) {
+            if let Some(plain) = plain_members(&bytes) {
+                prop_assert_eq!(Ok(plain), members(&bytes, "payload").map_err(|e| e.to_string()));
+            }
+        }
+
+        /// Objects of plain members, however spaced, take the fast path and read the same.
+        #[test]
+        fn plain_reader_takes_plain_objects(
+            plain_object in prop::collection::btree_map("[a-z_]{1,8}", prop_oneof![
+                "[^\"\\\\\\x00-\\x1f]{0,12}".prop_map(Value::String),
+                any::<bool>().prop_map(Value::Bool),
+                any::<u64>().prop_map(Value::from),
+                (i64::MIN + 1..0).prop_map(Value::from),
+                Just(Value::Null),
+            ], 0..LINEAR_SCAN),
+            ws in prop::sample::select(vec!["", " ", "\n\t ", "\r\n"]),
+        ) {
+            let body: Vec<String> = plain_object
+                .iter()
+                .map(|(k, v)| format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}"))
+                .collect();
+            let text = format!("{ws}{{{}}}{ws}", body.join(","));
+            let plain = plain_members(text.as_bytes());
+            prop_assert!(plain.is_some(), "{}", text);
+            prop_assert_eq!(Ok(plain.unwrap_or_default()), members(text.as_bytes(), "payload").map_err(|e| e.to_string()));
+        }
     }
 
     #[test]

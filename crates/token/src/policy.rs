@@ -1,9 +1,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aliaskit_domain::{Error as DomainError, RegisteredClaims};
-use serde_json::Value;
 
-use crate::compact::Header;
+use crate::compact::{Field, Header};
 use crate::{Algorithm, Result, Secret, TokenError};
 
 /// How tokens are judged (DESIGN §6). The defaults are the documented ones.
@@ -79,18 +78,18 @@ impl Policy {
             ));
         }
         match &header.typ {
-            None => {}
-            Some(Value::String(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
-            Some(_) => {
+            Field::Absent => {}
+            Field::Text(typ) if typ.eq_ignore_ascii_case("JWT") => {}
+            _ => {
                 return Err(TokenError::malformed(
                     "header `typ` must be \"JWT\" when present",
                 ));
             }
         }
         let alg = match &header.alg {
-            Some(Value::String(alg)) => alg,
-            Some(_) => return Err(TokenError::malformed("header `alg` must be a string")),
-            None => return Err(TokenError::malformed("the header has no `alg`")),
+            Field::Text(alg) => alg,
+            Field::NotText => return Err(TokenError::malformed("header `alg` must be a string")),
+            Field::Absent => return Err(TokenError::malformed("the header has no `alg`")),
         };
         match Algorithm::from_name(alg) {
             Some(a) if self.algorithms.contains(&a) => Ok(a),

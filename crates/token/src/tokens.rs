@@ -5,7 +5,7 @@ use josekit::jws::{JwsHeader, JwsVerifier};
 use josekit::jwt::JwtPayload;
 use serde_json::{Map, Value};
 
-use crate::compact::Compact;
+use crate::compact::{Compact, Field};
 use crate::hmac::HmacKey;
 use crate::{Algorithm, Clock, KeyRing, Policy, Result, Secret, SystemClock, TokenError, json};
 
@@ -141,10 +141,11 @@ impl<C: Clock> Tokens<C> {
             return Err(TokenError::BadSignature);
         }
         let claims = compact.with_payload(|bytes| {
-            let mut builder = AccessClaimsBuilder::default();
-            for (name, value) in json::members(bytes, "payload")? {
-                builder.member(&name, value)?;
-            }
+            let builder = json::read_object(
+                bytes,
+                "payload",
+                |b: &mut AccessClaimsBuilder, name, value| Ok(b.member(name, value)?),
+            )?;
             Ok(builder.finish()?)
         })?;
         if claims.alias != *expect.alias {
@@ -185,7 +186,7 @@ impl<C: Clock> Tokens<C> {
     pub fn verify_ring(&self, ring: &KeyRing, token: &str) -> Result<RingClaims> {
         let compact = Compact::parse(token)?;
         let alg = self.policy.header_algorithm(&compact.header)?;
-        let Some(Value::String(kid)) = &compact.header.kid else {
+        let Field::Text(kid) = &compact.header.kid else {
             return Err(TokenError::UnknownKey);
         };
         let (key_alg, key) = ring.find(kid).ok_or(TokenError::UnknownKey)?;
@@ -204,7 +205,7 @@ impl<C: Clock> Tokens<C> {
             .check_times(&registered, None, self.clock.now())?;
         self.policy.check_issuer_audience(&registered)?;
         Ok(RingClaims {
-            kid: kid.clone(),
+            kid: kid.clone().into_owned(),
             registered,
             claims,
         })
