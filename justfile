@@ -38,9 +38,9 @@ schemathesis:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
-# Token verification benchmark (see docs/performance.md).
-bench:
-    cargo bench -p aliaskit-token --bench verify
+# Token verification benchmark: medians, ratios, whether issue 2's targets hold (docs/performance.md).
+bench *ARGS:
+    scripts/bench-token.sh {{ARGS}}
 
 # HTTP load harness: ratios to /healthz, p99, RSS (see docs/performance.md; needs wrk).
 bench-http *ARGS:
