@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationVersion;
 use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -192,6 +193,10 @@ impl r2d2::ManageConnection for Manager {
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+/// The PostgreSQL advisory lock key `migrate` holds: "aliaskit" in ASCII, so it does not
+/// collide with another application's locks on a shared server by accident.
+const MIGRATION_LOCK: i64 = 0x616c_6961_736b_6974;
+
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// The database: a pool of connections to one target.
@@ -425,17 +430,34 @@ impl Database {
     }
 
     /// Applies the pending embedded migrations; returns the versions applied.
+    ///
+    /// On PostgreSQL, processes migrating one database at the same moment (servers starting
+    /// together) take turns under an advisory lock: the first applies, the others then find
+    /// nothing pending. (A SQLite file has one server.)
     pub fn migrate(&self) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
         let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
             reason: e.to_string(),
         };
-        let applied = match &mut *conn {
-            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        let versions = |applied: Vec<MigrationVersion<'_>>| -> Vec<String> {
+            applied.into_iter().map(|v| v.to_string()).collect()
+        };
+        match &mut *conn {
+            DbConn::Postgres(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
+                // Released however the migrations went (and with the session, if it is gone).
+                let unlocked =
+                    c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+                let applied = applied.map_err(failed)?;
+                unlocked?;
+                Ok(applied)
+            }
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(versions)
+                .map_err(failed),
         }
-        .map_err(failed)?;
-        Ok(applied.into_iter().map(|v| v.to_string()).collect())
     }
 
     /// Connections open and idle, for readiness and metrics.

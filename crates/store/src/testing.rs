@@ -49,6 +49,15 @@ impl TestDb {
     /// A migrated PostgreSQL database created for this test, or `None` (with a note on stderr)
     /// when `ALIASKIT_TEST_POSTGRES_URL` is not set.
     pub fn postgres() -> Result<Option<TestDb>> {
+        let Some(test_db) = TestDb::postgres_empty()? else {
+            return Ok(None);
+        };
+        test_db.db.migrate()?;
+        Ok(Some(test_db))
+    }
+
+    /// Like [`postgres`](Self::postgres), without migrating: an empty database.
+    pub fn postgres_empty() -> Result<Option<TestDb>> {
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
             eprintln!("skipped the PostgreSQL half: set {POSTGRES_URL_VAR} to run it");
             return Ok(None);
@@ -68,13 +77,11 @@ impl TestDb {
             },
             test_vault()?,
         )?;
-        let test_db = TestDb {
+        Ok(Some(TestDb {
             url,
             db,
             cleanup: Cleanup::Postgres { admin_url, name },
-        };
-        test_db.db.migrate()?;
-        Ok(Some(test_db))
+        }))
     }
 
     /// SQLite, and PostgreSQL when configured: run the same test on each.

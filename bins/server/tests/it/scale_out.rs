@@ -1,7 +1,7 @@
 //! Two server processes on one PostgreSQL database behave as one (docs/deployment.md): what one
 //! creates the other serves; what one deletes or rotates the other refuses within `cache.ttl`;
 //! OpenCAP lockout and signing keys are shared; the purge runs once per interval, not once per
-//! server.
+//! server. Servers started together on an empty database take turns migrating it.
 
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,34 @@ fn token(secret: &str, alias: &str) -> String {
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
+}
+
+/// Servers started at the same moment on an empty database, each migrating on start, all come
+/// up ready: they take turns applying the migrations (and creating the first organization, the
+/// master key record and the signing key).
+#[test]
+fn servers_started_together_on_an_empty_database_all_come_up() {
+    let Some(db) = TestDb::postgres_empty().unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let servers: Vec<ServerProcess> = std::thread::scope(|s| {
+        let starting: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| start(dir.path(), &db.url)))
+            .collect();
+        starting.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for server in &servers {
+        let (status, body) = call("GET", format!("{}/readyz", server.base), None, None);
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call(
+            "GET",
+            format!("{}/organization/api/v1/aliases", server.base),
+            None,
+            Some(&format!("Bearer {KEY}")),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
 }
 
 #[test]

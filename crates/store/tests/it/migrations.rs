@@ -125,3 +125,42 @@ fn a_database_that_is_down_is_unavailable_not_an_error() {
     let err = db.ping().unwrap_err();
     assert!(err.is_unavailable(), "{err}");
 }
+
+/// Servers starting at the same moment on an empty PostgreSQL database, each with
+/// `migrate_on_start`: they take turns, every migration is applied exactly once, and none of
+/// them fails.
+#[test]
+fn servers_migrating_at_once_take_turns_on_postgres() {
+    let Some(db) = aliaskit_store::testing::TestDb::postgres_empty().unwrap() else {
+        return;
+    };
+    const SERVERS: usize = 4;
+    let start = std::sync::Barrier::new(SERVERS);
+    let results: Vec<aliaskit_store::Result<Vec<String>>> = std::thread::scope(|s| {
+        let servers: Vec<_> = (0..SERVERS)
+            .map(|_| {
+                s.spawn(|| {
+                    let own = aliaskit_store::Database::open(
+                        &db.url,
+                        aliaskit_store::PoolOptions::default(),
+                        aliaskit_store::testing::test_vault()?,
+                    )?;
+                    own.conn()?;
+                    start.wait();
+                    own.migrate()
+                })
+            })
+            .collect();
+        servers.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut applied = Vec::new();
+    for result in results {
+        applied.extend(result.unwrap());
+    }
+    applied.sort();
+    let mut once = applied.clone();
+    once.dedup();
+    assert_eq!(applied, once, "a migration was applied twice");
+    assert!(!applied.is_empty());
+    db.db.check_schema().unwrap();
+}
