@@ -55,13 +55,17 @@ impl From<Value> for Field {
     }
 }
 
-/// The headers nearly every HMAC token carries — Joken, jsonwebtoken, jose and aliaskit itself
-/// write `{"alg":"HS…","typ":"JWT"}` — by their exact encoded segment, so the common token skips
-/// decoding its header. Any other segment, however equivalent, is decoded and read in full.
-const KNOWN_HEADERS: [(&str, &str); 3] = [
+/// The headers nearly every HMAC token carries, by their exact encoded segment, so the common
+/// token skips decoding its header: `{"alg":"HS…","typ":"JWT"}` as Joken and aliaskit write it,
+/// and `{"typ":"JWT","alg":"HS…"}` as the Rust `jsonwebtoken` crate does. Any other segment,
+/// however equivalent, is decoded and read in full.
+const KNOWN_HEADERS: [(&str, &str); 6] = [
     ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "HS256"),
     ("eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9", "HS384"),
     ("eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9", "HS512"),
+    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9", "HS256"),
+    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzM4NCJ9", "HS384"),
+    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9", "HS512"),
 ];
 
 impl Header {
@@ -146,18 +150,28 @@ fn with_base64url<const N: usize, T>(
     part: &str,
     read: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
-    if base64::decoded_len_estimate(segment.len()) <= N {
-        let mut buf = [0u8; N];
-        let len = URL_SAFE_NO_PAD
-            .decode_slice(segment, &mut buf)
-            .map_err(|e| not_base64url(part, &e))?;
-        read(buf.get(..len).unwrap_or_default())
-    } else {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|e| not_base64url(part, &e))?;
-        read(&bytes)
+    let mut buf = [0u8; N];
+    match decode_into(segment, part, &mut buf)? {
+        Some(len) => read(buf.get(..len).unwrap_or_default()),
+        None => read(&decode_vec(segment, part)?),
     }
+}
+
+/// Decodes `segment` into `buf` and gives its length, or `None` if it may not fit.
+fn decode_into(segment: &str, part: &str, buf: &mut [u8]) -> Result<Option<usize>> {
+    if base64::decoded_len_estimate(segment.len()) > buf.len() {
+        return Ok(None);
+    }
+    URL_SAFE_NO_PAD
+        .decode_slice(segment, buf)
+        .map(Some)
+        .map_err(|e| not_base64url(part, &e))
+}
+
+fn decode_vec(segment: &str, part: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|e| not_base64url(part, &e))
 }
 
 fn not_base64url(part: &str, e: &dyn std::fmt::Display) -> TokenError {
@@ -174,18 +188,11 @@ pub(crate) enum Bytes<const N: usize> {
 impl<const N: usize> Bytes<N> {
     /// Decodes `segment` as [`with_base64url`] does, into the value itself when it fits.
     fn decode(segment: &str, part: &str) -> Result<Self> {
-        if base64::decoded_len_estimate(segment.len()) <= N {
-            let mut buf = [0u8; N];
-            let len = URL_SAFE_NO_PAD
-                .decode_slice(segment, &mut buf)
-                .map_err(|e| not_base64url(part, &e))?;
-            Ok(Bytes::Inline(buf, len))
-        } else {
-            URL_SAFE_NO_PAD
-                .decode(segment)
-                .map(Bytes::Heap)
-                .map_err(|e| not_base64url(part, &e))
-        }
+        let mut buf = [0u8; N];
+        Ok(match decode_into(segment, part, &mut buf)? {
+            Some(len) => Bytes::Inline(buf, len),
+            None => Bytes::Heap(decode_vec(segment, part)?),
+        })
     }
 }
 

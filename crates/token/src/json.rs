@@ -80,6 +80,10 @@ mod plain {
 
     use super::{LINEAR_SCAN, Strict};
 
+    /// Values with this many opening brackets are left to the full reader, well below
+    /// serde_json's nesting limit of 128.
+    const DEEP: usize = 64;
+
     /// Hands each member to `each` as it is read; `None` as soon as the text is not plain or
     /// `each` answers `None`.
     pub(super) fn read<'a>(
@@ -183,7 +187,14 @@ mod plain {
             let rest = self.text.get(self.pos..)?;
             let mut one = serde_json::Deserializer::from_str(rest).into_iter::<Strict>();
             let Strict(value) = one.next()?.ok()?;
-            self.pos += one.byte_offset();
+            let read = rest.get(..one.byte_offset())?;
+            // This deserializer started one level below the object, so its nesting limit (128)
+            // is one deeper than the full reader's: leave deep values to the full reader. (Brackets
+            // inside strings count too, which only makes this more cautious.)
+            if read.bytes().filter(|b| matches!(b, b'[' | b'{')).count() >= DEEP {
+                return None;
+            }
+            self.pos += read.len();
             Some(value)
         }
 
@@ -484,6 +495,18 @@ mod tests {
             let plain = plain_members(bytes);
             assert!(plain.is_some(), "{}", String::from_utf8_lossy(bytes));
             assert_eq!(plain.ok_or(()), members(bytes, "payload").map_err(|_| ()));
+        }
+        // Nested as deep as serde_json's limit allows from the top, or one deeper.
+        let deep = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        for n in [126, 127, 128] {
+            let text = deep(n);
+            assert_eq!(plain_members(text.as_bytes()), None, "{n} deep");
+            // The full reader decides: 127 levels inside the object is over its limit.
+            assert_eq!(
+                members(text.as_bytes(), "payload").is_ok(),
+                n < 127,
+                "{n} deep"
+            );
         }
         let left = [
             &br#"{"\u0065":1}"#[..],

@@ -226,7 +226,7 @@ fn sign(claims: Map<String, Value>, key: &HmacKey) -> Result<String> {
         reason: e.to_string(),
     };
     let mut header = Map::new();
-    // josekit keeps member order: `alg` first, as every JWT library writes it.
+    // josekit keeps member order: `alg` first, as Joken writes it (compact.rs knows this form).
     header.insert("alg".into(), Value::String(String::new()));
     header.insert("typ".into(), Value::String("JWT".into()));
     let header = JwsHeader::from_map(header).map_err(josekit_error)?;
