@@ -1,4 +1,5 @@
-//! The settings and the database, for the commands that need them (`org …`, `migrate`).
+//! The settings and the database, for the commands that need them (`org …`, `migrate`,
+//! `keys rotate-master`).
 
 use std::path::Path;
 
@@ -44,9 +45,12 @@ pub fn check_keys(db: &Database, url: &str) -> Result<(), Failure> {
     db.check_keys(now()).map_err(|e| store_failure(url, e))
 }
 
-/// Applies the pending migrations and says so on stderr; returns whether any were applied.
-pub fn apply(db: &Database, url: &str) -> Result<bool, Failure> {
-    let applied = db.migrate().map_err(|e| store_failure(url, e))?;
+/// [`Database::ready_schema`]: migrates when `migrate` (saying so on stderr), else refuses a
+/// schema behind this version. Returns whether any migration was applied.
+pub fn ready_schema(db: &Database, migrate: bool, url: &str) -> Result<bool, Failure> {
+    let applied = db
+        .ready_schema(migrate)
+        .map_err(|e| store_failure(url, e))?;
     for version in &applied {
         eprintln!("applied migration {version} to the database at {url}");
     }
@@ -58,9 +62,7 @@ pub fn apply(db: &Database, url: &str) -> Result<bool, Failure> {
 pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
     let (settings, db) = open(config)?;
     let url = settings.database.redacted_url();
-    if settings.database.migrate_on_start {
-        apply(&db, &url)?;
-    }
+    ready_schema(&db, settings.database.migrate_on_start, &url)?;
     check_keys(&db, &url)?;
     Ok(Opened {
         service: Service::new(db, settings.service_config()),
@@ -73,7 +75,7 @@ pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
 pub fn migrate(config: Option<&Path>) -> Result<(), Failure> {
     let (settings, db) = open(config)?;
     let url = settings.database.redacted_url();
-    if !apply(&db, &url)? {
+    if !ready_schema(&db, true, &url)? {
         eprintln!("the database at {url} is already up to date");
     }
     Ok(())

@@ -6,7 +6,7 @@ use aliaskit_store::{MasterKey, Vault};
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 
-use crate::database::{apply, check_keys, now, open_with, store_failure};
+use crate::database::{check_keys, now, open_with, ready_schema, store_failure};
 use crate::{Failure, print};
 
 #[derive(Debug, Subcommand)]
@@ -41,26 +41,30 @@ fn rotate(config: Option<&Path>) -> Result<(), Failure> {
         aliaskit_config::Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))?;
     let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
     let url = settings.database.redacted_url();
+    // With a key file: a new key, ahead of the old ones. The file is written only once the
+    // schema is known good, so a refused run leaves it as it was.
     let vault = match &keys.file {
-        // A key file: a new key, first in the file (so a crash here loses nothing: the old key
-        // is still there to read with).
-        Some(path) => {
+        Some(_) => {
             let new = MasterKey::generate().map_err(|e| Failure::Usage(anyhow!(e)))?;
-            let all: Vec<MasterKey> = std::iter::once(new.clone())
-                .chain(keys.vault.keys().cloned())
-                .collect();
-            aliaskit_config::rewrite_key_file(path, &all)
-                .with_context(|| format!("cannot write the key file {}", path.display()))?;
-            eprintln!("generated master key {} in {}", new.id(), path.display());
-            Vault::new(new, all.into_iter().skip(1).collect())
+            Vault::new(new, keys.vault.keys().cloned().collect())
         }
         None => keys.vault,
     };
     let current = vault.current().clone();
     let db = open_with(&settings, vault)?;
     // As every command but `migrate`: the schema changes only where the operator allows it.
-    if settings.database.migrate_on_start {
-        apply(&db, &url)?;
+    ready_schema(&db, settings.database.migrate_on_start, &url)?;
+    if let Some(path) = &keys.file {
+        // The new key first in the file, the old ones still there: a crash from here on loses
+        // nothing.
+        let all: Vec<MasterKey> = db.vault().keys().cloned().collect();
+        aliaskit_config::rewrite_key_file(path, &all)
+            .with_context(|| format!("cannot write the key file {}", path.display()))?;
+        eprintln!(
+            "generated master key {} in {}",
+            current.id(),
+            path.display()
+        );
     }
     check_keys(&db, &url)?;
     let changed = db.reseal_all(now()).map_err(|e| store_failure(&url, e))?;

@@ -1,6 +1,7 @@
 //! The aliaskit server as a library, so tests start exactly what `main` starts:
-//! [`Application::build`] opens the database, applies migrations, bootstraps the first
-//! organization and binds the port; [`Application::run_until_stopped`] serves until SIGINT or
+//! [`Application::build`] binds the port, opens the database, applies migrations (or, with
+//! `database.migrate_on_start = false`, refuses a schema behind this version), checks the
+//! master keys and bootstraps the first organization; [`Application::run_until_stopped`] serves until SIGINT or
 //! SIGTERM, letting in-flight requests finish. With `server.tls.cert` and `server.tls.key` it
 //! speaks HTTPS (rustls; see [`tls`]).
 
@@ -49,13 +50,11 @@ impl Application {
         let keys = settings.keys()?;
         let db = Database::open(&settings.database.url, settings.pool_options(), keys.vault)
             .with_context(|| format!("cannot open the database at {url}"))?;
-        if settings.database.migrate_on_start {
-            let applied = db
-                .migrate()
-                .with_context(|| format!("cannot apply migrations to {url}"))?;
-            if !applied.is_empty() {
-                tracing::info!(database = %url, migrations = ?applied, "applied migrations");
-            }
+        let applied = db
+            .ready_schema(settings.database.migrate_on_start)
+            .with_context(|| format!("cannot use the database at {url}"))?;
+        if !applied.is_empty() {
+            tracing::info!(database = %url, migrations = ?applied, "applied migrations");
         }
         let service = Service::new(db, settings.service_config());
         service

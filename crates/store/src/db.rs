@@ -193,11 +193,11 @@ impl r2d2::ManageConnection for Manager {
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
 /// The PostgreSQL advisory lock key `migrate` holds: "aliaskit" in ASCII, so it does not
 /// collide with another application's locks on a shared server by accident.
 const MIGRATION_LOCK: i64 = 0x616c_6961_736b_6974;
-
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// The database: a pool of connections to one target.
 ///
@@ -279,12 +279,10 @@ impl Database {
         &self.vault
     }
 
-    /// Refuses a database whose schema lacks migrations of this version (a clear error
-    /// instead of "no such table" later), or holding values sealed under a master key the
-    /// vault lacks (a clear error at start instead of failures on reads), and records the
-    /// current key's id.
+    /// Refuses a database holding values sealed under a master key the vault lacks (a clear
+    /// error at start instead of failures on reads), and records the current key's id. Call it
+    /// after [`ready_schema`](Self::ready_schema).
     pub fn check_keys(&self, now: i64) -> Result<()> {
-        self.check_schema()?;
         self.transaction(|c| {
             if let Some(kid) = repo::master_keys::all(c)?
                 .into_iter()
@@ -429,11 +427,24 @@ impl Database {
         }
     }
 
+    /// The schema step of every start (`database.migrate_on_start`): with `migrate`, applies
+    /// the pending migrations and returns their versions; without, refuses a schema behind
+    /// this version ([`StoreError::SchemaBehind`], which says to run `aliaskit migrate`)
+    /// instead of failing later with "no such table".
+    pub fn ready_schema(&self, migrate: bool) -> Result<Vec<String>> {
+        if migrate {
+            self.migrate()
+        } else {
+            self.check_schema().map(|()| Vec::new())
+        }
+    }
+
     /// Applies the pending embedded migrations; returns the versions applied.
     ///
     /// On PostgreSQL, processes migrating one database at the same moment (servers starting
-    /// together) take turns under an advisory lock: the first applies, the others then find
-    /// nothing pending. (A SQLite file has one server.)
+    /// together) take turns under a transaction-scoped advisory lock: the first applies, the
+    /// others wait, then find nothing pending. The migrations commit together. (A SQLite file
+    /// has one server.)
     pub fn migrate(&self) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
         let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration {
@@ -443,16 +454,13 @@ impl Database {
             applied.into_iter().map(|v| v.to_string()).collect()
         };
         match &mut *conn {
-            DbConn::Postgres(c) => {
-                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
-                // Released however the migrations went (and with the session, if it is gone).
-                let unlocked =
-                    c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
-                let applied = applied.map_err(failed)?;
-                unlocked?;
-                Ok(applied)
-            }
+            // A transaction-scoped lock: released with the commit or rollback, whatever happens.
+            DbConn::Postgres(c) => c.transaction(|c| {
+                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))?;
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(versions)
+                    .map_err(failed)
+            }),
             DbConn::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(versions)

@@ -53,8 +53,9 @@ pub enum StoreError {
     },
     /// The database lacks migrations this version needs (`database.migrate_on_start` off).
     #[error(
-        "the database schema is behind this version ({count} pending migrations, from \
-         {first}): run `aliaskit migrate`, or start with database.migrate_on_start = true"
+        "the database schema is behind this version ({count} pending migration{}, from \
+         {first}): run `aliaskit migrate`, or set database.migrate_on_start = true",
+        if *count == 1 { "" } else { "s" }
     )]
     SchemaBehind {
         /// How many are pending.

@@ -168,6 +168,17 @@ fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
     let off = [("ALIASKIT__DATABASE__MIGRATE_ON_START", "false")];
     let run = t.run_env(&["keys", "rotate-master"], &off);
     assert_eq!(run.code, 2, "{}", run.stderr);
+    // The settings created the key file with its first key; the refused rotation added none.
+    assert_eq!(
+        keys_in(&key_file(&t)).len(),
+        1,
+        "a refused rotation leaves the key file alone"
+    );
+    assert!(
+        !run.stderr.contains("generated master key"),
+        "{}",
+        run.stderr
+    );
     assert!(
         !run.stderr.contains("applied migration"),
         "it migrated: {}",
