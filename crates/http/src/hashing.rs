@@ -5,7 +5,7 @@
 //! (measured in docs/performance.md: the retrieve p99 stays within 2× under 50 concurrent
 //! logins). With spare CPU they hash at full speed; on a machine saturated for long, logins wait
 //! (the per-IP limit and the bounded queue keep that from piling up). Few threads also means
-//! few malloc arenas holding on to the 19 MiB buffers, which keeps RSS flat. Beyond the queue a
+//! few malloc arenas holding on to the 19 MiB buffers, which keeps RSS bounded. Beyond the queue a
 //! login is answered `503` with `Retry-After`.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -21,7 +21,6 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub struct HashingPool {
     jobs: SyncSender<Job>,
-    threads: usize,
 }
 
 impl HashingPool {
@@ -39,18 +38,13 @@ impl HashingPool {
                 tracing::error!(error = %e, "cannot start a password hashing thread");
             }
         }
-        HashingPool { jobs, threads }
+        HashingPool { jobs }
     }
 
     /// Half the cores (at least one), with room for 1024 waiting logins.
     pub fn with_defaults() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         HashingPool::new((cores / 2).max(1), 1024)
-    }
-
-    /// How many threads hash.
-    pub fn threads(&self) -> usize {
-        self.threads
     }
 
     /// Runs `f` on a hashing thread and waits for it without holding an async worker.
@@ -60,6 +54,10 @@ impl HashingPool {
     ) -> Result<T, ApiError> {
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {
+            // The client went away while the job waited: spare the machine the hash.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(f());
         });
         match self.jobs.try_send(job) {

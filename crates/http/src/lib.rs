@@ -15,8 +15,9 @@
 //! }
 //! ```
 //!
-//! Another actix-web service mounts the routes with [`configure`]. All database work runs on
-//! actix's blocking pool (`web::block`), never on an async worker.
+//! Another actix-web service mounts the routes with [`configure`]. Database work never runs on
+//! an async worker: it runs on actix's blocking pool (`web::block`), except OpenCAP signup and
+//! login, which run whole on the password-hashing threads ([`hashing`]).
 
 pub mod auth;
 pub mod body;

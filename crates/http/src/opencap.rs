@@ -150,7 +150,7 @@ fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// `POST /v1/auth {"alias", "password"}` → `{"jwt"}`. Limited per client IP; password checks
-/// run on the blocking pool, a bounded number at a time.
+/// run on low-priority hashing threads behind a bounded queue.
 #[utoipa::path(
     post,
     path = "/v1/auth",
