@@ -20,11 +20,7 @@ fn start(dir: &Path, db: &Path) -> ServerProcess {
 /// Answers one `/healthz` (so the server is past its start, signal handlers included), stops
 /// it with SIGTERM, asserts a clean exit, and returns its stdout and logs.
 fn serve_once_and_stop(server: &mut ServerProcess) -> (String, String) {
-    let health = agent()
-        .get(format!("{}/healthz", server.base))
-        .call()
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(server.client().get("/healthz", None).status, 200);
     server.signal("TERM");
     let status = server.wait(Duration::from_secs(20));
     assert!(status.success(), "{status:?}");
@@ -50,14 +46,11 @@ fn first_start_prints_the_key_once_and_sigterm_stops_cleanly() {
 
     // Second start on the same database: no new key, and the first one works.
     let mut server = start(dir.path(), &db);
-    let agent = crate::agent();
-    let res = agent
-        .get(format!("{}/organization/api/v1/aliases", server.base))
-        .header("Authorization", format!("Bearer {key}"))
-        .call()
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    drop(agent);
+    let listed = server.client().get(
+        "/organization/api/v1/aliases",
+        Some(&format!("Bearer {key}")),
+    );
+    assert_eq!(listed.status, 200);
     server.signal("TERM");
     assert!(server.wait(Duration::from_secs(20)).success());
     let (stdout, _) = server.output();

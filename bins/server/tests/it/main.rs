@@ -46,7 +46,7 @@ pub struct TestApp {
     pub base: String,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 /// What the client saw.
@@ -105,58 +105,82 @@ impl TestApp {
             });
         });
         let (port, handle) = rx.recv().expect("the server starts");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let base = format!("http://127.0.0.1:{port}");
         TestApp {
-            base: format!("http://127.0.0.1:{port}"),
+            client: Client::new(&base),
+            base,
             handle,
             thread: Some(thread),
-            agent,
         }
+    }
+}
+
+/// A test app is called as a client of itself: `app.get(…)`.
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Requests to one server, answered with what the client saw (every status is an answer).
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of the server at `base` (`http://127.0.0.1:PORT`).
+    pub fn new(base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            agent: agent(),
+        }
+    }
+
+    /// `method path`, with a JSON body and an `Authorization` value when given.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        authorization: Option<&str>,
+    ) -> Answer {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(a) = authorization {
+            req = req.header("Authorization", a);
+        }
+        let res = match body {
+            Some(b) => self.agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .unwrap(),
+            ),
+            None => self.agent.run(req.body(()).unwrap()),
+        };
+        read(res.unwrap())
     }
 
     /// `GET path` with an optional `Authorization` value.
     pub fn get(&self, path: &str, authorization: Option<&str>) -> Answer {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        if let Some(a) = authorization {
-            req = req.header("Authorization", a);
-        }
-        read(req.call().unwrap())
+        self.send("GET", path, None, authorization)
     }
 
     /// `POST path` with a JSON body and an optional `Authorization` value.
     pub fn post(&self, path: &str, body: &Value, authorization: Option<&str>) -> Answer {
-        let mut req = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json");
-        if let Some(a) = authorization {
-            req = req.header("Authorization", a);
-        }
-        read(req.send(body.to_string()).unwrap())
+        self.send("POST", path, Some(body), authorization)
     }
 
     /// `PUT path` with a JSON body and an optional `Authorization` value.
     pub fn put(&self, path: &str, body: &Value, authorization: Option<&str>) -> Answer {
-        let mut req = self
-            .agent
-            .put(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json");
-        if let Some(a) = authorization {
-            req = req.header("Authorization", a);
-        }
-        read(req.send(body.to_string()).unwrap())
+        self.send("PUT", path, Some(body), authorization)
     }
 
     /// `DELETE path` with an optional `Authorization` value.
     pub fn delete(&self, path: &str, authorization: Option<&str>) -> Answer {
-        let mut req = self.agent.delete(format!("{}{path}", self.base));
-        if let Some(a) = authorization {
-            req = req.header("Authorization", a);
-        }
-        read(req.call().unwrap())
+        self.send("DELETE", path, None, authorization)
     }
 }
 
@@ -197,6 +221,18 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Waits until `done` holds, checking every 100 ms; fails the test after `within`.
+pub fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// An HTTP client that reports every status as an answer, not an error.
@@ -265,6 +301,11 @@ impl ServerProcess {
                 );
             }
         }
+    }
+
+    /// A client of it.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
     }
 
     /// Its process id.

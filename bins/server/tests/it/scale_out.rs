@@ -36,37 +36,6 @@ fn start(dir: &std::path::Path, url: &str) -> ServerProcess {
     )
 }
 
-fn call(method: &str, url: String, body: Option<&Value>, auth: Option<&str>) -> (u16, Value) {
-    let agent = agent();
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    let res = match body {
-        Some(b) => agent.run(
-            req.header("Content-Type", "application/json")
-                .body(b.to_string())
-                .unwrap(),
-        ),
-        None => agent.run(req.body(()).unwrap()),
-    };
-    let mut res = res.unwrap();
-    let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {within:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn token(secret: &str, alias: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -92,15 +61,13 @@ fn servers_started_together_on_an_empty_database_all_come_up() {
         starting.into_iter().map(|t| t.join().unwrap()).collect()
     });
     for server in &servers {
-        let (status, body) = call("GET", format!("{}/readyz", server.base), None, None);
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = call(
-            "GET",
-            format!("{}/organization/api/v1/aliases", server.base),
-            None,
+        let answer = server.client().get("/readyz", None);
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        let answer = server.client().get(
+            "/organization/api/v1/aliases",
             Some(&format!("Bearer {KEY}")),
         );
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
     }
 }
 
@@ -113,125 +80,99 @@ fn two_servers_on_one_postgres_behave_as_one() {
     let started = Instant::now();
     let mut a = start(dir.path(), &db.url);
     let mut b = start(dir.path(), &db.url);
+    let (on_a, on_b) = (a.client(), b.client());
     let org = format!("Bearer {KEY}");
     let within = Duration::from_secs(TTL * 5);
 
     // Created on A, retrieved on B.
     let secret = "scale-out-secret-0123456789abcdef";
-    let (status, created) = call(
-        "POST",
-        format!("{}/organization/api/v1/alias/create", a.base),
-        Some(&json!({"type": "conference", "jwt_secret": secret, "expired_at": now() + 3600})),
+    let created = on_a.post(
+        "/organization/api/v1/alias/create",
+        &json!({"type": "conference", "jwt_secret": secret, "expired_at": now() + 3600}),
         Some(&org),
     );
-    assert_eq!(status, 200, "{created:?}");
-    let id = created["data"]["id"].as_str().unwrap().to_owned();
-    let retrieve = |server: &ServerProcess, t: &str| {
-        call(
-            "GET",
-            format!("{}/api/v1/alias/{id}", server.base),
-            None,
-            Some(&format!("Bearer {t}")),
-        )
-        .0
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let retrieve = |server: &Client, t: &str| {
+        server
+            .get(&format!("/api/v1/alias/{id}"), Some(&format!("Bearer {t}")))
+            .status
     };
     let old = token(secret, &id);
-    assert_eq!(retrieve(&b, &old), 200);
+    assert_eq!(retrieve(&on_b, &old), 200);
 
     // Rotated on A (no grace): B refuses the old secret within the TTL, and takes the new one.
-    let (status, rotated) = call(
+    let rotated = on_a.send(
         "POST",
-        format!("{}/organization/api/v1/alias/{id}/rotate-secret", a.base),
+        &format!("/organization/api/v1/alias/{id}/rotate-secret"),
         None,
         Some(&org),
     );
-    assert_eq!(status, 200);
-    let new = token(rotated["data"]["jwt_secret"].as_str().unwrap(), &id);
-    assert_eq!(retrieve(&a, &old), 401, "A refuses the old secret at once");
+    assert_eq!(rotated.status, 200);
+    let new = token(rotated.body["data"]["jwt_secret"].as_str().unwrap(), &id);
+    assert_eq!(
+        retrieve(&on_a, &old),
+        401,
+        "A refuses the old secret at once"
+    );
     eventually("B refusing the rotated-out secret", within, || {
-        retrieve(&b, &old) == 401
+        retrieve(&on_b, &old) == 401
     });
-    assert_eq!(retrieve(&b, &new), 200);
+    assert_eq!(retrieve(&on_b, &new), 200);
 
     // Deleted on A: B refuses it within the TTL.
-    let (status, _) = call(
-        "DELETE",
-        format!("{}/organization/api/v1/alias/delete/{id}", a.base),
-        None,
+    let deleted = on_a.delete(
+        &format!("/organization/api/v1/alias/delete/{id}"),
         Some(&org),
     );
-    assert_eq!(status, 200);
+    assert_eq!(deleted.status, 200);
     eventually("B forgetting the deleted alias", within, || {
-        retrieve(&b, &new) == 404
+        retrieve(&on_b, &new) == 404
     });
 
     // OpenCAP: signed up on A, locked out by failures on B, refused on A too; a login token
     // signed by A is verified by B.
     let credentials = json!({"alias": "alice$example.com", "password": "correct horse battery"});
-    assert_eq!(
-        call(
-            "POST",
-            format!("{}/v1/users", a.base),
-            Some(&credentials),
-            None
-        )
-        .0,
-        200
-    );
-    let (status, login) = call(
-        "POST",
-        format!("{}/v1/auth", a.base),
-        Some(&credentials),
-        None,
-    );
-    assert_eq!(status, 200);
-    let jwt = format!("Bearer {}", login["jwt"].as_str().unwrap());
-    let put = call(
-        "PUT",
-        format!("{}/v1/addresses", b.base),
-        Some(&json!({"address_type": 100, "address": "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"})),
+    assert_eq!(on_a.post("/v1/users", &credentials, None).status, 200);
+    let login = on_a.post("/v1/auth", &credentials, None);
+    assert_eq!(login.status, 200);
+    let jwt = format!("Bearer {}", login.body["jwt"].as_str().unwrap());
+    let put = on_b.put(
+        "/v1/addresses",
+        &json!({"address_type": 100, "address": "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"}),
         Some(&jwt),
     );
-    assert_eq!(put.0, 200, "B verifies A's login token: {:?}", put.1);
+    assert_eq!(
+        put.status, 200,
+        "B verifies A's login token: {:?}",
+        put.body
+    );
     let wrong = json!({"alias": "alice$example.com", "password": "wrong password!"});
     for _ in 0..3 {
-        assert_eq!(
-            call("POST", format!("{}/v1/auth", b.base), Some(&wrong), None).0,
-            401
-        );
+        assert_eq!(on_b.post("/v1/auth", &wrong, None).status, 401);
     }
-    let (status, locked) = call(
-        "POST",
-        format!("{}/v1/auth", a.base),
-        Some(&credentials),
-        None,
-    );
+    let locked = on_a.post("/v1/auth", &credentials, None);
     assert_eq!(
-        (status, locked["code"].as_str()),
+        (locked.status, locked.body["code"].as_str()),
         (429, Some("account_locked")),
         "the lock holds on A"
     );
 
     // The purge: an alias that expires in a second is purged once, by one of the two.
-    let (status, short) = call(
-        "POST",
-        format!("{}/organization/api/v1/alias/create", b.base),
-        Some(&json!({"type": "live", "expired_at": now() + 1})),
+    let short = on_b.post(
+        "/organization/api/v1/alias/create",
+        &json!({"type": "live", "expired_at": now() + 1}),
         Some(&org),
     );
-    assert_eq!(status, 200);
-    let short = short["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(short.status, 200);
+    let short = short.body["data"]["id"].as_str().unwrap().to_owned();
     eventually(
         "the purge of the expired alias",
         Duration::from_secs(30),
         || {
-            call(
-                "GET",
-                format!("{}/organization/api/v1/alias/{short}", a.base),
-                None,
-                Some(&org),
-            )
-            .0 == 404
+            on_a.get(&format!("/organization/api/v1/alias/{short}"), Some(&org))
+                .status
+                == 404
         },
     );
     std::thread::sleep(Duration::from_secs(PURGE_INTERVAL * 2));

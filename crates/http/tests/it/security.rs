@@ -48,6 +48,24 @@ async fn retrieve_with(api: &Api, id: &str, token: &str) -> Answer {
     .await
 }
 
+/// `rotate-secret` on alias `id`, which must succeed; the new secret.
+async fn rotate_secret(api: &Api, env: &Env, id: &str) -> String {
+    let answer = send(
+        api,
+        post(
+            env,
+            format!("/organization/api/v1/alias/{id}/rotate-secret"),
+        ),
+    )
+    .await;
+    let b = env.db.backend();
+    assert_eq!(answer.status, StatusCode::OK, "{b:?} {:?}", answer.body);
+    answer.body["data"]["jwt_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn signed(secret: &str, id: &str, iat: i64) -> String {
     token(
         secret,
@@ -65,19 +83,7 @@ async fn rotate_secret_returns_a_new_one_once_and_the_old_one_works_for_the_grac
         let t0 = clock.now();
         let old_token = signed(SECRET, id, t0);
 
-        let answer = send(
-            &api,
-            post(
-                &env,
-                format!("/organization/api/v1/alias/{id}/rotate-secret"),
-            ),
-        )
-        .await;
-        assert_eq!(answer.status, StatusCode::OK, "{b:?} {:?}", answer.body);
-        let new_secret = answer.body["data"]["jwt_secret"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let new_secret = rotate_secret(&api, &env, id).await;
         assert_eq!(new_secret.len(), 43);
         assert_ne!(new_secret, SECRET);
         // Shown once: the owner's GET shows the current one; retrieve never shows any.
@@ -110,23 +116,15 @@ async fn setting_or_clearing_the_secret_ends_the_grace_of_a_rotated_out_one() {
     for env in envs() {
         let b = env.db.backend();
         for replacement in [json!("another-secret-of-32-bytes-or-more!"), Value::Null] {
-            let (api, clock) = api_with_clock(&env);
+            let api = env.api.clone();
             // With a passcode, so the alias stays private when its secret is cleared.
             let mut body = create_body();
             body["passcode"] = json!("letmein");
             let alias = created(&env, body).await;
             let id = alias["id"].as_str().unwrap();
-            let t0 = clock.now();
-            let rotated = send(
-                &api,
-                post(
-                    &env,
-                    format!("/organization/api/v1/alias/{id}/rotate-secret"),
-                ),
-            )
-            .await;
-            assert_eq!(rotated.status, StatusCode::OK, "{b:?} {:?}", rotated.body);
+            let t0 = now();
             let old_token = signed(SECRET, id, t0);
+            rotate_secret(&api, &env, id).await;
             assert_eq!(
                 retrieve_with(&api, id, &old_token).await.status,
                 StatusCode::OK,
