@@ -113,7 +113,6 @@ impl From<r2d2::Error> for StoreError {
     }
 }
 
-/// A unique-violation on insert, told apart from other errors.
 /// For `map_err` on an insert: a unique violation is `taken`, anything else a query error.
 pub(crate) fn taken_as(taken: StoreError) -> impl FnOnce(DieselError) -> StoreError {
     move |e| {
@@ -125,6 +124,23 @@ pub(crate) fn taken_as(taken: StoreError) -> impl FnOnce(DieselError) -> StoreEr
     }
 }
 
+/// Runs `insert` in a savepoint and answers whether it inserted: `Ok(false)` when it met a
+/// unique violation (a concurrent writer's row). The savepoint keeps an enclosing transaction
+/// usable — PostgreSQL aborts a transaction at its first error — so the caller can go on, by
+/// accepting the other row or updating it.
+pub(crate) fn insert_unless_taken(
+    conn: &mut crate::DbConn,
+    insert: impl FnOnce(&mut crate::DbConn) -> diesel::QueryResult<usize>,
+) -> crate::Result<bool> {
+    use diesel::Connection;
+    match conn.transaction(insert) {
+        Ok(_) => Ok(true),
+        Err(e) if unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A unique violation on insert, told apart from other errors.
 pub(crate) fn unique_violation(e: &DieselError) -> bool {
     matches!(
         e,

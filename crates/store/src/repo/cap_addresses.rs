@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::rows::CapAddressRow;
 use crate::schema::cap_addresses::dsl;
-use crate::{DbConn, Result, error::unique_violation};
+use crate::{DbConn, Result, error::insert_unless_taken};
 
 /// Stores the user's address of its type, replacing one of the same type. Run it in a
 /// transaction: an update, then an insert if there was nothing to update (a concurrent insert
@@ -31,16 +31,14 @@ pub fn upsert(conn: &mut DbConn, user_id: &str, stored: &StoredAddress) -> Resul
     if update(conn)? > 0 {
         return Ok(());
     }
-    match diesel::insert_into(dsl::cap_addresses)
-        .values(&row)
-        .execute(conn)
-    {
-        Err(e) if unique_violation(&e) => {
-            update(conn)?;
-            Ok(())
-        }
-        other => other.map(|_| ()).map_err(Into::into),
+    if !insert_unless_taken(conn, |c| {
+        diesel::insert_into(dsl::cap_addresses)
+            .values(&row)
+            .execute(c)
+    })? {
+        update(conn)?;
     }
+    Ok(())
 }
 
 /// The user's address of one type.

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::error::unique_violation;
+use crate::error::insert_unless_taken;
 use crate::schema::master_keys::dsl;
 use crate::{DbConn, Result};
 
@@ -17,16 +17,12 @@ pub fn record(conn: &mut DbConn, kid: &str, now: i64) -> Result<()> {
     if known > 0 {
         return Ok(());
     }
-    let inserted = conn.transaction(|c| {
+    insert_unless_taken(conn, |c| {
         diesel::insert_into(dsl::master_keys)
             .values((dsl::kid.eq(kid), dsl::first_used_at.eq(now)))
             .execute(c)
-    });
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) if unique_violation(&e) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    })?;
+    Ok(())
 }
 
 /// Every recorded key id.

@@ -79,3 +79,69 @@ fn two_starts_recording_the_same_master_key_at_once_both_succeed() {
     let kids = db.db.transaction(repo::master_keys::all).unwrap();
     assert_eq!(kids.iter().filter(|k| *k == "race-kid").count(), 1);
 }
+
+/// Two first PUTs of one address type at once (PostgreSQL): the second finds nothing to update,
+/// its insert meets the first one's uncommitted row and fails on the unique key. It must then
+/// update that row — the transaction still usable — not fail with "current transaction is
+/// aborted".
+#[test]
+fn two_first_puts_of_one_address_type_at_once_both_succeed() {
+    use aliaskit_domain::opencap::StoredAddress;
+    use aliaskit_domain::opencap::{Address, AddressType, CapAlias, CapUser, Extensions};
+
+    let Some(db) = aliaskit_store::testing::TestDb::postgres().unwrap() else {
+        return;
+    };
+    let user = CapUser {
+        id: "race-user".into(),
+        alias: CapAlias::parse("race$example.com").unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        failed_logins: 0,
+        locked_until: None,
+        created_at: NOW,
+    };
+    db.db
+        .transaction(|c| repo::cap_users::insert(c, &user))
+        .unwrap();
+    let btc = AddressType::from_code(100).unwrap();
+    let stored = |text: &str, at: i64| StoredAddress {
+        address: Address::new(btc, text).unwrap(),
+        extensions: Extensions::default(),
+        updated_at: at,
+    };
+    let first_address = stored("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", NOW);
+    let second_address = stored("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", NOW + 1);
+    let (holding, held) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let db = &db;
+        let (user, first_address) = (&user, &first_address);
+        let first = s.spawn(move || {
+            db.db.transaction(|c| {
+                repo::cap_addresses::upsert(c, &user.id, first_address)?;
+                holding.send(()).ok();
+                released.recv().ok();
+                Ok(())
+            })
+        });
+        held.recv().unwrap();
+        let second = s.spawn(|| {
+            db.db
+                .transaction(|c| repo::cap_addresses::upsert(c, &user.id, &second_address))
+        });
+        // Let the second reach its insert and block on the first's row, then commit the first.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        release.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        second
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("the second PUT failed: {e}"));
+    });
+    let found = db
+        .db
+        .transaction(|c| repo::cap_addresses::find(c, &user.id, btc))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, second_address, "the later PUT wins");
+}
