@@ -150,7 +150,9 @@ impl Service {
         })
     }
 
-    /// Loads `org`'s alias, applies `f` at now, stores it, in one transaction.
+    /// Loads `org`'s alias, applies `f` at now, stores it, in one transaction that holds the
+    /// row's lock from the read to the write: concurrent changes of one alias, on this server
+    /// or another, take turns, and none writes back fields it read before another's commit.
     fn change(
         &self,
         org: OrgId,
@@ -160,7 +162,7 @@ impl Service {
         let now = self.now();
         let vault = self.db.vault();
         let changed = self.db.transaction(|c| {
-            let Some(current) = aliases::find_owned(c, vault, org, id)? else {
+            let Some(current) = aliases::find_owned_for_update(c, vault, org, id)? else {
                 return Ok(None);
             };
             let mut changed = f(current, now);

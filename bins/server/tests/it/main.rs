@@ -10,6 +10,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod atomic;
 mod binary;
 mod crash;
 mod faults;

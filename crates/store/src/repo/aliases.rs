@@ -62,6 +62,31 @@ pub fn find_owned(
         .transpose()
 }
 
+/// The alias with this id if `org` owns it, locked until the end of the transaction so that a
+/// read-modify-write cannot be undone by, or undo, a concurrent one. Call it inside
+/// [`Database::transaction`](crate::Database::transaction): on PostgreSQL the row is read with
+/// `SELECT … FOR UPDATE`; on SQLite that transaction already holds the database's write lock
+/// (`BEGIN IMMEDIATE`).
+pub fn find_owned_for_update(
+    conn: &mut DbConn,
+    vault: &Vault,
+    org: OrgId,
+    id: &AliasId,
+) -> Result<Option<Alias>> {
+    let DbConn::Postgres(pg) = conn else {
+        return find_owned(conn, vault, org, id);
+    };
+    dsl::aliases
+        .find(id.as_str())
+        .filter(dsl::org_id.eq(org.0))
+        .select(AliasRow::as_select())
+        .for_update()
+        .first(pg)
+        .optional()?
+        .map(|row| row.open(vault))
+        .transpose()
+}
+
 /// Up to `limit` aliases of `org`, newest first (`inserted_at`, then id, descending), of one
 /// kind and one [`Status`] at a given now if asked, starting after `after`.
 pub fn list(
@@ -133,7 +158,14 @@ pub fn purge_expired(conn: &mut DbConn, before: i64, batch: i64) -> Result<usize
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(diesel::delete(dsl::aliases.filter(dsl::id.eq_any(&ids))).execute(conn)?)
+    // The expiry is checked again by the delete itself: an alias extended since the select
+    // is not deleted.
+    Ok(diesel::delete(
+        dsl::aliases
+            .filter(dsl::id.eq_any(&ids))
+            .filter(dsl::expired_at.lt(before)),
+    )
+    .execute(conn)?)
 }
 
 /// How many aliases `org` has.
