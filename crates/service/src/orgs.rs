@@ -53,14 +53,17 @@ impl Service {
     }
 
     /// Replaces every key of the organization with a new one; old keys stop working at once.
+    /// Two rotations at once take turns on the organization's row, so the key the later one
+    /// answers is the only one left.
     pub fn rotate_org_key(&self, name: &OrgName) -> Result<ApiKey> {
         let key = random::api_key()?;
         let now = self.now();
         self.db.transaction(|c| {
-            let org =
-                repo::orgs::find_by_name(c, name)?.ok_or_else(|| StoreError::OrgNotFound {
+            let org = repo::orgs::find_by_name_for_update(c, name)?.ok_or_else(|| {
+                StoreError::OrgNotFound {
                     name: name.to_string(),
-                })?;
+                }
+            })?;
             repo::api_keys::delete_for_org(c, org.id)?;
             repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)
         })?;

@@ -193,3 +193,29 @@ fn rotate_key_of_an_unknown_organization_is_refused_with_status_1() {
         );
     }
 }
+
+/// Rotations at the same moment take turns: of the keys they print, only the last one
+/// committed works — none of the others survives as a second key.
+#[test]
+fn concurrent_rotations_leave_exactly_one_working_key() {
+    for t in Target::all() {
+        assert_eq!(t.run(&["migrate"]).code, 0, "{}", t.name);
+        printed_key(&t.run(&["org", "create", "acme"]), t.name);
+        let service = t.service();
+        for round in 0..6 {
+            let keys: Vec<String> = std::thread::scope(|s| {
+                let runs: Vec<_> = (0..3)
+                    .map(|_| s.spawn(|| t.run(&["org", "rotate-key", "acme"])))
+                    .collect();
+                runs.into_iter()
+                    .map(|r| printed_key(&r.join().unwrap(), t.name))
+                    .collect()
+            });
+            let working = keys
+                .iter()
+                .filter(|k| service.authenticate(k).is_ok())
+                .count();
+            assert_eq!(working, 1, "{}, round {round}: {working} keys work", t.name);
+        }
+    }
+}

@@ -29,6 +29,23 @@ pub fn find_by_name(conn: &mut DbConn, name: &OrgName) -> Result<Option<Organiza
         .transpose()
 }
 
+/// The organization with this name, locked until the end of the transaction (PostgreSQL:
+/// `SELECT … FOR UPDATE`; a SQLite [`Database::transaction`](crate::Database::transaction)
+/// holds the write lock already), so that changes to it and its keys take turns.
+pub fn find_by_name_for_update(conn: &mut DbConn, name: &OrgName) -> Result<Option<Organization>> {
+    let DbConn::Postgres(pg) = conn else {
+        return find_by_name(conn, name);
+    };
+    dsl::organizations
+        .filter(dsl::name.eq(name.as_str()))
+        .select(OrgRow::as_select())
+        .for_update()
+        .first(pg)
+        .optional()?
+        .map(Organization::try_from)
+        .transpose()
+}
+
 /// Every organization, by name.
 pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>> {
     dsl::organizations
