@@ -81,9 +81,18 @@ impl Application {
             }
             Bootstrap::Created {
                 generated: false, ..
+            } => {
+                tracing::info!(
+                    "created organization `default` with the configured bootstrap.api_key"
+                );
+                None
             }
-            | Bootstrap::KeyAdded => {
-                tracing::info!("organization `default` accepts the configured bootstrap.api_key");
+            Bootstrap::Ignored => {
+                tracing::warn!(
+                    "bootstrap.api_key is set, but the database has organizations and none \
+                     holds this key (it was rotated, or is not this database's): ignored. It \
+                     applies to an empty database only; remove it from the settings"
+                );
                 None
             }
             Bootstrap::Nothing => None,

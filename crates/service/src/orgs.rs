@@ -21,9 +21,10 @@ pub enum Bootstrap {
         /// Whether aliaskit generated it (and so must show it to the operator).
         generated: bool,
     },
-    /// The configured key was not known yet and now belongs to `default`.
-    KeyAdded,
-    /// Nothing to do.
+    /// The database has organizations and a configured key that no organization holds: it was
+    /// ignored (rotated away, or a mistake). Warn the operator; never add it back.
+    Ignored,
+    /// Nothing to do: the database has organizations, and any configured key is one of theirs.
     Nothing,
 }
 
@@ -77,9 +78,9 @@ impl Service {
     }
 
     /// First start: with no organization at all, creates `default` with `configured` as its key,
-    /// or a generated one. With organizations already present, a configured key that no
-    /// organization has yet is added to `default`, so a deployment that sets
-    /// `bootstrap.api_key` can rely on it. Safe when several servers start at once.
+    /// or a generated one. On a database with organizations the configured key changes nothing:
+    /// a key rotated away with `rotate_org_key` must not come back because a deployment still
+    /// sets it. Safe when several servers start at once.
     pub fn bootstrap(&self, configured: Option<&ApiKey>) -> Result<Bootstrap> {
         let default = OrgName::parse(DEFAULT_ORG)?;
         let now = self.now();
@@ -94,22 +95,15 @@ impl Service {
                 repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)?;
                 return Ok(Bootstrap::Created { key, generated });
             }
-            let Some(key) = configured else {
-                return Ok(Bootstrap::Nothing);
-            };
-            let hash = key_hash(key.expose());
-            if repo::api_keys::find(c, &hash)?.is_some() {
-                return Ok(Bootstrap::Nothing);
+            match configured {
+                Some(key) if repo::api_keys::find(c, &key_hash(key.expose()))?.is_none() => {
+                    Ok(Bootstrap::Ignored)
+                }
+                _ => Ok(Bootstrap::Nothing),
             }
-            let org = match repo::orgs::find_by_name(c, &default)? {
-                Some(org) => org,
-                None => repo::orgs::insert(c, &default, now)?,
-            };
-            repo::api_keys::insert(c, org.id, &hash, now)?;
-            Ok(Bootstrap::KeyAdded)
         });
         match outcome {
-            // Another server bootstrapped at the same moment.
+            // Another server bootstrapped the empty database at the same moment.
             Err(StoreError::OrgNameTaken | StoreError::ApiKeyTaken) => Ok(Bootstrap::Nothing),
             other => Ok(other?),
         }

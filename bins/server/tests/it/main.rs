@@ -12,6 +12,7 @@
 
 mod atomic;
 mod binary;
+mod bootstrap;
 mod crash;
 mod faults;
 mod hostile;
@@ -242,6 +243,58 @@ pub fn agent() -> ureq::Agent {
         .http_status_as_error(false)
         .build()
         .into()
+}
+
+/// What a run of the `aliaskit` CLI printed and how it ended.
+#[derive(Debug)]
+pub struct CliRun {
+    /// Exit status code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// The `aliaskit` CLI binary of this workspace, built once per test run (a no-op when
+/// `cargo test --workspace` built it already): operator tests drive both binaries.
+fn cli_binary() -> &'static Path {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "aliaskit-cli",
+                "--bin",
+                "aliaskit",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build -p aliaskit-cli: {status:?}");
+        Path::new(env!("CARGO_BIN_EXE_aliaskit-server"))
+            .with_file_name(format!("aliaskit{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// Runs `aliaskit args…` in `dir` with an empty environment but for `env`, as an operator
+/// beside the servers would.
+pub fn cli(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> CliRun {
+    let output = Command::new(cli_binary())
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    CliRun {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 /// The built `aliaskit-server` binary, running on a free port with JSON logs.
