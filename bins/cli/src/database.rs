@@ -81,6 +81,18 @@ pub fn migrate(config: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `aliaskit backup PATH`.
+pub fn backup(config: Option<&Path>, to: &Path) -> Result<(), Failure> {
+    let (settings, db) = open(config)?;
+    let url = settings.database.redacted_url();
+    db.backup_sqlite(to).map_err(|e| store_failure(&url, e))?;
+    eprintln!(
+        "copied the database at {url} to {} (mode 0600); back up the master keys apart from it",
+        to.display()
+    );
+    Ok(())
+}
+
 impl Opened {
     /// A failure of the use cases, as the CLI reports it. A refusal (name taken, organization
     /// unknown) is exit 1; anything else is exit 2.

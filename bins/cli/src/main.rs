@@ -42,9 +42,16 @@ enum Command {
     Org(org::OrgCommand),
     /// Apply the pending database migrations; says which, on stderr.
     Migrate,
-    /// Generate master keys and re-encrypt secrets at rest under a new one.
+    /// Generate, rotate, retire and list the master keys that encrypt secrets at rest.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Copy the SQLite database, consistent and online (the server may run), into a new file
+    /// PATH, mode 0600. PostgreSQL is backed up with pg_dump (docs/deployment.md). The master
+    /// keys are not in it: back up the key file (or settings) apart.
+    Backup {
+        /// The new file.
+        path: PathBuf,
+    },
 }
 
 /// How a command failed, and so which exit status it gets.
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
         Command::Org(cmd) => org::run(config, cmd),
         Command::Migrate => database::migrate(config),
         Command::Keys(cmd) => keys::run(config, cmd),
+        Command::Backup { path } => database::backup(config, &path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,7 +19,7 @@ use aliaskit_domain::net::Net;
 use aliaskit_http::client::TrustedProxies;
 use aliaskit_http::{Api, RateLimiter};
 use aliaskit_service::{Bootstrap, Service};
-use aliaskit_store::Database;
+use aliaskit_store::{Database, Holder, KEY_REFRESH};
 use anyhow::Context;
 
 /// A built server, bound to its port, not yet serving.
@@ -28,6 +28,8 @@ pub struct Application {
     scheme: &'static str,
     server: Server,
     bootstrap_key: Option<String>,
+    /// Whose `key_holders` entry to remove when the server stops.
+    keys: (Service, Holder),
 }
 
 impl Application {
@@ -57,14 +59,12 @@ impl Application {
             tracing::info!(database = %url, migrations = ?applied, "applied migrations");
         }
         let service = Service::new(db, settings.service_config());
-        service
+        let holder = Holder::this_process()?;
+        let sealing = service
             .db()
-            .check_keys(service.now())
+            .register_keys(&holder, service.now())
             .with_context(|| format!("cannot use the database at {url}"))?;
-        tracing::info!(
-            master_key = %service.db().vault().current_id(),
-            "secrets at rest are encrypted"
-        );
+        tracing::info!(master_key = %sealing, "secrets at rest are encrypted");
         let configured = settings.bootstrap_key()?;
         let bootstrap_key = match service
             .bootstrap(configured.as_ref())
@@ -135,12 +135,14 @@ impl Application {
         }
         .context("cannot start the HTTP server")?
         .run();
-        spawn_purge(service);
+        spawn_key_refresh(service.clone(), holder.clone());
+        spawn_purge(service.clone());
         Ok(Application {
             port,
             scheme,
             server,
             bootstrap_key,
+            keys: (service, holder),
         })
     }
 
@@ -168,7 +170,15 @@ impl Application {
     /// Serves until stopped (SIGINT, SIGTERM or the handle); in-flight requests get up to
     /// `server.shutdown_timeout` to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // A server that stopped holds no one back from a newer master key.
+        let (service, holder) = self.keys;
+        match actix_web::web::block(move || service.db().leave_keys(&holder)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot remove this server from key_holders"),
+            Err(e) => tracing::warn!(error = %e, "cannot remove this server from key_holders"),
+        }
+        served
     }
 }
 
@@ -189,6 +199,34 @@ pub fn init_logging(settings: &Settings) -> anyhow::Result<()> {
         LogFormat::Pretty => builder.try_init(),
     };
     installed.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+}
+
+/// Every `KEY_REFRESH`: reloads the key file and refreshes this server's `key_holders` entry,
+/// so that a key added beside the running server is picked up, and the server seals with the
+/// newest key every live server holds (docs/security.md, "Rotating the master key").
+fn spawn_key_refresh(service: Service, holder: Holder) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(KEY_REFRESH);
+        let mut sealing = service.db().vault().current_id();
+        loop {
+            interval.tick().await;
+            let (s, h) = (service.clone(), holder.clone());
+            match actix_web::web::block(move || s.db().refresh_keys(&h, s.now())).await {
+                Ok(Ok(now_sealing)) => {
+                    if now_sealing != sealing {
+                        tracing::info!(
+                            master_key = %now_sealing,
+                            previous = %sealing,
+                            "new secrets are encrypted under another master key"
+                        );
+                        sealing = now_sealing;
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh the master keys"),
+                Err(e) => tracing::warn!(error = %e, "the master key refresh did not run"),
+            }
+        }
+    });
 }
 
 /// Deletes long-expired aliases in the background: every minute (or every

@@ -3,15 +3,19 @@
 //! * `security.master_key` (base64, 32 bytes) seals; `security.old_master_keys` only open, for
 //!   values not yet resealed after a rotation.
 //! * Without `security.master_key`, the key file (`security.key_file`, by default
-//!   `aliaskit.key` next to the SQLite database) holds one base64 key per line, the first one
-//!   sealing. With SQLite it is created on first use, mode 0600; with PostgreSQL it must exist,
-//!   so that servers sharing a database cannot each invent their own key.
+//!   `aliaskit.key` next to the SQLite database) holds one base64 key per line; the first one
+//!   not marked `retired` seals, every one opens. `aliaskit keys rotate-master` puts a new key
+//!   first and marks the ones before it `retired` (kept to open backups taken earlier) until
+//!   `aliaskit keys retire ID` deletes one. A process reads the file again when it meets a key
+//!   id it lacks, and a server every few seconds, so a rotation beside running servers needs no
+//!   restart. With SQLite the file is created on first use, mode 0600; with PostgreSQL it must
+//!   exist, so that servers sharing a database cannot each invent their own key.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aliaskit_store::{MasterKey, Target, Vault};
+use aliaskit_store::{HeldKey, KeyOrigin, MasterKey, Target, Vault, VaultError};
 
 use crate::{ConfigError, Origin, Settings};
 
@@ -67,55 +71,94 @@ impl Settings {
                 ));
             }
         };
-        let mut keys = read_or_create(&path, may_create)?;
-        let current = keys.remove(0);
-        keys.extend(old);
+        create_if_missing(&path, may_create)?;
+        let settings_keys: Vec<HeldKey> = old
+            .into_iter()
+            .map(|key| HeldKey {
+                key,
+                origin: KeyOrigin::Setting,
+            })
+            .collect();
+        let file = path.clone();
+        let source = move || -> Result<Vec<HeldKey>, VaultError> {
+            let mut keys = read_key_file(&file).map_err(|e| VaultError::BadKey {
+                reason: e.to_string(),
+            })?;
+            keys.extend(settings_keys.iter().cloned());
+            Ok(keys)
+        };
+        // Read once here, for an error that names the file and the line.
+        read_key_file(&path)?;
+        let vault = Vault::with_source(Box::new(source))
+            .map_err(|e| error(KEY_FILE, format!("{}: {e}", path.display())))?;
         Ok(Keys {
-            vault: Vault::new(current, keys),
+            vault,
             file: Some(path),
         })
     }
 }
 
-fn read_or_create(path: &Path, may_create: bool) -> Result<Vec<MasterKey>, ConfigError> {
-    if !path.exists() {
-        if !may_create {
-            return Err(error(
-                KEY_FILE,
-                format!("{} does not exist", path.display()),
-            ));
-        }
-        let key = MasterKey::generate().map_err(|e| error(KEY_FILE, e.to_string()))?;
-        match write_new(path, &[key]) {
-            Ok(()) => {}
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(error(
-                    KEY_FILE,
-                    format!("cannot create {}: {e}", path.display()),
-                ));
-            }
-        }
+/// Creates the key file with one new key when it is missing and `may_create`.
+fn create_if_missing(path: &Path, may_create: bool) -> Result<(), ConfigError> {
+    if path.exists() {
+        return Ok(());
     }
+    if !may_create {
+        return Err(error(
+            KEY_FILE,
+            format!("{} does not exist", path.display()),
+        ));
+    }
+    let key = MasterKey::generate().map_err(|e| error(KEY_FILE, e.to_string()))?;
+    let held = HeldKey {
+        key,
+        origin: KeyOrigin::File,
+    };
+    match write_new(path, &[held]) {
+        Ok(()) => Ok(()),
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(error(
+            KEY_FILE,
+            format!("cannot create {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// The keys of a key file, in its order: `KEY` lines (origin [`KeyOrigin::File`]) and
+/// `retired KEY` lines ([`KeyOrigin::Retired`]); blank lines and `#` comments are skipped. The
+/// file must be private to its owner (mode 0600) and hold at least one key that is not
+/// retired.
+pub fn read_key_file(path: &Path) -> Result<Vec<HeldKey>, ConfigError> {
     check_private(path)?;
     let text = fs::read_to_string(path)
         .map_err(|e| error(KEY_FILE, format!("cannot read {}: {e}", path.display())))?;
     let keys = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .enumerate()
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .map(|(i, line)| {
-            MasterKey::from_base64(line)
+            let (origin, encoded) = match line.strip_prefix(RETIRED) {
+                Some(rest) => (KeyOrigin::Retired, rest.trim()),
+                None => (KeyOrigin::File, line),
+            };
+            MasterKey::from_base64(encoded)
+                .map(|key| HeldKey { key, origin })
                 .map_err(|e| error(KEY_FILE, format!("{} line {}: {e}", path.display(), i + 1)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if keys.is_empty() {
-        return Err(error(KEY_FILE, format!("{} holds no key", path.display())));
+    if !keys.iter().any(|k| k.origin == KeyOrigin::File) {
+        return Err(error(
+            KEY_FILE,
+            format!("{} holds no key that is not retired", path.display()),
+        ));
     }
     Ok(keys)
 }
+
+/// The mark of a retired key's line.
+const RETIRED: &str = "retired ";
 
 /// Refuses a key file other users can read or write.
 #[cfg(unix)]
@@ -144,9 +187,15 @@ fn check_private(_path: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The first lines of every key file aliaskit writes.
+const HEADER: &str = "# aliaskit master keys (security.key_file), one per line. The first key that is not\n\
+# `retired` encrypts new secrets; every key decrypts what it encrypted. Retired keys are kept\n\
+# to open backups taken before a rotation; `aliaskit keys retire ID` deletes one. Keep this\n\
+# file private (mode 0600) and back it up apart from the database.\n";
+
 /// Creates `path` (and its directory) with mode 0600 holding `keys`, one per line; fails if it
 /// exists.
-fn write_new(path: &Path, keys: &[MasterKey]) -> std::io::Result<()> {
+fn write_new(path: &Path, keys: &[HeldKey]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
@@ -158,17 +207,28 @@ fn write_new(path: &Path, keys: &[MasterKey]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    for key in keys {
-        writeln!(file, "{}", key.to_base64())?;
+    file.write_all(HEADER.as_bytes())?;
+    for held in keys {
+        let mark = if held.origin == KeyOrigin::Retired {
+            RETIRED
+        } else {
+            ""
+        };
+        writeln!(file, "{mark}{}", held.key.to_base64())?;
     }
     file.sync_all()
 }
 
-/// Replaces the key file with `keys` (the first seals), atomically: a new 0600 file next to
-/// it, then a rename.
-pub fn rewrite_key_file(path: &Path, keys: &[MasterKey]) -> std::io::Result<()> {
+/// Replaces the key file with `keys` in this order (a [`KeyOrigin::Retired`] key is written
+/// `retired`; any other as a plain line), atomically: a new 0600 file next to it, then a
+/// rename, then the directory synced.
+pub fn rewrite_key_file(path: &Path, keys: &[HeldKey]) -> std::io::Result<()> {
     let tmp = path.with_extension("key.new");
     let _ = fs::remove_file(&tmp);
     write_new(&tmp, keys)?;
-    fs::rename(&tmp, path)
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }

@@ -43,7 +43,7 @@ use aliaskit_token::Policy;
 use serde::{Deserialize, Deserializer};
 
 pub use error::{ConfigError, Origin};
-pub use keys::{Keys, rewrite_key_file};
+pub use keys::{Keys, read_key_file, rewrite_key_file};
 
 /// Everything the binaries can be configured with. `Default` is the built-in defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -9,7 +9,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::{Result, StoreError, Vault, VaultError, repo};
+use crate::{Result, StoreError, Vault};
 
 /// One connection to either backend; every repository function takes `&mut DbConn`, so the same
 /// code runs on SQLite and PostgreSQL.
@@ -213,7 +213,7 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("backend", &self.backend)
-            .field("master_key", &self.vault.current_id())
+            .field("vault", &self.vault)
             .field("state", &self.pool.state())
             .finish()
     }
@@ -279,83 +279,52 @@ impl Database {
         &self.vault
     }
 
-    /// Refuses a database holding values sealed under a master key the vault lacks (a clear
-    /// error at start instead of failures on reads), and records the current key's id. Call it
-    /// after [`ready_schema`](Self::ready_schema).
-    pub fn check_keys(&self, now: i64) -> Result<()> {
-        self.transaction(|c| {
-            if let Some(kid) = repo::master_keys::all(c)?
-                .into_iter()
-                .find(|kid| !self.vault.knows(kid))
-            {
-                return Err(VaultError::UnknownKey { kid }.into());
-            }
-            repo::master_keys::record(c, self.vault.current_id(), now)
-        })
-    }
-
-    /// Re-seals every secret under the current master key (after a key rotation), a batch of
-    /// rows per transaction, then forgets the other key ids. Returns how many values changed.
-    pub fn reseal_all(&self, now: i64) -> Result<usize> {
-        use crate::rows::{AliasRow, SigningKeyRow};
-        use crate::schema::{aliases, signing_keys};
-        use diesel::prelude::*;
-
-        const BATCH: i64 = 500;
-        let current = self.vault.current_id();
-        let stale = |sealed: &Option<String>| {
-            sealed
-                .as_deref()
-                .is_some_and(|s| Vault::key_id_of(s) != Some(current))
-        };
-        self.transaction(|c| repo::master_keys::record(c, current, now))?;
-        let mut changed = 0;
-        let mut after = String::new();
-        loop {
-            let rows: Vec<AliasRow> = self.transaction(|c| {
-                Ok(aliases::table
-                    .filter(aliases::id.gt(&after))
-                    .order(aliases::id.asc())
-                    .limit(BATCH)
-                    .select(AliasRow::as_select())
-                    .load(c)?)
-            })?;
-            let Some(last) = rows.last() else { break };
-            after = last.id.clone();
-            self.transaction(|c| {
-                for row in rows {
-                    let fields = [
-                        &row.passcode,
-                        &row.jwt_secret,
-                        &row.stream_key,
-                        &row.previous_secret,
-                    ];
-                    let n = fields.iter().filter(|f| stale(f)).count();
-                    if n == 0 {
-                        continue;
-                    }
-                    let alias = row.open(&self.vault)?;
-                    repo::aliases::update(c, &self.vault, &alias)?;
-                    changed += n;
-                }
-                Ok(())
-            })?;
-        }
-        self.transaction(|c| {
-            let keys: Vec<SigningKeyRow> = signing_keys::table
-                .select(SigningKeyRow::as_select())
-                .load(c)?;
-            for row in keys.into_iter().filter(|k| stale(&Some(k.secret.clone()))) {
-                let key = row.open(&self.vault)?;
-                diesel::update(signing_keys::table.find(&key.kid))
-                    .set(signing_keys::secret.eq(SigningKeyRow::seal(&key, &self.vault)?.secret))
-                    .execute(c)?;
-                changed += 1;
-            }
-            repo::master_keys::retain_only(c, current)?;
-            Ok(())
+    /// Writes a consistent copy of a SQLite database to `to` while it serves (SQLite's
+    /// `VACUUM INTO`), as a new file readable and writable by its owner only, like the database
+    /// itself. Refused for PostgreSQL (`pg_dump` backs it up) and when `to` exists.
+    pub fn backup_sqlite(&self, to: &Path) -> Result<()> {
+        let text = to.to_str().ok_or_else(|| StoreError::BadUrl {
+            url: to.display().to_string(),
         })?;
-        Ok(changed)
+        let mut conn = self.conn()?;
+        let DbConn::Sqlite(sqlite) = &mut *conn else {
+            return Err(StoreError::Unsupported {
+                what: "a backup through aliaskit on PostgreSQL; use pg_dump (docs/deployment.md)",
+            });
+        };
+        // VACUUM INTO writes into an empty file: created here first, so with mode 0600.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options.open(to).map_err(|e| StoreError::Backup {
+            path: to.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let quoted = text.replace('\'', "''");
+        let failed = |e: &dyn std::fmt::Display| {
+            let _ = std::fs::remove_file(to);
+            StoreError::Backup {
+                path: to.display().to_string(),
+                reason: e.to_string(),
+            }
+        };
+        sqlite
+            .batch_execute(&format!("VACUUM INTO '{quoted}'"))
+            .map_err(|e| failed(&e))?;
+        // Which processes serve the database is not data: a restored copy must not make the
+        // servers of its day look alive.
+        // (A database of an older schema, backed up before an upgrade, has no such table.)
+        match SqliteConnection::establish(text)
+            .map_err(|e| failed(&e))?
+            .batch_execute("DELETE FROM key_holders")
+        {
+            Err(e) if !e.to_string().contains("no such table") => Err(failed(&e)),
+            _ => Ok(()),
+        }
     }
 
     /// The backend behind the pool.

@@ -63,6 +63,28 @@ pub enum StoreError {
         /// The first pending version.
         first: String,
     },
+    /// A master key cannot be retired: a value is sealed under it, or a server seals with it.
+    #[error("master key {kid} is still in use: {reason}")]
+    KeyInUse {
+        /// The key id.
+        kid: String,
+        /// What uses it.
+        reason: String,
+    },
+    /// What this backend does not do.
+    #[error("not supported: {what}")]
+    Unsupported {
+        /// What was asked.
+        what: &'static str,
+    },
+    /// A backup could not be written.
+    #[error("cannot write a backup to {path}: {reason}")]
+    Backup {
+        /// The file asked for.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A secret could not be sealed or opened (unknown master key, altered value).
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),

@@ -28,13 +28,16 @@
 
 mod db;
 mod error;
+mod keys;
 pub mod repo;
 mod rows;
 pub mod schema;
+mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;
 
 pub use db::{Backend, Database, DbConn, Manager, PoolOptions, PooledConn, Target, redact_url};
 pub use error::{Result, StoreError};
-pub use vault::{MasterKey, Vault, VaultError};
+pub use keys::{HOLDER_TIMEOUT, Holder, KEY_REFRESH, KeyLine, KeyReport, LiveServer};
+pub use vault::{HeldKey, KeyOrigin, KeySource, MasterKey, Vault, VaultError};

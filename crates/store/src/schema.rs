@@ -131,6 +131,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The processes serving this database and the master keys each holds.
+    key_holders (id) {
+        /// Random, per process start.
+        id -> Text,
+        /// Host name.
+        host -> Text,
+        /// Process id.
+        pid -> BigInt,
+        /// Key ids held, comma-separated, in order of preference.
+        key_ids -> Text,
+        /// The key id it seals with.
+        sealing -> Text,
+        /// Unix seconds of its last refresh.
+        seen_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
@@ -142,5 +160,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     cap_addresses,
     signing_keys,
     master_keys,
-    jobs
+    jobs,
+    key_holders
 );

@@ -7,6 +7,8 @@
 //! a rotation re-seals them (`Database::reseal_all`).
 
 use std::fmt;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -106,76 +108,299 @@ impl fmt::Debug for MasterKey {
     }
 }
 
-/// The master keys of a process: the current one seals; every one opens.
-#[derive(Clone, Debug)]
+/// Where a process got a master key from, as `aliaskit keys status` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// `security.master_key` or `security.old_master_keys`.
+    Setting,
+    /// A line of the key file.
+    File,
+    /// A line of the key file marked `retired`: it opens values (in the database, or in a
+    /// backup restored later) but never seals a new one.
+    Retired,
+}
+
+impl KeyOrigin {
+    /// `setting`, `file` or `retired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyOrigin::Setting => "setting",
+            KeyOrigin::File => "file",
+            KeyOrigin::Retired => "retired",
+        }
+    }
+}
+
+/// A master key a process holds, and where it came from.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    /// The key.
+    pub key: MasterKey,
+    /// Where it came from.
+    pub origin: KeyOrigin,
+}
+
+/// Reads the key material again (the key file): how a running process learns of a key added
+/// beside it.
+pub type KeySource = dyn Fn() -> Result<Vec<HeldKey>, VaultError> + Send + Sync;
+
+/// The master keys of a process, in order of preference: every key opens what it sealed; one of
+/// them — the first that is not retired, unless [`Database`](crate::Database) chose an older
+/// one that every server on the database holds — seals new values.
+///
+/// A `Vault` is a shared handle: clones see the same keys. A vault made
+/// [`with_source`](Self::with_source) reloads its keys when it meets a value sealed under a key
+/// id it lacks (at most once a second), so a key added to the key file by
+/// `aliaskit keys rotate-master` is picked up without a restart.
+#[derive(Clone)]
 pub struct Vault {
-    current: MasterKey,
-    older: Vec<MasterKey>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: RwLock<State>,
+    source: Option<Box<KeySource>>,
+    last_reload: Mutex<Option<Instant>>,
+}
+
+struct State {
+    /// Never empty.
+    keys: Vec<HeldKey>,
+    /// The key that seals: one of `keys`, not retired.
+    sealing: MasterKey,
+}
+
+impl State {
+    /// One entry per id: the first occurrence wins (a key both configured and in the file).
+    fn unique(keys: Vec<HeldKey>) -> Vec<HeldKey> {
+        let mut unique: Vec<HeldKey> = Vec::with_capacity(keys.len());
+        for held in keys {
+            if !unique.iter().any(|k| k.key.id == held.key.id) {
+                unique.push(held);
+            }
+        }
+        unique
+    }
+
+    fn new(keys: Vec<HeldKey>, keep_sealing: Option<&str>) -> Result<State, VaultError> {
+        let unique = State::unique(keys);
+        let usable = |k: &&HeldKey| k.origin != KeyOrigin::Retired;
+        let sealing = keep_sealing
+            .and_then(|kid| unique.iter().filter(usable).find(|k| k.key.id == kid))
+            .or_else(|| unique.iter().find(usable))
+            .map(|k| k.key.clone())
+            .ok_or_else(|| VaultError::BadKey {
+                reason: "no master key may seal: every key is retired".into(),
+            })?;
+        Ok(State {
+            keys: unique,
+            sealing,
+        })
+    }
+
+    fn find(&self, kid: &str) -> Option<&MasterKey> {
+        self.keys.iter().map(|k| &k.key).find(|k| k.id == kid)
+    }
+}
+
+/// Reloads on an unknown key id at most this often.
+const RELOAD_MIN: Duration = Duration::from_secs(1);
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.read();
+        f.debug_struct("Vault")
+            .field(
+                "keys",
+                &state
+                    .keys
+                    .iter()
+                    .map(|k| k.key.id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("sealing", &state.sealing.id())
+            .field("reloads", &self.inner.source.is_some())
+            .finish()
+    }
 }
 
 const FORMAT: &str = "v1";
 
 impl Vault {
-    /// A vault sealing with `current` and also opening what `older` keys sealed.
+    /// A vault sealing with `current` and also opening what `older` keys sealed; its keys
+    /// never change.
     pub fn new(current: MasterKey, older: Vec<MasterKey>) -> Self {
-        let older = older.into_iter().filter(|k| k.id != current.id).collect();
-        Vault { current, older }
+        let keys = std::iter::once(current.clone())
+            .chain(older)
+            .map(|key| HeldKey {
+                key,
+                origin: KeyOrigin::Setting,
+            })
+            .collect();
+        let state = State {
+            keys: State::unique(keys),
+            sealing: current,
+        };
+        Vault::from_state(state, None)
+    }
+
+    /// A vault over the keys `source` gives now, reloading them from it when a value names a
+    /// key id it lacks (and on [`reload`](Self::reload)).
+    pub fn with_source(source: Box<KeySource>) -> Result<Self, VaultError> {
+        let state = State::new(source()?, None)?;
+        Ok(Vault::from_state(state, Some(source)))
+    }
+
+    fn from_state(state: State, source: Option<Box<KeySource>>) -> Self {
+        Vault {
+            inner: Arc::new(Inner {
+                state: RwLock::new(state),
+                source,
+                last_reload: Mutex::new(None),
+            }),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave `State` half-written (it is replaced
+        // whole), so a poisoned lock is still good to read.
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the key source again (no-op for a vault made with [`new`](Self::new)); the key
+    /// that seals stays the same while it is still held and not retired. Returns whether the
+    /// held keys changed.
+    pub fn reload(&self) -> Result<bool, VaultError> {
+        let Some(source) = &self.inner.source else {
+            return Ok(false);
+        };
+        let keys = source()?;
+        let mut state = self.write();
+        let fresh = State::new(keys, Some(state.sealing.id()))?;
+        let changed = fresh.keys.len() != state.keys.len()
+            || fresh
+                .keys
+                .iter()
+                .zip(&state.keys)
+                .any(|(a, b)| a.key.id != b.key.id || a.origin != b.origin);
+        *state = fresh;
+        Ok(changed)
+    }
+
+    /// Reloads if the vault has a source and did not reload in the last second.
+    fn reload_for(&self, kid: &str) -> bool {
+        if self.inner.source.is_none() {
+            return false;
+        }
+        {
+            let mut last = self
+                .inner
+                .last_reload
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < RELOAD_MIN) {
+                return self.knows(kid);
+            }
+            *last = Some(Instant::now());
+        }
+        // A source that fails now (a key file being replaced) leaves the keys as they were; the
+        // value then reports the unknown key id.
+        self.reload().is_ok_and(|_| self.knows(kid))
     }
 
     /// The id of the key that seals.
-    pub fn current_id(&self) -> &str {
-        self.current.id()
+    pub fn current_id(&self) -> String {
+        self.current().id
     }
 
-    /// The current key.
-    pub fn current(&self) -> &MasterKey {
-        &self.current
+    /// The key that seals.
+    pub fn current(&self) -> MasterKey {
+        self.read().sealing.clone()
     }
 
-    /// Every key, the current one first.
-    pub fn keys(&self) -> impl Iterator<Item = &MasterKey> {
-        std::iter::once(&self.current).chain(&self.older)
+    /// Every key held, in order of preference, with where it came from.
+    pub fn held(&self) -> Vec<HeldKey> {
+        self.read().keys.clone()
+    }
+
+    /// Every key, in order of preference.
+    pub fn keys(&self) -> Vec<MasterKey> {
+        self.read().keys.iter().map(|k| k.key.clone()).collect()
+    }
+
+    /// The ids of the keys that may seal (not retired), in order of preference.
+    pub fn sealing_candidates(&self) -> Vec<String> {
+        self.read()
+            .keys
+            .iter()
+            .filter(|k| k.origin != KeyOrigin::Retired)
+            .map(|k| k.key.id.clone())
+            .collect()
+    }
+
+    /// Seals with the held, unretired key `kid` from now on; `false` (nothing changes) if
+    /// there is none.
+    pub fn seal_with(&self, kid: &str) -> bool {
+        let mut state = self.write();
+        let Some(key) = state
+            .keys
+            .iter()
+            .find(|k| k.key.id == kid && k.origin != KeyOrigin::Retired)
+            .map(|k| k.key.clone())
+        else {
+            return false;
+        };
+        state.sealing = key;
+        true
     }
 
     /// Whether the vault has the key with this id.
     pub fn knows(&self, kid: &str) -> bool {
-        self.key(kid).is_some()
-    }
-
-    fn key(&self, kid: &str) -> Option<&MasterKey> {
-        self.keys().find(|k| k.id == kid)
+        self.read().find(kid).is_some()
     }
 
     /// Seals `plaintext` for `place` (`table/row/column`) under the current key.
     pub fn seal(&self, place: &str, plaintext: &str) -> Result<String, VaultError> {
         let mut nonce = [0u8; 12];
         getrandom::getrandom(&mut nonce).map_err(|e| VaultError::Random(e.to_string()))?;
-        let cipher =
-            Aes256Gcm::new_from_slice(&*self.current.bytes).map_err(|_| VaultError::BadKey {
-                reason: "the cipher refused it".into(),
-            })?;
-        let sealed = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: place.as_bytes(),
-                },
-            )
-            .map_err(|_| VaultError::Corrupt {
-                place: place.to_owned(),
-            })?;
+        let (kid, sealed) = {
+            let state = self.read();
+            let key = &state.sealing;
+            let cipher =
+                Aes256Gcm::new_from_slice(&*key.bytes).map_err(|_| VaultError::BadKey {
+                    reason: "the cipher refused it".into(),
+                })?;
+            let sealed = cipher
+                .encrypt(
+                    &Nonce::from(nonce),
+                    Payload {
+                        msg: plaintext.as_bytes(),
+                        aad: place.as_bytes(),
+                    },
+                )
+                .map_err(|_| VaultError::Corrupt {
+                    place: place.to_owned(),
+                })?;
+            (key.id.clone(), sealed)
+        };
         let mut blob = Vec::with_capacity(nonce.len() + sealed.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&sealed);
-        Ok(format!(
-            "{FORMAT}.{}.{}",
-            self.current.id,
-            URL_SAFE_NO_PAD.encode(blob)
-        ))
+        Ok(format!("{FORMAT}.{kid}.{}", URL_SAFE_NO_PAD.encode(blob)))
     }
 
-    /// Opens a value sealed for `place`, under whichever known key sealed it.
+    /// Opens a value sealed for `place`, under whichever held key sealed it; a key id the vault
+    /// lacks makes it reload its source once before giving up.
     pub fn open(&self, place: &str, sealed: &str) -> Result<String, VaultError> {
         let corrupt = || VaultError::Corrupt {
             place: place.to_owned(),
@@ -185,15 +410,21 @@ impl Vault {
         else {
             return Err(corrupt());
         };
-        let key = self.key(kid).ok_or_else(|| VaultError::UnknownKey {
-            kid: kid.chars().take(16).collect(),
-        })?;
+        if !self.knows(kid) && !self.reload_for(kid) {
+            return Err(VaultError::UnknownKey {
+                kid: kid.chars().take(16).collect(),
+            });
+        }
         let blob = URL_SAFE_NO_PAD.decode(blob).map_err(|_| corrupt())?;
         if blob.len() < 12 + 16 {
             return Err(corrupt());
         }
         let (nonce, ciphertext) = blob.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| corrupt())?;
+        let state = self.read();
+        let key = state.find(kid).ok_or_else(|| VaultError::UnknownKey {
+            kid: kid.chars().take(16).collect(),
+        })?;
         let cipher = Aes256Gcm::new_from_slice(&*key.bytes).map_err(|_| corrupt())?;
         let plain = cipher
             .decrypt(
@@ -292,7 +523,10 @@ mod tests {
         let rotated = Vault::new(MasterKey::from_bytes([2; 32]), vec![old.clone()]);
         assert_eq!(rotated.open("p", &sealed), Ok("s".into()));
         let resealed = rotated.seal("p", "s").unwrap_or_default();
-        assert_eq!(Vault::key_id_of(&resealed), Some(rotated.current_id()));
+        assert_eq!(
+            Vault::key_id_of(&resealed),
+            Some(rotated.current_id().as_str())
+        );
         assert!(rotated.knows(old.id()));
     }
 

@@ -10,10 +10,12 @@ fn key_file(t: &Target) -> PathBuf {
     PathBuf::from(&t.url).parent().unwrap().join("aliaskit.key")
 }
 
+/// The key lines of a key file (its comment lines left out).
 fn keys_in(path: &PathBuf) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
+        .filter(|l| !l.starts_with('#'))
         .map(str::to_owned)
         .collect()
 }
@@ -115,9 +117,11 @@ fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
         "{}",
         run.stderr
     );
+    // A new key at the head; the old one kept, marked retired, to open older backups.
     let after = keys_in(&path);
-    assert_eq!(after.len(), 1);
-    assert_ne!(after, before, "a new key");
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(!before.contains(&after[0]), "a new key");
+    assert_eq!(after[1], format!("retired {}", before[0]));
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
@@ -144,12 +148,28 @@ fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
 fn a_configured_key_that_does_not_match_the_data_is_refused_clearly() {
     for t in Target::all() {
         assert_eq!(t.run(&["org", "create", "acme"]).code, 0, "{}", t.name);
+        let service = t.service();
+        let org = service.list_orgs().unwrap().remove(0).id;
+        service
+            .create_alias(
+                org,
+                aliaskit_domain::NewAlias {
+                    kind: aliaskit_domain::AliasKind::Live,
+                    name: None,
+                    passcode: Some("pin-1234".into()),
+                    jwt_secret: None,
+                    stream_key: None,
+                    expired_at: service.now() + 600,
+                },
+            )
+            .unwrap();
+        drop(service);
         let other = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
         let run = t.run_env(
             &["org", "list"],
             &[("ALIASKIT__SECURITY__MASTER_KEY", other)],
         );
-        // The data so far has no sealed value, but the key that started it is recorded.
+        // A value is sealed under a key these settings lack.
         assert_eq!(run.code, 2, "{}: {}", t.name, run.stderr);
         assert!(
             run.stderr
@@ -186,7 +206,7 @@ fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
     );
     assert!(
         run.stderr.contains(
-            "the database schema is behind this version (4 pending migrations, from \
+            "the database schema is behind this version (5 pending migrations, from \
              20261124000001): run `aliaskit migrate`"
         ),
         "{}",

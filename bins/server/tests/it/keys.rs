@@ -1,5 +1,5 @@
-//! The server refuses to start on a database whose secrets were sealed under a master key it
-//! lacks, with a message that says which and what to do.
+//! The server refuses to start on a database holding secrets sealed under a master key it lacks,
+//! with a message that says which and what to do.
 
 use aliaskit_config::Settings;
 use aliaskit_server::Application;
@@ -11,8 +11,15 @@ use crate::*;
 fn a_start_with_the_wrong_master_key_fails_with_a_clear_message() {
     for db in TestDb::all().unwrap() {
         let b = db.backend();
-        // A first server seals with MASTER_KEY.
-        drop(TestApp::spawn(&db.url));
+        // A first server seals a passcode with MASTER_KEY.
+        let first = TestApp::spawn(&db.url);
+        let created = first.post(
+            "/organization/api/v1/alias/create",
+            &serde_json::json!({"type": "live", "passcode": "pass-1234", "expired_at": now() + 600}),
+            Some(&format!("Bearer {KEY}")),
+        );
+        assert_eq!(created.status, 200, "{b:?}");
+        drop(first);
         let env = vec![
             ("ALIASKIT__DATABASE__URL".to_owned(), db.url.clone()),
             ("ALIASKIT__SERVER__PORT".to_owned(), "0".to_owned()),

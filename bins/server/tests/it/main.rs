@@ -18,6 +18,7 @@ mod faults;
 mod hostile;
 mod keys;
 mod leaks;
+mod master_keys;
 mod opencap;
 mod purge;
 mod scale_out;

@@ -1,4 +1,6 @@
-//! The `master_keys` table: which master keys have sealed values in this database.
+//! The `master_keys` table: which master keys may have sealed values in this database. A key
+//! id is recorded before the first value is sealed under it, and forgotten once a count finds
+//! no value under it.
 
 use diesel::prelude::*;
 
@@ -33,7 +35,7 @@ pub fn all(conn: &mut DbConn) -> Result<Vec<String>> {
         .load(conn)?)
 }
 
-/// Forgets every key id but `kid` (after every value was resealed under it).
-pub fn retain_only(conn: &mut DbConn, kid: &str) -> Result<usize> {
-    Ok(diesel::delete(dsl::master_keys.filter(dsl::kid.ne(kid))).execute(conn)?)
+/// Forgets `kid`: no value here is sealed under it any more.
+pub fn forget(conn: &mut DbConn, kid: &str) -> Result<bool> {
+    Ok(diesel::delete(dsl::master_keys.find(kid)).execute(conn)? > 0)
 }

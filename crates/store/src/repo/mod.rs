@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod cap_addresses;
 pub mod cap_users;
 pub mod jobs;
+pub mod key_holders;
 pub mod master_keys;
 pub mod orgs;
 pub mod signing_keys;
