@@ -107,6 +107,7 @@ impl Application {
             .context("server.trusted_proxies")?;
         let api = Api {
             body_limit: settings.server.body_limit,
+            body_timeout: Duration::from_secs(settings.server.body_timeout),
             auth_limiter: Arc::new(RateLimiter::new(
                 settings.opencap.auth_limit_per_minute,
                 Duration::from_secs(60),

@@ -42,6 +42,7 @@ fn everything() -> Settings {
             workers: Some(1),
             shutdown_timeout: 1,
             body_limit: 1,
+            body_timeout: 1,
             trusted_proxies: vec!["10.0.0.0/8".into()],
             tls: TlsSettings {
                 cert: Some("c".into()),

@@ -87,6 +87,9 @@ pub struct ServerSettings {
     pub shutdown_timeout: u64,
     /// Largest request body accepted, in bytes. Default 65536.
     pub body_limit: usize,
+    /// Seconds a request body may take to arrive in full, counted from its head; a slower one
+    /// is answered `408` and its connection closed. Default 10.
+    pub body_timeout: u64,
     /// Proxies (addresses or networks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
     /// client for per-client limits. Default none: the peer address is the client.
     pub trusted_proxies: Vec<String>,
@@ -114,6 +117,7 @@ impl Default for ServerSettings {
             workers: None,
             shutdown_timeout: 30,
             body_limit: 64 * 1024,
+            body_timeout: 10,
             trusted_proxies: Vec::new(),
             tls: TlsSettings::default(),
         }

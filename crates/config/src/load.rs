@@ -211,6 +211,7 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         )?;
     }
     at_least_one("server.body_limit", as_u64(s.server.body_limit), " byte")?;
+    at_least_one("server.body_timeout", s.server.body_timeout, " second")?;
     for proxy in &s.server.trusted_proxies {
         proxy
             .parse::<aliaskit_domain::net::Net>()

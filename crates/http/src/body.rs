@@ -1,12 +1,29 @@
-//! JSON request bodies: content type checked, size capped, and decode errors that name the
-//! field (`expired_at: invalid type: string "1", expected i64`).
+//! JSON request bodies: content type checked, size capped, time to arrive bounded, and decode
+//! errors that name the field (`expired_at: invalid type: string "1", expected i64`).
+//!
+//! actix-web bounds only the time to read a request's head (`client_request_timeout`); once the
+//! head is in, it waits for the body as long as the client takes. [`JsonBody`] gives the whole
+//! body [`Api::body_timeout`](crate::Api::body_timeout) from the moment it starts reading, then
+//! answers `408 request_timeout` and closes the connection.
+//!
+//! Closing takes care: actix-http closes a connection after an answer only while the request's
+//! payload is unread *and still held*; a dropped chunked payload it drains instead, waiting for
+//! a client that may never send the rest. So the payload is shared with the reader, and on the
+//! deadline it is handed to a task that discards what still comes, until actix-http has closed
+//! the connection.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
 use actix_web::http::{StatusCode, header};
+use actix_web::rt::time::{self, Instant};
 use actix_web::{FromRequest, HttpRequest, web};
+use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -30,17 +47,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 essence == "application/json" || essence.ends_with("+json")
             })
             .unwrap_or(false);
-        let limit = req
-            .app_data::<web::Data<crate::Api>>()
-            .map_or(crate::DEFAULT_BODY_LIMIT, |api| api.body_limit);
-        let bytes = web::Bytes::from_request(req, payload);
+        let api = req.app_data::<web::Data<crate::Api>>();
+        let limit = api.map_or(crate::DEFAULT_BODY_LIMIT, |api| api.body_limit);
+        let timeout = api.map_or(crate::DEFAULT_BODY_TIMEOUT, |api| api.body_timeout);
+        // The clock starts now, when the handler asks for the body, not when it is first polled.
+        // A timeout too long to add to the clock (only set so on purpose) is no timeout.
+        let deadline = Instant::now().checked_add(timeout);
+        let payload = Rc::new(RefCell::new(payload.take()));
+        let mut reader = Payload::from(Box::pin(Shared(Rc::clone(&payload))) as Pin<Box<_>>);
+        let bytes = web::Bytes::from_request(req, &mut reader);
         let flavor = crate::Flavor::of_path(req.path());
         Box::pin(async move {
             let result = async {
                 if !is_json {
                     return Err(ApiError::not_json());
                 }
-                let bytes = bytes.await.map_err(|e| {
+                let bytes = match deadline {
+                    Some(deadline) => {
+                        let remaining = deadline.saturating_duration_since(Instant::now());
+                        let Ok(bytes) = time::timeout(remaining, bytes).await else {
+                            actix_web::rt::spawn(discard(payload));
+                            return Err(ApiError::body_timeout(timeout));
+                        };
+                        bytes
+                    }
+                    None => bytes.await,
+                };
+                let bytes = bytes.map_err(|e| {
                     if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                         ApiError::too_large(limit)
                     } else {
@@ -53,6 +86,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             result.map(JsonBody).map_err(|e| e.flavored(flavor))
         })
     }
+}
+
+/// The request's payload, read through a shared handle, so that dropping the reader at the
+/// deadline does not drop the payload.
+struct Shared(Rc<RefCell<Payload>>);
+
+impl Stream for Shared {
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_next(cx)
+    }
+}
+
+/// Reads what is left of a payload whose request was answered `408`, discarding it. Held and
+/// unfinished, the payload makes actix-http close the connection after the answer; the close
+/// ends the payload with an error, and this task with it.
+async fn discard(payload: Rc<RefCell<Payload>>) {
+    let mut payload = Shared(payload);
+    while let Some(Ok(_)) = std::future::poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {}
 }
 
 /// Decodes `bytes` as `T`, with the path of the failing field in the message.

@@ -46,6 +46,8 @@ struct Inner {
     retry_after: Option<u64>,
     /// The cause, for the log only (5xx); never sent.
     cause: Option<String>,
+    /// Close the connection after this answer (`Connection: close`).
+    close: bool,
 }
 
 impl ApiError {
@@ -59,6 +61,7 @@ impl ApiError {
             www_authenticate: None,
             retry_after: None,
             cause: None,
+            close: false,
         }))
     }
 
@@ -142,6 +145,24 @@ impl ApiError {
             "payload_too_large",
             format!("the request body is larger than {limit} bytes"),
         )
+    }
+
+    /// `408 request_timeout`: the body did not arrive in full within `timeout`. The connection
+    /// is closed after the answer: the rest of the body may still be on its way, and nothing
+    /// after it could be read as a request.
+    pub fn body_timeout(timeout: std::time::Duration) -> Self {
+        let within = if timeout.subsec_nanos() == 0 {
+            format!("{} s", timeout.as_secs())
+        } else {
+            format!("{} ms", timeout.as_millis())
+        };
+        let mut e = ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive in full within {within}"),
+        );
+        e.0.close = true;
+        e
     }
 
     /// `415 unsupported_media_type`.
@@ -256,6 +277,9 @@ impl ResponseError for ApiError {
             .and_then(|v| HeaderValue::from_str(v).ok())
         {
             response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if e.close {
+            response.force_close();
         }
         if let Some(seconds) = e.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));

@@ -51,6 +51,8 @@ pub use observe::{REQUEST_ID, RequestId, observe};
 
 /// The default JSON body limit, in bytes: 64 KiB (issue 3; docs/api.md).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The default time a request body may take to arrive in full: 10 s (`server.body_timeout`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `POST /v1/auth` and `POST /v1/users` attempts per client IP and minute.
 pub const DEFAULT_AUTH_LIMIT: u32 = 10;
 /// Default public retrieves per client IP and second.
@@ -66,6 +68,9 @@ pub struct Api {
     pub service: Service,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// How long a request body may take to arrive in full, from when its handler starts
+    /// reading it; then `408 request_timeout`, and the connection is closed.
+    pub body_timeout: Duration,
     /// Login and signup attempts per client IP.
     pub auth_limiter: Arc<RateLimiter>,
     /// Public retrieves per client IP.
@@ -82,14 +87,15 @@ pub struct Api {
 }
 
 impl Api {
-    /// The routes over `service`, with the default limits: 64 KiB bodies, 10 login or signup
-    /// attempts per client IP and minute, 100 public retrieves per client IP and second, 60
-    /// organization API requests per organization and second, no trusted proxy, and half the
-    /// cores (at least one) for password hashing.
+    /// The routes over `service`, with the default limits: 64 KiB bodies arriving within 10 s,
+    /// 10 login or signup attempts per client IP and minute, 100 public retrieves per client IP
+    /// and second, 60 organization API requests per organization and second, no trusted proxy,
+    /// and half the cores (at least one) for password hashing.
     pub fn new(service: Service) -> Self {
         Api {
             service,
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             auth_limiter: Arc::new(RateLimiter::new(
                 DEFAULT_AUTH_LIMIT,
                 Duration::from_secs(60),

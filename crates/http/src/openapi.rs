@@ -75,6 +75,7 @@ line `400`) have no body: see docs/api.md."
             AliasNotFound,
             AliasGone,
             MethodNotAllowed,
+            RequestTimeout,
             PayloadTooLarge,
             UnsupportedMediaType,
             TooManyRequests,
@@ -84,6 +85,7 @@ line `400`) have no body: see docs/api.md."
             CapUnauthorized,
             CapNotFound,
             CapConflict,
+            CapRequestTimeout,
             CapPayloadTooLarge,
             CapUnsupportedMediaType,
             CapTooManyRequests,
@@ -418,6 +420,11 @@ pub struct AliasGone(pub Error);
 #[response(headers(("Allow" = String, description = "The methods the path takes.")))]
 pub struct MethodNotAllowed(pub Error);
 
+/// `request_timeout`: the body did not arrive in full within `server.body_timeout` (10 s by
+/// default) of the request's head; the server closes the connection after this answer.
+#[derive(ToResponse)]
+pub struct RequestTimeout(pub Error);
+
 /// `payload_too_large`: the body is over `server.body_limit` (64 KiB by default).
 #[derive(ToResponse)]
 pub struct PayloadTooLarge(pub Error);
@@ -458,6 +465,11 @@ pub struct CapNotFound(pub CapError);
 /// `alias_taken`: the alias is registered already.
 #[derive(ToResponse)]
 pub struct CapConflict(pub CapError);
+
+/// `request_timeout`: the body did not arrive in full within `server.body_timeout` (10 s by
+/// default) of the request's head; the server closes the connection after this answer.
+#[derive(ToResponse)]
+pub struct CapRequestTimeout(pub CapError);
 
 /// `payload_too_large`: the body is over `server.body_limit` (64 KiB by default).
 #[derive(ToResponse)]

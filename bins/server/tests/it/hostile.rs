@@ -13,29 +13,29 @@ use crate::*;
 
 /// What came back on a raw connection.
 #[derive(Debug)]
-struct Raw {
+pub(crate) struct Raw {
     /// The status code, or 0 if nothing parseable came back.
-    status: u16,
+    pub(crate) status: u16,
     /// Header lines, names in lower case.
-    headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// The body bytes.
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
-fn port(app: &TestApp) -> u16 {
+pub(crate) fn port(app: &TestApp) -> u16 {
     app.base.rsplit(':').next().unwrap().parse().unwrap()
 }
 
@@ -67,7 +67,7 @@ fn split_head(received: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&received[..at], &received[at + 4..]))
 }
 
-fn complete(received: &[u8]) -> bool {
+pub(crate) fn complete(received: &[u8]) -> bool {
     let Some((head, body)) = split_head(received) else {
         return false;
     };
@@ -79,7 +79,7 @@ fn complete(received: &[u8]) -> bool {
     length.is_some_and(|n| body.len() >= n)
 }
 
-fn parse(received: &[u8]) -> Raw {
+pub(crate) fn parse(received: &[u8]) -> Raw {
     let (head, body) = split_head(received).unwrap_or((received, &[]));
     let head = String::from_utf8_lossy(head);
     let mut lines = head.lines();

@@ -22,6 +22,7 @@ mod master_keys;
 mod opencap;
 mod purge;
 mod scale_out;
+mod slow;
 mod tls;
 mod walkthrough;
 

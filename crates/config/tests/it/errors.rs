@@ -128,6 +128,7 @@ fn out_of_range_values_are_refused_and_named() {
         ("ALIASKIT__TOKENS__MAX_LIFETIME", "0", "tokens.max_lifetime"),
         ("ALIASKIT__SERVER__WORKERS", "0", "server.workers"),
         ("ALIASKIT__SERVER__BODY_LIMIT", "0", "server.body_limit"),
+        ("ALIASKIT__SERVER__BODY_TIMEOUT", "0", "server.body_timeout"),
         ("ALIASKIT__SERVER__HOST", "", "server.host"),
         ("ALIASKIT__TOKENS__ISSUER", "", "tokens.issuer"),
         ("ALIASKIT__TOKENS__LEEWAY", "-1", "tokens.leeway"),
