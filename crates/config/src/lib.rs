@@ -356,8 +356,9 @@ pub struct BootstrapSettings {
 #[cfg_attr(test, derive(serde::Serialize))]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingSettings {
-    /// The least severe level logged (`error`, `warn`, `info`, `debug`, `trace`), or `tracing`
-    /// filter directives (`info,aliaskit_http=debug`). Default `info`.
+    /// The least severe level logged (`error`, `warn`, `info`, `debug`, `trace`, `off`, in any
+    /// case), or `tracing` filter directives that each name a level
+    /// (`info,aliaskit_http=debug`); a bare word that is no level is refused. Default `info`.
     pub level: String,
     /// Line format. Default [`LogFormat::Pretty`].
     pub format: LogFormat,

@@ -300,5 +300,104 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
     )?;
 
     not_empty("logging.level", &s.logging.level, "")?;
+    log_filter(&s.logging.level).map_err(|e| ("logging.level", e))?;
+    Ok(())
+}
+
+/// The levels of `logging.level`, alone or after `target=`; any case, as tracing reads them.
+const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+
+/// What every refused `logging.level` says after its reason.
+const LEVELS_HELP: &str = "the levels are `error`, `warn`, `info`, `debug`, `trace` and `off` \
+                           (in any case); directives look like `info,aliaskit_http=debug`";
+
+fn is_level(word: &str) -> bool {
+    LEVELS.iter().any(|level| level.eq_ignore_ascii_case(word))
+}
+
+/// `logging.level`: comma-separated directives, each a level (`info`) or `SELECTOR=LEVEL`, the
+/// selector a target (`aliaskit_http::org`), a span filter (`[request]`, `[request{method}]`)
+/// or a target and a span filter — the subset of tracing's `EnvFilter` syntax whose every
+/// directive names its level. tracing reads a bare word that is no level (`inf`, `WARNING`)
+/// as a target logged at every level, which silences everything else: refused here, as are an
+/// empty directive, whitespace (which `EnvFilter` misreads) and numeric levels.
+fn log_filter(value: &str) -> Result<(), String> {
+    if value.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "{value:?} holds whitespace: separate directives with commas only; {LEVELS_HELP}"
+        ));
+    }
+    for directive in value.split(',') {
+        match directive.rsplit_once('=') {
+            _ if directive.is_empty() => {
+                return Err(format!(
+                    "{value:?} has an empty directive (a comma too many); {LEVELS_HELP}"
+                ));
+            }
+            None if is_level(directive) => {}
+            None => {
+                return Err(format!(
+                    "{directive:?} is neither a level nor a `target=level` directive; \
+                     {LEVELS_HELP}"
+                ));
+            }
+            Some((_, level)) if !is_level(level) => {
+                return Err(format!(
+                    "{directive:?}: {level:?} is not a level; {LEVELS_HELP}"
+                ));
+            }
+            Some((selector, _)) => log_selector(selector)
+                .map_err(|why| format!("{directive:?}: {why}; {LEVELS_HELP}"))?,
+        }
+    }
+    Ok(())
+}
+
+/// The part of a directive before `=LEVEL`: `target`, `target[span]`, `[span{field}]`, ….
+fn log_selector(selector: &str) -> Result<(), String> {
+    let (target, span) = match selector.find('[') {
+        Some(at) => (&selector[..at], Some(&selector[at..])),
+        None => (selector, None),
+    };
+    if target.is_empty() && span.is_none() {
+        return Err("no target before `=`".into());
+    }
+    if let Some(c) = target
+        .chars()
+        .enumerate()
+        .find(|&(i, c)| {
+            !(c.is_alphanumeric() || matches!(c, '_' | ':' | '-') || (c == '.' && i > 0))
+        })
+        .map(|(_, c)| c)
+    {
+        return Err(format!(
+            "{target:?} is not a target: {c:?} is not allowed (a target is a module path \
+             such as `aliaskit_http::org`)"
+        ));
+    }
+    let Some(span) = span else {
+        return Ok(());
+    };
+    let not_a_span = || {
+        format!(
+            "{span:?} is not a span filter (`[span]`, `[span{{field}}]` or `[span{{field=value}}]`)"
+        )
+    };
+    let inner = span
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .ok_or_else(not_a_span)?;
+    let (name, fields) = match inner.split_once('{') {
+        Some((name, fields)) => (name, Some(fields.strip_suffix('}').ok_or_else(not_a_span)?)),
+        None => (inner, None),
+    };
+    let brackets = |s: &str| s.contains(['[', ']', '{', '}']);
+    let empty = match fields {
+        Some(fields) => fields.is_empty() || brackets(fields),
+        None => name.is_empty(),
+    };
+    if empty || brackets(name) {
+        return Err(not_a_span());
+    }
     Ok(())
 }

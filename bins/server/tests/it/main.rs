@@ -22,13 +22,14 @@ mod master_keys;
 mod opencap;
 mod purge;
 mod scale_out;
+mod settings;
 mod slow;
 mod tls;
 mod walkthrough;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -411,10 +412,64 @@ impl Drop for ServerProcess {
     }
 }
 
-fn read_all(mut stdout: ChildStdout) -> JoinHandle<String> {
+/// How a start of the binary that had to fail ended.
+#[derive(Debug)]
+pub struct FailedStart {
+    /// The exit status code (`None` if a signal ended it).
+    pub code: Option<i32>,
+    /// Everything it wrote on stderr.
+    pub stderr: String,
+}
+
+/// Runs the binary in `dir`, on the SQLite database `dir/aliaskit.db`, with an empty
+/// environment but for `ALIASKIT__SERVER__PORT=0`, `RUST_BACKTRACE=1` (a start error must not
+/// print a backtrace even then) and `env`, which may override them. It must fail to start
+/// within 30 s, having printed nothing on stdout (no bootstrap key) and created no database.
+pub fn failed_start(dir: &Path, env: &[(&str, &str)]) -> FailedStart {
+    let db = dir.join("aliaskit.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
+        .current_dir(dir)
+        .env_clear()
+        .env("ALIASKIT__SERVER__PORT", "0")
+        .env("ALIASKIT__DATABASE__URL", &db)
+        .env("RUST_BACKTRACE", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = read_all(child.stdout.take().unwrap());
+    let stderr = read_all(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "it started, and still ran after 30 s; stderr: {}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(!status.success(), "it exited 0; stderr: {stderr}");
+    assert!(stdout.is_empty(), "no bootstrap key printed: {stdout:?}");
+    assert!(!db.exists(), "nothing was created by a start that failed");
+    FailedStart {
+        code: status.code(),
+        stderr,
+    }
+}
+
+fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
+        let _ = pipe.read_to_end(&mut bytes);
         String::from_utf8_lossy(&bytes).into_owned()
     })
 }

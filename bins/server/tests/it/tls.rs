@@ -161,24 +161,6 @@ fn without_tls_the_listening_line_says_http() {
     assert_eq!(event["fields"]["scheme"], "http", "{listening}");
 }
 
-/// Runs the binary with `env` (and a database in `dir`), which must fail to start: its stderr.
-fn failed_start(dir: &Path, env: &[(&str, &str)]) -> String {
-    let db = dir.join("aliaskit.db");
-    let output = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
-        .current_dir(dir)
-        .env_clear()
-        .env("ALIASKIT__SERVER__PORT", "0")
-        .env("ALIASKIT__DATABASE__URL", &db)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!output.status.success(), "it started: {output:?}");
-    assert!(output.stdout.is_empty(), "no bootstrap key printed");
-    assert!(!db.exists(), "nothing was created before the TLS check");
-    String::from_utf8(output.stderr).unwrap()
-}
-
 #[test]
 fn a_missing_key_file_stops_the_start_naming_the_setting_and_the_path() {
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +172,8 @@ fn a_missing_key_file_stops_the_start_naming_the_setting_and_the_path() {
             ("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap()),
             ("ALIASKIT__SERVER__TLS__KEY", missing.to_str().unwrap()),
         ],
-    );
+    )
+    .stderr;
     let expected = format!("server.tls.key: cannot read {}: ", missing.display());
     assert!(stderr.contains(&expected), "{stderr}");
 }
@@ -202,7 +185,8 @@ fn only_one_of_the_two_files_is_a_settings_error() {
     let stderr = failed_start(
         dir.path(),
         &[("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap())],
-    );
+    )
+    .stderr;
     assert!(
         stderr.contains("server.tls.key: must be set too when server.tls.cert is"),
         "{stderr}"

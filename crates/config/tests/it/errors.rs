@@ -2,7 +2,7 @@
 
 use aliaskit_config::{Origin, Settings};
 
-use crate::{load_err, toml};
+use crate::{load, load_err, toml};
 
 #[test]
 fn a_port_that_is_not_a_number_names_the_key_and_the_variable() {
@@ -228,4 +228,93 @@ fn tls_takes_both_files_or_neither() {
     );
     let neither = Settings::load_from(None, Vec::new()).unwrap();
     assert_eq!(neither.server.tls.cert, None);
+}
+
+/// What every refused `logging.level` says, after what is wrong with it.
+const LEVELS: &str = "the levels are `error`, `warn`, `info`, `debug`, `trace` and `off` (in any \
+                      case); directives look like `info,aliaskit_http=debug`";
+
+#[test]
+fn a_log_level_is_a_level_or_target_level_directives() {
+    for good in [
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+        "off",
+        "WARN",
+        "Info",
+        "aliaskit_http=debug",
+        "info,aliaskit_http=debug",
+        "warn,aliaskit_http::org=trace,actix_web=OFF",
+        "aliaskit-bench=info",
+        "my.app=info",
+        "aliaskit_http[request]=debug",
+        "[request]=debug",
+        "aliaskit_http[request{method}]=trace",
+        "aliaskit_http[request{method=POST}]=trace",
+    ] {
+        let settings = load(None, &[("ALIASKIT__LOGGING__LEVEL", good)])
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert_eq!(settings.logging.level, good);
+    }
+}
+
+#[test]
+fn a_log_level_that_is_not_a_level_is_refused_naming_the_levels() {
+    // tracing reads a bare word that is no level as a target, and so logs nothing else.
+    let e = load_err(None, &[("ALIASKIT__LOGGING__LEVEL", "inf")]);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "ALIASKIT__LOGGING__LEVEL: logging.level: \"inf\" is neither a level nor a \
+             `target=level` directive; {LEVELS}"
+        )
+    );
+    let e = load_err(
+        None,
+        &[("ALIASKIT__LOGGING__LEVEL", "info,aliaskit_http=verbose")],
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "ALIASKIT__LOGGING__LEVEL: logging.level: \"aliaskit_http=verbose\": \"verbose\" is \
+             not a level; {LEVELS}"
+        )
+    );
+    for bad in [
+        "WARNING",
+        "verbose",
+        "5",
+        "debug,inf",
+        "aliaskit_http",
+        "aliaskit_http=",
+        "aliaskit_http=5",
+        "=debug",
+        "info,,debug",
+        "info,",
+        "info, aliaskit_http=debug",
+        " info",
+        "aliaskit_http[=debug",
+        "aliaskit_http[]=debug",
+        "aliaskit_http[request]x=debug",
+        "aliaskit_http[request{}]=debug",
+        "a b=debug",
+        "aliaskit=http=debug",
+        ".aliaskit=debug",
+    ] {
+        let e = load_err(None, &[("ALIASKIT__LOGGING__LEVEL", bad)]);
+        assert_eq!(e.key(), Some("logging.level"), "{bad:?}: {e}");
+        assert_eq!(
+            e.origin(),
+            &Origin::Env("ALIASKIT__LOGGING__LEVEL".into()),
+            "{bad:?}: {e}"
+        );
+        assert!(e.reason().ends_with(LEVELS), "{bad:?}: {e}");
+    }
+    let file = toml("[logging]\nlevel = \"WARNING\"\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.origin(), &Origin::File(file.path.clone()));
+    assert_eq!(e.key(), Some("logging.level"));
 }
