@@ -135,6 +135,7 @@ pub struct DatabaseSettings {
     /// `./data/aliaskit.db`, relative to the working directory; its directory is created.
     pub url: String,
     /// Apply pending migrations at start. Default true.
+    #[serde(deserialize_with = "flag")]
     pub migrate_on_start: bool,
     /// Most connections open at once. Default 16.
     pub pool_size: u32,
@@ -215,6 +216,7 @@ pub struct OpenCapSettings {
     pub domains: Vec<String>,
     /// Whether anyone may sign up with `POST /v1/users`; when false, signup needs an
     /// organization API key. Default false.
+    #[serde(deserialize_with = "flag")]
     pub open_signup: bool,
     /// Lifetime of a login token from `POST /v1/auth`, in seconds. Default 1800 (30 min).
     pub token_lifetime: u64,
@@ -405,6 +407,62 @@ impl TryFrom<String> for LogFormat {
     fn try_from(s: String) -> Result<Self, String> {
         s.parse()
     }
+}
+
+/// A boolean setting: `true` or `false`; also, in any case, `yes`/`no`, `on`/`off`, `1`/`0` (as
+/// text in the environment, or in the file) and the integers 0 and 1. Anything else is refused
+/// with the valid values: the `config` crate alone reads every number as a boolean (`2`, `-1`
+/// and `0.5` as true).
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct Flag;
+
+    fn refuse<E: serde::de::Error>(found: impl fmt::Display) -> E {
+        E::custom(format!(
+            "expected `true` or `false` (or `yes`/`no`, `on`/`off`, `1`/`0`), found {found}"
+        ))
+    }
+
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("`true` or `false` (or `yes`/`no`, `on`/`off`, `1`/`0`)")
+        }
+
+        fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<bool, E> {
+            match v {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(refuse(format_args!("integer `{v}`"))),
+            }
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<bool, E> {
+            match v {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(refuse(format_args!("integer `{v}`"))),
+            }
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<bool, E> {
+            Err(refuse(format_args!("floating point `{v}`")))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(true),
+                "false" | "no" | "off" | "0" => Ok(false),
+                _ => Err(refuse(format_args!("{v:?}"))),
+            }
+        }
+    }
+
+    d.deserialize_any(Flag)
 }
 
 fn sensitive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sensitive>, D::Error> {

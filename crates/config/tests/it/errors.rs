@@ -318,3 +318,50 @@ fn a_log_level_that_is_not_a_level_is_refused_naming_the_levels() {
     assert_eq!(e.origin(), &Origin::File(file.path.clone()));
     assert_eq!(e.key(), Some("logging.level"));
 }
+
+#[test]
+fn a_boolean_is_true_or_false_and_nothing_else() {
+    const VALID: &str = "expected `true` or `false` (or `yes`/`no`, `on`/`off`, `1`/`0`)";
+    let e = load_err(None, &[("ALIASKIT__OPENCAP__OPEN_SIGNUP", "maybe")]);
+    assert_eq!(
+        e.to_string(),
+        format!("ALIASKIT__OPENCAP__OPEN_SIGNUP: opencap.open_signup: {VALID}, found \"maybe\"")
+    );
+    // The `config` crate reads any number as a boolean: 2 was `true`, 0.5 too.
+    for (text, found) in [
+        ("migrate_on_start = 2", "integer `2`"),
+        ("migrate_on_start = -1", "integer `-1`"),
+        ("migrate_on_start = 0.5", "floating point `0.5`"),
+        ("migrate_on_start = \"maybe\"", "\"maybe\""),
+    ] {
+        let file = toml(&format!("[database]\n{text}\n"));
+        let e = load_err(Some(&file), &[]);
+        assert_eq!(e.key(), Some("database.migrate_on_start"), "{text}: {e}");
+        assert_eq!(e.origin(), &Origin::File(file.path.clone()), "{text}: {e}");
+        assert_eq!(e.reason(), format!("{VALID}, found {found}"), "{text}");
+    }
+    for (value, expected) in [
+        ("true", true),
+        ("FALSE", false),
+        ("yes", true),
+        ("No", false),
+        ("on", true),
+        ("off", false),
+        ("1", true),
+        ("0", false),
+    ] {
+        let settings = load(None, &[("ALIASKIT__OPENCAP__OPEN_SIGNUP", value)]).unwrap();
+        assert_eq!(settings.opencap.open_signup, expected, "{value}");
+    }
+    for (text, expected) in [
+        ("migrate_on_start = false", false),
+        ("migrate_on_start = true", true),
+        ("migrate_on_start = 0", false),
+        ("migrate_on_start = 1", true),
+        ("migrate_on_start = \"off\"", false),
+    ] {
+        let file = toml(&format!("[database]\n{text}\n"));
+        let settings = load(Some(&file), &[]).unwrap();
+        assert_eq!(settings.database.migrate_on_start, expected, "{text}");
+    }
+}
