@@ -1,10 +1,16 @@
 //! `aliaskit-server`: loads the settings, starts logging, and serves until SIGINT/SIGTERM.
+//!
+//! A start that fails prints `error: ` and the cause chain on one line on stderr, never a
+//! backtrace, and exits with status 2 when the settings are at fault (a value, a key file or
+//! master key, a TLS file they name: fixing them, not retrying, helps), 1 for any other failure
+//! (the port, the database).
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use aliaskit_config::Settings;
-use aliaskit_server::{Application, init_logging};
+use aliaskit_config::{ConfigError, Settings};
+use aliaskit_server::{Application, init_logging, tls};
 use anyhow::Context;
 use clap::Parser;
 
@@ -18,9 +24,55 @@ struct Args {
     config: Option<PathBuf>,
 }
 
+/// Exit status of a start the settings stopped.
+const BAD_SETTINGS: u8 = 2;
+/// Exit status of any other failure.
+const FAILED: u8 = 1;
+
 #[actix_web::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args = Args::parse();
+    match serve(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(status(&e))
+        }
+    }
+}
+
+/// The cause chain joined with `: `, as anyhow's `{:#}` writes it, on one line: a cause's own
+/// line breaks (libpq writes some) become spaces, and a cause whose text its parent already
+/// ends with (tracing's filter errors repeat theirs) is written once.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !causes.last().is_some_and(|parent| parent.ends_with(&text)) {
+            causes.push(text);
+        }
+    }
+    let chain = causes.join(": ");
+    let lines: Vec<&str> = chain
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
+/// [`BAD_SETTINGS`] when a settings error is among the causes, else [`FAILED`].
+fn status(e: &anyhow::Error) -> u8 {
+    let settings = e.chain().any(|cause| {
+        cause.is::<ConfigError>()
+            || cause.is::<tls::SettingsError>()
+            // `RUST_LOG` that tracing cannot read (`logging.level` is checked when loading).
+            || cause.is::<tracing_subscriber::filter::ParseError>()
+    });
+    if settings { BAD_SETTINGS } else { FAILED }
+}
+
+async fn serve(args: &Args) -> anyhow::Result<()> {
     let settings = Settings::load(args.config.as_deref()).context("cannot load the settings")?;
     init_logging(&settings)?;
     let app = Application::build(&settings)?;

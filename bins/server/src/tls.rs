@@ -5,6 +5,7 @@
 //! the file, and says what is wrong in words: never a line of the file, which for the key would
 //! be key material.
 
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ const CERT: &str = "server.tls.cert";
 const KEY: &str = "server.tls.key";
 
 /// The rustls configuration for `settings`, or `None` when TLS is not configured (plain HTTP).
+/// Its errors are [`SettingsError`]s.
 ///
 /// The settings crate has already checked that the two paths are both set or both unset.
 pub fn server_config(settings: &TlsSettings) -> anyhow::Result<Option<ServerConfig>> {
@@ -26,6 +28,25 @@ pub fn server_config(settings: &TlsSettings) -> anyhow::Result<Option<ServerConf
         (None, None) => Ok(None),
         (Some(_), None) => Err(anyhow!("{KEY}: must be set too when {CERT} is")),
         (None, Some(_)) => Err(anyhow!("{CERT}: must be set too when {KEY} is")),
+    }
+    .map_err(|e| anyhow::Error::new(SettingsError(e)))
+}
+
+/// The TLS files that `server.tls.cert` and `server.tls.key` name cannot be used: a mistake in
+/// the settings, which `aliaskit-server` reports with exit status 2. Shows as the error it
+/// wraps, whose causes are its own.
+#[derive(Debug)]
+pub struct SettingsError(anyhow::Error);
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for SettingsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 

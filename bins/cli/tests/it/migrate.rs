@@ -133,6 +133,23 @@ fn bad_settings_are_a_usage_error_naming_the_key() {
     let run = t.run(&["--config", "/nonexistent/aliaskit.toml", "org", "list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot read it"), "{}", run.stderr);
+
+    // The settings the server refuses, the CLI refuses the same way: one line, status 2, no
+    // backtrace even when asked for one.
+    let run = t.run_env(
+        &["org", "list"],
+        &[("ALIASKIT__LOGGING__LEVEL", "inf"), ("RUST_BACKTRACE", "1")],
+    );
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: ALIASKIT__LOGGING__LEVEL: logging.level: \"inf\" is neither a level nor a \
+             `target=level` directive; "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
 #[test]

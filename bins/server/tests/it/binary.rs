@@ -63,22 +63,27 @@ fn a_busy_port_stops_the_start_before_the_database_is_touched() {
     let db = dir.path().join("data").join("aliaskit.db");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("ALIASKIT__SERVER__HOST", "127.0.0.1")
-        .env("ALIASKIT__SERVER__PORT", &port)
-        .env("ALIASKIT__DATABASE__URL", &db)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
-        "{stderr}"
+    let failed = failed_start(
+        dir.path(),
+        &[
+            ("ALIASKIT__SERVER__HOST", "127.0.0.1"),
+            ("ALIASKIT__SERVER__PORT", &port),
+            ("ALIASKIT__DATABASE__URL", db.to_str().unwrap()),
+        ],
     );
-    assert!(output.stdout.is_empty(), "no bootstrap key printed");
+    assert!(
+        failed
+            .error_line()
+            .starts_with(&format!("error: cannot listen on 127.0.0.1:{port}: ")),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        failed.code,
+        Some(1),
+        "not a settings error: {}",
+        failed.stderr
+    );
     // Nothing was created, so the first start that can listen still shows the key.
     assert!(
         !db.exists(),

@@ -421,6 +421,25 @@ pub struct FailedStart {
     pub stderr: String,
 }
 
+impl FailedStart {
+    /// The one line stderr ends with: `error: ` and the cause chain. Asserts that no backtrace
+    /// was printed ([`failed_start`] runs the binary with `RUST_BACKTRACE=1`).
+    pub fn error_line(&self) -> &str {
+        let stderr = &self.stderr;
+        assert!(
+            !stderr.to_lowercase().contains("backtrace"),
+            "a backtrace was printed: {stderr}"
+        );
+        assert!(!stderr.contains("Caused by"), "{stderr}");
+        let last = stderr
+            .strip_suffix('\n')
+            .and_then(|s| s.lines().last())
+            .unwrap_or_else(|| panic!("no error line: {stderr:?}"));
+        assert!(last.starts_with("error: "), "{stderr}");
+        last
+    }
+}
+
 /// Runs the binary in `dir`, on the SQLite database `dir/aliaskit.db`, with an empty
 /// environment but for `ALIASKIT__SERVER__PORT=0`, `RUST_BACKTRACE=1` (a start error must not
 /// print a backtrace even then) and `env`, which may override them. It must fail to start

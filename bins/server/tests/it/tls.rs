@@ -166,31 +166,33 @@ fn a_missing_key_file_stops_the_start_naming_the_setting_and_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let cert = Cert::new(dir.path(), "server");
     let missing = dir.path().join("missing.key");
-    let stderr = failed_start(
+    let failed = failed_start(
         dir.path(),
         &[
             ("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap()),
             ("ALIASKIT__SERVER__TLS__KEY", missing.to_str().unwrap()),
         ],
-    )
-    .stderr;
-    let expected = format!("server.tls.key: cannot read {}: ", missing.display());
-    assert!(stderr.contains(&expected), "{stderr}");
+    );
+    let expected = format!("error: server.tls.key: cannot read {}: ", missing.display());
+    assert!(failed.error_line().starts_with(&expected), "{failed:?}");
+    assert_eq!(failed.code, Some(2), "a settings error: {failed:?}");
 }
 
 #[test]
 fn only_one_of_the_two_files_is_a_settings_error() {
     let dir = tempfile::tempdir().unwrap();
     let cert = Cert::new(dir.path(), "server");
-    let stderr = failed_start(
+    let failed = failed_start(
         dir.path(),
         &[("ALIASKIT__SERVER__TLS__CERT", cert.cert.to_str().unwrap())],
-    )
-    .stderr;
-    assert!(
-        stderr.contains("server.tls.key: must be set too when server.tls.cert is"),
-        "{stderr}"
     );
+    assert!(
+        failed
+            .stderr
+            .contains("server.tls.key: must be set too when server.tls.cert is"),
+        "{failed:?}"
+    );
+    assert_eq!(failed.code, Some(2), "a settings error: {failed:?}");
 }
 
 /// The error of `Application::build` with these TLS files.
