@@ -1,11 +1,14 @@
 //! The settings and the database, for the commands that need them (`org …`, `migrate`,
 //! `keys rotate-master`).
+//!
+//! Only `migrate`, or any of them with the global `--create`, makes a new SQLite database; the
+//! others refuse one that does not exist ([`require_existing`]) before anything is created.
 
 use std::path::Path;
 
 use aliaskit_config::Settings;
 use aliaskit_service::{Service, ServiceError};
-use aliaskit_store::{Database, StoreError};
+use aliaskit_store::{Database, StoreError, Target};
 use anyhow::anyhow;
 
 use crate::Failure;
@@ -18,12 +21,45 @@ pub struct Opened {
     url: String,
 }
 
-/// Loads the settings (`--config`, then `ALIASKIT__…`), the master keys, and opens the pool.
-/// Nothing is connected yet, so this fails only on bad settings or keys.
-pub fn open(config: Option<&Path>) -> Result<(Settings, Database), Failure> {
+/// Loads the settings (`--config`, then `ALIASKIT__…`), refuses a SQLite database that does
+/// not exist unless `create` ([`require_existing`]), reads the master keys and opens the pool.
+/// Nothing is connected yet, so this fails only on bad settings or keys, or no database.
+pub fn open(config: Option<&Path>, create: bool) -> Result<(Settings, Database), Failure> {
     let settings = Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))?;
+    require_existing(&settings, create)?;
     let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
     open_with(&settings, keys.vault).map(|db| (settings, db))
+}
+
+/// Unless `create`, refuses a SQLite `database.url` whose file does not exist: a command meant
+/// to use a database, run in the wrong directory or with a mistyped path, would otherwise
+/// create an empty one and a new key file, and print keys no server knows. Call it before
+/// [`Settings::keys`], which creates the key file. (PostgreSQL never creates a database: one
+/// that does not exist fails to connect, and [`store_failure`] names its URL.)
+pub fn require_existing(settings: &Settings, create: bool) -> Result<(), Failure> {
+    let configured = &settings.database.url;
+    let Ok(Target::Sqlite(path)) = Target::parse(configured) else {
+        return Ok(());
+    };
+    // A file that cannot even be looked at is left to the open to report.
+    if create || !matches!(path.try_exists(), Ok(false)) {
+        return Ok(());
+    }
+    let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let mut hint = String::new();
+    if Path::new(configured) != shown {
+        let relative = if path.is_relative() {
+            ", relative to the working directory"
+        } else {
+            ""
+        };
+        hint = format!("database.url is {configured:?}{relative}; ");
+    }
+    Err(Failure::Usage(anyhow!(
+        "no database at {}: {hint}to start a new database there, run `aliaskit migrate` or \
+         pass --create",
+        shown.display()
+    )))
 }
 
 /// Opens the pool for `settings` with `vault`.
@@ -58,9 +94,9 @@ pub fn ready_schema(db: &Database, migrate: bool, url: &str) -> Result<bool, Fai
 }
 
 /// The use cases, after the pending migrations when `database.migrate_on_start` is true (so
-/// that `org create` works on a brand-new database).
-pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
-    let (settings, db) = open(config)?;
+/// that `org create --create` works on a brand-new database).
+pub fn open_service(config: Option<&Path>, create: bool) -> Result<Opened, Failure> {
+    let (settings, db) = open(config, create)?;
     let url = settings.database.redacted_url();
     ready_schema(&db, settings.database.migrate_on_start, &url)?;
     check_keys(&db, &url)?;
@@ -71,9 +107,9 @@ pub fn open_service(config: Option<&Path>) -> Result<Opened, Failure> {
 }
 
 /// `aliaskit migrate`: applies the pending migrations whatever `database.migrate_on_start`
-/// says.
+/// says, creating the SQLite database if there is none.
 pub fn migrate(config: Option<&Path>) -> Result<(), Failure> {
-    let (settings, db) = open(config)?;
+    let (settings, db) = open(config, true)?;
     let url = settings.database.redacted_url();
     if !ready_schema(&db, true, &url)? {
         eprintln!("the database at {url} is already up to date");
@@ -83,7 +119,8 @@ pub fn migrate(config: Option<&Path>) -> Result<(), Failure> {
 
 /// `aliaskit backup PATH`.
 pub fn backup(config: Option<&Path>, to: &Path) -> Result<(), Failure> {
-    let (settings, db) = open(config)?;
+    // A backup copies an existing database, never a new empty one.
+    let (settings, db) = open(config, false)?;
     let url = settings.database.redacted_url();
     db.backup_sqlite(to).map_err(|e| store_failure(&url, e))?;
     eprintln!(

@@ -43,7 +43,7 @@ pub enum KeysCommand {
     Status,
 }
 
-pub fn run(config: Option<&Path>, cmd: KeysCommand) -> Result<(), Failure> {
+pub fn run(config: Option<&Path>, create: bool, cmd: KeysCommand) -> Result<(), Failure> {
     match cmd {
         KeysCommand::Generate => {
             let key = MasterKey::generate().map_err(|e| Failure::Usage(anyhow!(e)))?;
@@ -54,14 +54,17 @@ pub fn run(config: Option<&Path>, cmd: KeysCommand) -> Result<(), Failure> {
             );
             Ok(())
         }
-        KeysCommand::RotateMaster { wait } => rotate(config, Duration::from_secs(wait)),
-        KeysCommand::Retire { id } => retire(config, &id),
-        KeysCommand::Status => status(config),
+        KeysCommand::RotateMaster { wait } => rotate(config, create, Duration::from_secs(wait)),
+        KeysCommand::Retire { id } => retire(config, create, &id),
+        KeysCommand::Status => status(config, create),
     }
 }
 
-fn settings(config: Option<&Path>) -> Result<Settings, Failure> {
-    Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))
+/// The settings, for a command that uses an existing database (or `--create`s one).
+fn settings(config: Option<&Path>, create: bool) -> Result<Settings, Failure> {
+    let settings = Settings::load(config).map_err(|e| Failure::Usage(anyhow!(e)))?;
+    crate::database::require_existing(&settings, create)?;
+    Ok(settings)
 }
 
 fn in_use(e: StoreError, url: &str) -> Failure {
@@ -74,8 +77,8 @@ fn in_use(e: StoreError, url: &str) -> Failure {
     }
 }
 
-fn rotate(config: Option<&Path>, wait: Duration) -> Result<(), Failure> {
-    let settings = settings(config)?;
+fn rotate(config: Option<&Path>, create: bool, wait: Duration) -> Result<(), Failure> {
+    let settings = settings(config, create)?;
     let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
     let url = settings.database.redacted_url();
     let db = open_with(&settings, keys.vault)?;
@@ -186,7 +189,7 @@ fn wait_for_servers(db: &Database, target: &str, wait: Duration, url: &str) -> R
     }
 }
 
-fn retire(config: Option<&Path>, id: &str) -> Result<(), Failure> {
+fn retire(config: Option<&Path>, create: bool, id: &str) -> Result<(), Failure> {
     if id.len() != 8
         || !id
             .bytes()
@@ -196,7 +199,7 @@ fn retire(config: Option<&Path>, id: &str) -> Result<(), Failure> {
             "ID: {id:?} is not a master key id (8 lower-case hex digits, as `aliaskit keys status` shows)"
         )));
     }
-    let settings = settings(config)?;
+    let settings = settings(config, create)?;
     let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
     let url = settings.database.redacted_url();
     let db = open_with(&settings, keys.vault)?;
@@ -242,8 +245,8 @@ fn retire(config: Option<&Path>, id: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn status(config: Option<&Path>) -> Result<(), Failure> {
-    let settings = settings(config)?;
+fn status(config: Option<&Path>, create: bool) -> Result<(), Failure> {
+    let settings = settings(config, create)?;
     let keys = settings.keys().map_err(|e| Failure::Usage(anyhow!(e)))?;
     let url = settings.database.redacted_url();
     let db = open_with(&settings, keys.vault)?;

@@ -28,6 +28,10 @@ struct Cli {
     /// variables override it. Used by `org`, `migrate` and `keys rotate-master`.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Create the SQLite database (and its key file) if there is none. Without it, `org` and
+    /// `keys rotate-master` refuse a database that does not exist; `migrate` always creates one.
+    #[arg(long, global = true)]
+    create: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,9 +103,9 @@ fn main() -> ExitCode {
     let config = cli.config.as_deref();
     let result = match cli.command {
         Command::Token(cmd) => token::run(cmd),
-        Command::Org(cmd) => org::run(config, cmd),
+        Command::Org(cmd) => org::run(config, cli.create, cmd),
         Command::Migrate => database::migrate(config),
-        Command::Keys(cmd) => keys::run(config, cmd),
+        Command::Keys(cmd) => keys::run(config, cli.create, cmd),
         Command::Backup { path } => database::backup(config, &path),
     };
     match result {

@@ -28,18 +28,19 @@ pub enum OrgCommand {
     },
 }
 
-pub fn run(config: Option<&Path>, cmd: OrgCommand) -> Result<(), Failure> {
+/// Runs `cmd`; `create`: make the SQLite database if there is none (`--create`).
+pub fn run(config: Option<&Path>, create: bool, cmd: OrgCommand) -> Result<(), Failure> {
     match cmd {
-        OrgCommand::Create { name } => create(config, &name),
-        OrgCommand::List => list(config),
-        OrgCommand::RotateKey { name } => rotate_key(config, &name),
+        OrgCommand::Create { name } => create_org(config, create, &name),
+        OrgCommand::List => list(config, create),
+        OrgCommand::RotateKey { name } => rotate_key(config, create, &name),
     }
 }
 
-fn create(config: Option<&Path>, name: &str) -> Result<(), Failure> {
+fn create_org(config: Option<&Path>, create: bool, name: &str) -> Result<(), Failure> {
     // Checked before the database is touched: a bad name is a usage error wherever it runs.
     let name = OrgName::parse(name).context("NAME")?;
-    let opened = open_service(config)?;
+    let opened = open_service(config, create)?;
     let (org, key) = match opened.service.create_org(&name) {
         Ok(created) => created,
         Err(ServiceError::OrgNameTaken) => {
@@ -58,8 +59,8 @@ fn create(config: Option<&Path>, name: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-fn list(config: Option<&Path>) -> Result<(), Failure> {
-    let opened = open_service(config)?;
+fn list(config: Option<&Path>, create: bool) -> Result<(), Failure> {
+    let opened = open_service(config, create)?;
     let orgs = opened.service.list_orgs().map_err(|e| opened.failure(e))?;
     let mut text = String::new();
     for org in orgs {
@@ -68,9 +69,9 @@ fn list(config: Option<&Path>) -> Result<(), Failure> {
     print(&text)
 }
 
-fn rotate_key(config: Option<&Path>, name: &str) -> Result<(), Failure> {
+fn rotate_key(config: Option<&Path>, create: bool, name: &str) -> Result<(), Failure> {
     let name = OrgName::parse(name).context("NAME")?;
-    let opened = open_service(config)?;
+    let opened = open_service(config, create)?;
     let key = opened
         .service
         .rotate_org_key(&name)

@@ -39,7 +39,7 @@ fn generate_prints_a_base64_key_alone_on_stdout() {
 #[test]
 fn the_sqlite_database_file_is_created_readable_by_its_owner_only() {
     let t = Target::sqlite();
-    let run = t.run(&["org", "create", "acme"]);
+    let run = t.run(&["--create", "org", "create", "acme"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // It holds argon2 hashes and sealed secrets; SQLite gives its -wal and -shm files the
     // database file's mode.
@@ -63,9 +63,9 @@ fn the_sqlite_database_file_is_created_readable_by_its_owner_only() {
 }
 
 #[test]
-fn the_first_command_creates_a_private_key_file_next_to_the_sqlite_database() {
+fn the_command_that_creates_the_database_creates_a_private_key_file_next_to_it() {
     let t = Target::sqlite();
-    let run = t.run(&["org", "create", "acme"]);
+    let run = t.run(&["--create", "org", "create", "acme"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let path = key_file(&t);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -86,7 +86,7 @@ fn the_first_command_creates_a_private_key_file_next_to_the_sqlite_database() {
 
 #[test]
 fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
-    let t = Target::sqlite();
+    let t = Target::sqlite_migrated();
     assert_eq!(t.run(&["org", "create", "acme"]).code, 0);
     let path = key_file(&t);
     let before = keys_in(&path);
@@ -186,9 +186,10 @@ fn a_configured_key_that_does_not_match_the_data_is_refused_clearly() {
 fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
     let t = Target::sqlite();
     let off = [("ALIASKIT__DATABASE__MIGRATE_ON_START", "false")];
-    let run = t.run_env(&["keys", "rotate-master"], &off);
+    // `--create`: an empty database file, and the key file with its first key.
+    let run = t.run_env(&["--create", "keys", "rotate-master"], &off);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    // The settings created the key file with its first key; the refused rotation added none.
+    // The refused rotation added no key to the key file.
     assert_eq!(
         keys_in(&key_file(&t)).len(),
         1,

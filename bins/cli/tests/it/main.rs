@@ -9,10 +9,12 @@
 
 mod keys;
 mod migrate;
+mod missing;
 mod org;
 mod token;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use aliaskit_service::{Service, ServiceConfig};
@@ -37,7 +39,20 @@ pub fn aliaskit(args: &[&str], stdin: Option<&str>) -> Run {
 /// Runs `aliaskit` with `args` and exactly the `ALIASKIT__…` variables in `env`: any that this
 /// test process inherited are removed, so a developer's own settings cannot leak in.
 pub fn aliaskit_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    run_in(None, args, stdin, env)
+}
+
+/// [`aliaskit_env`] with `dir` as the working directory, where the default `database.url`,
+/// `./data/aliaskit.db`, points.
+pub fn aliaskit_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_in(Some(dir), args, None, env)
+}
+
+fn run_in(dir: Option<&Path>, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_aliaskit"));
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
     for (name, _) in std::env::vars_os() {
         if name
             .to_str()
@@ -88,7 +103,8 @@ enum Keep {
 }
 
 impl Target {
-    /// A SQLite file that does not exist yet, in a directory that does not exist yet.
+    /// A SQLite file that does not exist yet, in a directory that does not exist yet: commands
+    /// other than `migrate` refuse it without `--create`.
     pub fn sqlite() -> Target {
         let dir = tempfile::tempdir().unwrap();
         let url = dir
@@ -116,9 +132,18 @@ impl Target {
         })
     }
 
-    /// A brand-new SQLite file, and a fresh PostgreSQL database when configured.
+    /// A SQLite database that `aliaskit migrate` made, as an operator makes one (its key file
+    /// next to it), with nothing in it.
+    pub fn sqlite_migrated() -> Target {
+        let t = Target::sqlite();
+        let run = t.run(&["migrate"]);
+        assert_eq!(run.code, 0, "migrate: {}", run.stderr);
+        t
+    }
+
+    /// A new, migrated SQLite database, and a fresh PostgreSQL database when configured.
     pub fn all() -> Vec<Target> {
-        let mut targets = vec![Target::sqlite()];
+        let mut targets = vec![Target::sqlite_migrated()];
         targets.extend(Target::postgres());
         targets
     }

@@ -54,9 +54,17 @@ fn migrate_on_postgres_says_up_to_date() {
 fn without_migrate_on_start_only_migrate_creates_the_tables() {
     let t = Target::sqlite();
     let off = [("ALIASKIT__DATABASE__MIGRATE_ON_START", "false")];
-    let run = t.run_env(&["org", "list"], &off);
+    // `--create` makes the file, but not the tables.
+    let run = t.run_env(&["--create", "org", "list"], &off);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: the database at ")
+            && run
+                .stderr
+                .contains("the database schema is behind this version"),
+        "{}",
+        run.stderr
+    );
 
     let run = t.run_env(&["migrate"], &off);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -84,7 +92,11 @@ fn the_config_file_is_read_and_the_environment_overrides_it() {
     .unwrap();
     let config = config.to_str().unwrap();
 
-    let run = aliaskit_env(&["--config", config, "org", "create", "acme"], None, &[]);
+    let run = aliaskit_env(
+        &["--config", config, "--create", "org", "create", "acme"],
+        None,
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(from_file.exists());
 
@@ -93,14 +105,21 @@ fn the_config_file_is_read_and_the_environment_overrides_it() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("acme\t"), "{}", run.stdout);
 
+    // The environment's database, not the file's: refused, as it does not exist.
     let other = Target::sqlite();
     let run = aliaskit_env(
         &["--config", config, "org", "list"],
         None,
         &[("ALIASKIT__DATABASE__URL", &other.url)],
     );
-    assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{}", run.stderr);
-    assert!(Path::new(&other.url).exists());
+    assert_eq!((run.code, run.stdout.as_str()), (2, ""), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: no database at {}: ", other.url)),
+        "{}",
+        run.stderr
+    );
+    assert!(!Path::new(&other.url).exists());
 }
 
 #[test]
