@@ -55,12 +55,22 @@ impl Settings {
         }
         let target =
             Target::parse(&self.database.url).map_err(|e| error("database.url", e.to_string()))?;
+        // A key file is created only with a new database: beside a database that has data, a
+        // missing key file is lost key material, and a fresh key would only hide that.
+        let new_database = |db: &Path| std::fs::metadata(db).map_or(true, |m| m.len() == 0);
+        let kept = "the database exists already, so this file held the keys of its secrets: \
+                    restore it from your backup of the master keys";
+        let shared = "with PostgreSQL it is never created, so that every server reads the same \
+                      keys: write one with `aliaskit keys generate > FILE` and `chmod 600 FILE`";
         let (path, may_create) = match (&self.security.key_file, &target) {
-            (Some(path), Target::Sqlite(_)) => (path.clone(), true),
-            (Some(path), Target::Postgres(_)) => (path.clone(), false),
+            (Some(path), Target::Sqlite(db)) => (
+                path.clone(),
+                if new_database(db) { Ok(()) } else { Err(kept) },
+            ),
+            (Some(path), Target::Postgres(_)) => (path.clone(), Err(shared)),
             (None, Target::Sqlite(db)) => (
                 db.parent().unwrap_or(Path::new("")).join("aliaskit.key"),
-                true,
+                if new_database(db) { Ok(()) } else { Err(kept) },
             ),
             (None, Target::Postgres(_)) => {
                 return Err(error(
@@ -98,15 +108,16 @@ impl Settings {
     }
 }
 
-/// Creates the key file with one new key when it is missing and `may_create`.
-fn create_if_missing(path: &Path, may_create: bool) -> Result<(), ConfigError> {
+/// Creates the key file with one new key when it is missing and may be created; otherwise
+/// says why it may not.
+fn create_if_missing(path: &Path, may_create: Result<(), &str>) -> Result<(), ConfigError> {
     if path.exists() {
         return Ok(());
     }
-    if !may_create {
+    if let Err(why) = may_create {
         return Err(error(
             KEY_FILE,
-            format!("{} does not exist", path.display()),
+            format!("{} does not exist; {why}", path.display()),
         ));
     }
     let key = MasterKey::generate().map_err(|e| error(KEY_FILE, e.to_string()))?;

@@ -82,6 +82,23 @@ fn the_command_that_creates_the_database_creates_a_private_key_file_next_to_it()
         "{}",
         run.stderr
     );
+
+    // A key file missing beside the database is lost key material: no fresh key replaces it,
+    // not even with --create.
+    std::fs::remove_file(&path).unwrap();
+    for args in [&["org", "list"][..], &["--create", "org", "list"][..]] {
+        let run = t.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "aliaskit.key does not exist; the database exists already, so this file held \
+                 the keys of its secrets: restore it from your backup of the master keys"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(!path.exists(), "{args:?}: a new key file was made");
+    }
 }
 
 #[test]
