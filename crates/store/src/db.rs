@@ -79,11 +79,12 @@ impl Target {
                     })
             }
             Target::Sqlite(path) => {
-                let path = path.to_str().ok_or_else(|| StoreError::BadUrl {
+                let name = path.to_str().ok_or_else(|| StoreError::BadUrl {
                     url: path.display().to_string(),
                 })?;
+                let writable_before = sqlite_writable(path);
                 let mut conn =
-                    SqliteConnection::establish(path).map_err(|e| StoreError::Unavailable {
+                    SqliteConnection::establish(name).map_err(|e| StoreError::Unavailable {
                         reason: e.to_string(),
                     })?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait for
@@ -95,10 +96,41 @@ impl Target {
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
                 )?;
+                // SQLite opens a file it may not write (read-only mount, permissions, immutable)
+                // read-only, and the connection stays read-only after the file is writable
+                // again. Marked broken, it serves reads while the file cannot be written, and
+                // the pool drops it when it comes back (`Manager::has_broken`), or at its
+                // checkout once the file is writable (`Manager::is_valid`), instead of refusing
+                // writes for ever. (Checked before and after the open: SQLite decided between.)
+                if !(writable_before && sqlite_writable(path)) {
+                    type Manager = <SqliteConnection as Connection>::TransactionManager;
+                    Manager::transaction_manager_status_mut(&mut conn).set_in_error();
+                }
                 Ok(DbConn::Sqlite(conn))
             }
         }
     }
+}
+
+/// Whether this process may write the SQLite database and its write-ahead log now (a missing
+/// file counts as writable: SQLite creates it). Asked with access(2), not by opening the file:
+/// closing another descriptor of it would release the POSIX locks SQLite holds.
+#[cfg(unix)]
+fn sqlite_writable(path: &Path) -> bool {
+    use rustix::fs::{Access, access};
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path, Path::new(&wal)]
+        .into_iter()
+        .all(|file| match access(file, Access::WRITE_OK) {
+            Ok(()) => true,
+            Err(e) => e == rustix::io::Errno::NOENT,
+        })
+}
+
+#[cfg(not(unix))]
+fn sqlite_writable(_: &Path) -> bool {
+    true
 }
 
 impl std::fmt::Debug for Target {
@@ -177,8 +209,18 @@ impl r2d2::ManageConnection for Manager {
         self.target.connect()
     }
 
+    /// Runs on every checkout, so it asks the database nothing (see `Database::open`). It
+    /// refuses a SQLite connection opened read-only once the file is writable again: r2d2 drops
+    /// it and hands out another.
     fn is_valid(&self, conn: &mut DbConn) -> Result<()> {
-        conn.ping().map_err(StoreError::from)
+        match &self.target {
+            Target::Sqlite(path) if conn.is_broken() && sqlite_writable(path) => {
+                Err(StoreError::Unavailable {
+                    reason: "a connection opened while the file could not be written".into(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// diesel marks a connection broken when a query finds it closed (the server went away),
@@ -259,12 +301,13 @@ impl Database {
         }
         let backend = target.backend();
         // No ping on checkout: it would cost a round trip per request, and a connection that
-        // died is already found out by the first query on it (see `Manager::has_broken`).
+        // died is already found out by the first query on it (see `Manager::has_broken`). The
+        // checkout test is `Manager::is_valid`, which asks the database nothing.
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.connect_timeout)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(Manager { target });
         Ok(Database {

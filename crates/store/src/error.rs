@@ -7,7 +7,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The database cannot be reached or is too busy to answer in time; retrying later may work.
+    /// The database cannot be reached, is too busy to answer in time, or (SQLite) its file
+    /// cannot be written now; retrying later may work.
     #[error("the database is unavailable: {reason}")]
     Unavailable {
         /// What the driver or pool said.
@@ -109,12 +110,7 @@ impl From<DieselError> for StoreError {
             ) => StoreError::Unavailable {
                 reason: info.message().to_owned(),
             },
-            // SQLite answers "database is locked" when busy_timeout ran out under write load.
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("terminating connection")
-                    || info.message().contains("server closed the connection") =>
-            {
+            DieselError::DatabaseError(_, info) if unavailable(info.message()) => {
                 StoreError::Unavailable {
                     reason: info.message().to_owned(),
                 }
@@ -125,6 +121,25 @@ impl From<DieselError> for StoreError {
             _ => StoreError::Query(e),
         }
     }
+}
+
+/// Messages of failures that pass: the database is busy, going away, or cannot be written
+/// right now — not a fault of the request, and retrying later may work.
+fn unavailable(message: &str) -> bool {
+    const PASSING: [&str; 7] = [
+        // SQLite: busy_timeout ran out under write load.
+        "database is locked",
+        // SQLite: a file it may not write (read-only mount or file, immutable), a failing or
+        // full disk, a file or write-ahead log it cannot open.
+        "attempt to write a readonly database",
+        "disk I/O error",
+        "database or disk is full",
+        "unable to open database file",
+        // PostgreSQL: the server is shutting down or the connection died.
+        "terminating connection",
+        "server closed the connection",
+    ];
+    PASSING.iter().any(|m| message.contains(m))
 }
 
 impl From<r2d2::Error> for StoreError {

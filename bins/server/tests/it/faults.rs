@@ -1,7 +1,8 @@
 //! The database goes away and comes back while the server runs: `/readyz` and the data routes
 //! answer 503 meanwhile, and the server recovers by itself, without a restart.
 //!
-//! PostgreSQL is reached through a TCP proxy the test cuts and restores.
+//! PostgreSQL is reached through a TCP proxy the test cuts and restores; a SQLite file is made
+//! immutable (`chattr +i`) and writable again.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -134,4 +135,127 @@ fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
         2,
         "nothing acknowledged was lost"
     );
+}
+
+/// `chattr +i` on files, undone when dropped, also on a panic. (Root ignores `chmod`.)
+struct Immutable {
+    files: Vec<std::path::PathBuf>,
+}
+
+impl Immutable {
+    /// `None`, saying why, when chattr is missing or refuses (a file system without the flag).
+    fn set(files: Vec<std::path::PathBuf>) -> Option<Immutable> {
+        let mut done = Immutable { files: Vec::new() };
+        for file in files {
+            match std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(&file)
+                .output()
+            {
+                Ok(out) if out.status.success() => done.files.push(file),
+                Ok(out) => {
+                    eprintln!(
+                        "skipped: chattr +i {}: {}",
+                        file.display(),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    eprintln!("skipped: cannot run chattr: {e}");
+                    return None;
+                }
+            }
+        }
+        Some(done)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        for file in self.files.drain(..) {
+            let undone = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&file)
+                .status();
+            if !matches!(undone, Ok(s) if s.success()) {
+                eprintln!("could not chattr -i {}: {undone:?}", file.display());
+            }
+        }
+    }
+}
+
+/// A SQLite file that cannot be written (immutable, as a read-only or failing disk would be):
+/// creates answer 503 with the JSON error body, reads still answer, and once the file is
+/// writable again creates succeed without a restart — also on connections the pool opened
+/// meanwhile.
+#[test]
+fn an_unwritable_sqlite_file_is_503_and_recovers_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aliaskit.db");
+    let app = TestApp::spawn_with(
+        path.to_str().unwrap(),
+        &[("ALIASKIT__LIMITS__ORG_PER_SECOND", "0")],
+    );
+    let auth = format!("Bearer {KEY}");
+    let body = json!({"type": "live", "expired_at": now() + 600});
+    let first = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+    assert_eq!(first.status, 200, "{:?}", first.body);
+
+    // The database and its write-ahead log. Not the `-shm` index: SQLite maps it into memory,
+    // and a write to an immutable mapping is a SIGBUS, not an error.
+    let files: Vec<_> = ["aliaskit.db", "aliaskit.db-wal"]
+        .iter()
+        .map(|f| dir.path().join(f))
+        .filter(|f| f.exists())
+        .collect();
+    let Some(frozen) = Immutable::set(files) else {
+        return;
+    };
+    let refused = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+    assert_eq!(refused.status, 503, "{:?}", refused.body);
+    assert_eq!(
+        refused.body["error"]["code"], "unavailable",
+        "{:?}",
+        refused.body
+    );
+    assert!(
+        refused.body["error"]["message"].is_string(),
+        "{:?}",
+        refused.body
+    );
+    // Reads at once, so the pool opens connections while the file cannot be written.
+    let reads: Vec<_> = std::thread::scope(|s| {
+        let running: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| app.get("/organization/api/v1/aliases", Some(&auth))))
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for read in &reads {
+        assert_eq!(read.status, 200, "reads still answer: {:?}", read.body);
+        assert_eq!(read.body["data"]["entries"].as_array().unwrap().len(), 1);
+    }
+
+    drop(frozen);
+    // Rounds of concurrent creates, so that every connection in the pool, among them those
+    // opened while the file could not be written, serves a write.
+    for _ in 0..3 {
+        let creates: Vec<_> = std::thread::scope(|s| {
+            let running: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| app.post("/organization/api/v1/alias/create", &body, Some(&auth)))
+                })
+                .collect();
+            running.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for created in &creates {
+            assert_eq!(
+                created.status, 200,
+                "writable again, no restart: {:?}",
+                created.body
+            );
+        }
+    }
+    let listed = app.get("/organization/api/v1/aliases", Some(&auth));
+    assert_eq!(listed.body["data"]["entries"].as_array().unwrap().len(), 49);
 }

@@ -11,6 +11,7 @@ mod aliases;
 mod concurrency;
 mod migrations;
 mod orgs;
+mod outage;
 mod vault;
 
 use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, OrgName, Organization};
