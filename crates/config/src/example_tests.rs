@@ -54,6 +54,7 @@ fn everything() -> Settings {
             migrate_on_start: true,
             pool_size: 1,
             connect_timeout: 1,
+            timeout: 1,
         },
         tokens: TokenSettings {
             leeway: 1,

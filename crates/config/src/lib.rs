@@ -141,6 +141,10 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     /// Seconds to wait for a connection before the database counts as unavailable. Default 3.
     pub connect_timeout: u64,
+    /// Seconds a request waits on the database at most before it is answered `503`: the
+    /// bound of one statement (PostgreSQL `statement_timeout`), of a silent PostgreSQL server
+    /// (TCP user timeout and keepalives) and of the HTTP handlers' database work. Default 5.
+    pub timeout: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -150,6 +154,7 @@ impl Default for DatabaseSettings {
             migrate_on_start: true,
             pool_size: 16,
             connect_timeout: 3,
+            timeout: 5,
         }
     }
 }
@@ -168,6 +173,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("migrate_on_start", &self.migrate_on_start)
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -482,7 +488,8 @@ impl Settings {
     ///
     /// Fails, naming the key and the file or variable it came from, on: a file that cannot be
     /// read or is not TOML, an unknown key, a value of the wrong type, and a value out of range
-    /// (`database.pool_size`, `database.connect_timeout`, `tokens.max_lifetime`,
+    /// (`database.pool_size`, `database.connect_timeout`, `database.timeout`,
+    /// `tokens.max_lifetime`,
     /// `tokens.min_secret_bytes` and `server.workers` must be at least 1; `server.port` may be
     /// 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
     /// only one of `server.tls.cert` and `server.tls.key` (the files themselves are read by
@@ -522,11 +529,13 @@ impl Settings {
         }
     }
 
-    /// The connection pool's options: `database.pool_size` and `database.connect_timeout`.
+    /// The connection pool's options: `database.pool_size`, `database.connect_timeout` and
+    /// `database.timeout`.
     pub fn pool_options(&self) -> PoolOptions {
         PoolOptions {
             max_size: self.database.pool_size,
             connect_timeout: Duration::from_secs(self.database.connect_timeout),
+            timeout: Duration::from_secs(self.database.timeout),
         }
     }
 

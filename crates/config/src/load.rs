@@ -245,6 +245,7 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         s.database.connect_timeout,
         " second",
     )?;
+    at_least_one("database.timeout", s.database.timeout, " second")?;
 
     at_least_one("tokens.max_lifetime", s.tokens.max_lifetime, " second")?;
     at_least_one(

@@ -68,15 +68,26 @@ impl Target {
         }
     }
 
-    /// Opens one connection, with the SQLite pragmas applied.
+    /// Opens one connection with the default [`PoolOptions`]; see
+    /// [`connect_with`](Self::connect_with).
     pub fn connect(&self) -> Result<DbConn> {
+        self.connect_with(&PoolOptions::default())
+    }
+
+    /// Opens one connection: on PostgreSQL bounded by `options`' timeouts (libpq parameters
+    /// added to the URL unless it sets them, and `statement_timeout`), on SQLite with the
+    /// pragmas applied.
+    pub fn connect_with(&self, options: &PoolOptions) -> Result<DbConn> {
         match self {
             Target::Postgres(url) => {
-                PgConnection::establish(url)
-                    .map(DbConn::Postgres)
-                    .map_err(|e| StoreError::Unavailable {
-                        reason: e.to_string(),
-                    })
+                let mut conn = PgConnection::establish(&postgres_url(url, options))?;
+                if !url.contains("statement_timeout") {
+                    conn.batch_execute(&format!(
+                        "SET statement_timeout = {}",
+                        options.timeout.as_millis()
+                    ))?;
+                }
+                Ok(DbConn::Postgres(conn))
             }
             Target::Sqlite(path) => {
                 let name = path.to_str().ok_or_else(|| StoreError::BadUrl {
@@ -110,6 +121,50 @@ impl Target {
             }
         }
     }
+}
+
+/// `url` with the libpq parameters that bound every wait on a PostgreSQL server, added unless
+/// the URL sets them itself:
+///
+/// - `connect_timeout`: `options.connect_timeout` in whole seconds (libpq's minimum is 2);
+/// - `tcp_user_timeout`: `options.timeout`: a connection whose data the server has not
+///   acknowledged for that long is closed (a server that vanished without closing; Linux);
+/// - `keepalives=1`, `keepalives_idle` and `keepalives_count` of `options.timeout` in seconds
+///   and `keepalives_interval=1`: an idle connection to a vanished server is found out.
+///
+/// The server side, `statement_timeout` (`options.timeout`), is set after connecting, unless
+/// the URL's `options` set it.
+pub(crate) fn postgres_url(url: &str, options: &PoolOptions) -> String {
+    let timeout = options.timeout.max(Duration::from_secs(1));
+    let secs = timeout.as_secs().to_string();
+    let params = [
+        (
+            "connect_timeout",
+            options.connect_timeout.as_secs().max(2).to_string(),
+        ),
+        ("tcp_user_timeout", timeout.as_millis().to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", secs.clone()),
+        ("keepalives_interval", "1".to_owned()),
+        ("keepalives_count", secs),
+    ];
+    let set: Vec<&str> = url
+        .split_once('?')
+        .map(|(_, query)| {
+            query
+                .split('&')
+                .map(|pair| pair.split_once('=').map_or(pair, |(k, _)| k))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = url.to_owned();
+    for (key, value) in params.iter().filter(|(key, _)| !set.contains(key)) {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
 }
 
 /// Whether this process may write the SQLite database and its write-ahead log now (a missing
@@ -182,8 +237,14 @@ pub fn redact_url(url: &str) -> String {
 pub struct PoolOptions {
     /// Most connections open at once.
     pub max_size: u32,
-    /// How long a request waits for a connection before the database counts as unavailable.
+    /// How long a request waits for a connection before the database counts as unavailable
+    /// (also libpq's `connect_timeout`).
     pub connect_timeout: Duration,
+    /// How long one statement may run, and a PostgreSQL server that stopped answering is
+    /// waited for, before the database counts as unavailable (see [`Target::connect_with`]). A
+    /// caller that must answer in time bounds its wait for a call by it too
+    /// ([`Database::timeout`]).
+    pub timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -191,6 +252,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_size: 16,
             connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(5),
         }
     }
 }
@@ -199,6 +261,7 @@ impl Default for PoolOptions {
 #[derive(Debug)]
 pub struct Manager {
     target: Target,
+    options: PoolOptions,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -206,7 +269,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<DbConn> {
-        self.target.connect()
+        self.target.connect_with(&self.options)
     }
 
     /// Runs on every checkout, so it asks the database nothing (see `Database::open`). It
@@ -249,6 +312,7 @@ pub struct Database {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
     vault: Vault,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Database {
@@ -309,11 +373,12 @@ impl Database {
             .connection_timeout(options.connect_timeout)
             .test_on_check_out(true)
             .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager { target });
+            .build_unchecked(Manager { target, options });
         Ok(Database {
             pool,
             backend,
             vault,
+            timeout: options.timeout,
         })
     }
 
@@ -373,6 +438,12 @@ impl Database {
     /// The backend behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// [`PoolOptions::timeout`]: the longest a caller should wait for one call before it
+    /// counts the database as unavailable.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// A connection from the pool, or [`StoreError::Unavailable`] after the connect timeout.
@@ -468,6 +539,8 @@ impl Database {
         match &mut *conn {
             // A transaction-scoped lock: released with the commit or rollback, whatever happens.
             DbConn::Postgres(c) => c.transaction(|c| {
+                // Migrations and the wait for another server's run take as long as they take.
+                c.batch_execute("SET LOCAL statement_timeout = 0")?;
                 c.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))?;
                 c.run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(versions)
@@ -528,6 +601,28 @@ mod tests {
             Some(
                 "unsupported database.url \"mysql://u:***@h/db\": use postgres://…, sqlite://PATH or a file path"
             )
+        );
+    }
+
+    #[test]
+    fn postgres_urls_get_the_timeouts_the_operator_did_not_set() {
+        let options = PoolOptions::default();
+        assert_eq!(
+            postgres_url("postgres://app@db/x", &options),
+            "postgres://app@db/x?connect_timeout=3&tcp_user_timeout=5000&keepalives=1\
+             &keepalives_idle=5&keepalives_interval=1&keepalives_count=5"
+        );
+        let short = PoolOptions {
+            connect_timeout: Duration::from_secs(1),
+            ..options
+        };
+        assert_eq!(
+            postgres_url(
+                "postgres://app@db/x?sslmode=require&tcp_user_timeout=0&keepalives=0",
+                &short
+            ),
+            "postgres://app@db/x?sslmode=require&tcp_user_timeout=0&keepalives=0\
+             &connect_timeout=2&keepalives_idle=5&keepalives_interval=1&keepalives_count=5"
         );
     }
 

@@ -126,7 +126,7 @@ impl From<DieselError> for StoreError {
 /// Messages of failures that pass: the database is busy, going away, or cannot be written
 /// right now — not a fault of the request, and retrying later may work.
 fn unavailable(message: &str) -> bool {
-    const PASSING: [&str; 7] = [
+    const PASSING: [&str; 8] = [
         // SQLite: busy_timeout ran out under write load.
         "database is locked",
         // SQLite: a file it may not write (read-only mount or file, immutable), a failing or
@@ -135,9 +135,11 @@ fn unavailable(message: &str) -> bool {
         "disk I/O error",
         "database or disk is full",
         "unable to open database file",
-        // PostgreSQL: the server is shutting down or the connection died.
+        // PostgreSQL: the server is shutting down or the connection died; a statement ran
+        // past `statement_timeout` (`database.timeout`).
         "terminating connection",
         "server closed the connection",
+        "canceling statement due to statement timeout",
     ];
     PASSING.iter().any(|m| message.contains(m))
 }

@@ -143,6 +143,7 @@ fn pool_options_follow_the_database_section() {
         PoolOptions {
             max_size: 4,
             connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
         }
     );
 }

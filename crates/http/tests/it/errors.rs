@@ -261,6 +261,7 @@ async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
         aliaskit_store::PoolOptions {
             max_size: 1,
             connect_timeout: std::time::Duration::from_millis(200),
+            ..aliaskit_store::PoolOptions::default()
         },
         aliaskit_store::testing::test_vault().unwrap(),
     )

@@ -118,6 +118,7 @@ fn a_database_that_is_down_is_unavailable_not_an_error() {
         aliaskit_store::PoolOptions {
             max_size: 1,
             connect_timeout: std::time::Duration::from_millis(300),
+            ..aliaskit_store::PoolOptions::default()
         },
         aliaskit_store::testing::test_vault().unwrap(),
     )

@@ -68,3 +68,44 @@ fn an_unwritable_sqlite_file_is_unavailable_and_the_pool_writes_again_after() {
     let mut conn = db.db.conn().unwrap();
     assert_eq!(repo::orgs::count(&mut conn).unwrap(), 4);
 }
+
+/// A PostgreSQL statement that runs past `PoolOptions::timeout` is cancelled by the server and
+/// is `Unavailable`; a `statement_timeout` the URL sets wins.
+#[test]
+fn a_postgres_statement_past_the_timeout_is_unavailable() {
+    use std::time::{Duration, Instant};
+
+    use aliaskit_store::testing::test_vault;
+    use aliaskit_store::{Database, PoolOptions};
+    use diesel::RunQueryDsl;
+
+    let Some(test_db) = TestDb::postgres().unwrap() else {
+        return;
+    };
+    let options = PoolOptions {
+        max_size: 2,
+        timeout: Duration::from_secs(1),
+        ..PoolOptions::default()
+    };
+    let sleep = |db: &Database, seconds: f64| {
+        db.transaction(|c| Ok(diesel::sql_query(format!("SELECT pg_sleep({seconds})")).execute(c)?))
+    };
+    let db = Database::open(&test_db.url, options, test_vault().unwrap()).unwrap();
+    let started = Instant::now();
+    let err = sleep(&db, 3.0).unwrap_err();
+    assert!(err.is_unavailable(), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    sleep(&db, 0.1).unwrap();
+
+    let separator = if test_db.url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{separator}options=-c%20statement_timeout%3D0",
+        test_db.url
+    );
+    let db = Database::open(&url, options, test_vault().unwrap()).unwrap();
+    sleep(&db, 1.5).unwrap();
+}
