@@ -40,6 +40,7 @@ impl FromRequest for Org {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let api = req.app_data::<web::Data<Api>>().cloned();
         let key = bearer(req).map(str::to_owned);
+        let req = req.clone();
         Box::pin(async move {
             let api = api.ok_or_else(|| ApiError::internal("the Api state is not registered"))?;
             let key = key.ok_or_else(|| {
@@ -47,16 +48,23 @@ impl FromRequest for Org {
                     "send the organization API key as Authorization: Bearer <key>",
                 )
             })?;
-            authenticate_org(&api, key).await.map(Org)
+            authenticate_org(&api, &req, key).await.map(Org)
         })
     }
 }
 
-/// The organization owning API key `key` (off the async workers), counted against the
-/// per-organization request limit: what every use of an organization key goes through.
-pub(crate) async fn authenticate_org(api: &Api, key: String) -> Result<OrgId, ApiError> {
+/// The organization owning API key `key` (off the async workers, within the request's database
+/// time), counted against the per-organization request limit: what every use of an
+/// organization key goes through.
+pub(crate) async fn authenticate_org(
+    api: &Api,
+    req: &HttpRequest,
+    key: String,
+) -> Result<OrgId, ApiError> {
     let service = api.service.clone();
-    let org = web::block(move || service.authenticate(&key)).await??;
+    let org = api
+        .blocking(req, move || service.authenticate(&key))
+        .await??;
     api.limit(
         &api.org_limiter,
         &org,

@@ -1,6 +1,6 @@
 //! Liveness and readiness.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use crate::openapi::{InternalError, Status, Unavailable};
@@ -30,9 +30,9 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn readyz(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(api: web::Data<Api>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let db = api.service.db().clone();
-    web::block(move || db.ping())
+    api.blocking(&req, move || db.ping())
         .await?
         .map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
@@ -63,6 +63,6 @@ pub async fn healthz_head() -> HttpResponse {
         (status = 503, description = "The database does not answer; `Retry-After` says when to try again."),
     ),
 )]
-pub async fn readyz_head(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
-    readyz(api).await
+pub async fn readyz_head(api: web::Data<Api>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    readyz(api, req).await
 }

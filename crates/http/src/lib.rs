@@ -17,7 +17,9 @@
 //!
 //! Another actix-web service mounts the routes with [`configure`]. Database work never runs on
 //! an async worker: it runs on actix's blocking pool (`web::block`), except OpenCAP signup and
-//! login, which run whole on the password-hashing threads ([`hashing`]).
+//! login, which run whole on the password-hashing threads ([`hashing`]). A request whose
+//! database work has not finished within the database's timeout (`database.timeout`) is
+//! answered `503` at that moment.
 
 pub mod auth;
 pub mod body;
@@ -35,12 +37,12 @@ mod public;
 pub mod wire;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{App, HttpRequest, HttpResponse, Resource, middleware, web};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, Resource, middleware, web};
 use aliaskit_service::Service;
 
 pub use error::{ApiError, Flavor};
@@ -240,7 +242,45 @@ fn cors() -> actix_cors::Cors {
         .max_age(86_400)
 }
 
+/// How long a request has waited on the database so far (in its extensions).
+#[derive(Debug, Clone, Copy)]
+struct DatabaseWait(Duration);
+
 impl Api {
+    /// Runs `work`, database work that blocks, on actix's blocking pool: the one way handlers
+    /// reach the database. When the request's database work, counted across all its calls,
+    /// has not finished within [`Database::timeout`](aliaskit_store::Database::timeout)
+    /// (`database.timeout`), the answer is `503 unavailable` at that moment, so a database that
+    /// stops answering never holds a request longer. The work is not interrupted: it ends at
+    /// the database's own timeouts, and a write among it may still commit — its outcome is
+    /// unknown to the client.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        req: &HttpRequest,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let bound = self.service.db().timeout();
+        let waited = req
+            .extensions()
+            .get::<DatabaseWait>()
+            .map_or(Duration::ZERO, |w| w.0);
+        let left = bound.saturating_sub(waited);
+        let too_late = || {
+            ApiError::unavailable(format!(
+                "the database did not answer within {} s",
+                bound.as_secs_f64()
+            ))
+        };
+        if left.is_zero() {
+            return Err(too_late());
+        }
+        let started = Instant::now();
+        let outcome = actix_web::rt::time::timeout(left, web::block(work)).await;
+        req.extensions_mut()
+            .insert(DatabaseWait(waited.saturating_add(started.elapsed())));
+        Ok(outcome.map_err(|_| too_late())??)
+    }
+
     /// Counts a request of `key` against `limiter`: `429` with `Retry-After` beyond the limit,
     /// counted in `aliaskit_rate_limited_total{limit}`.
     pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(
@@ -257,5 +297,53 @@ impl Api {
                 retry_after,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use aliaskit_store::testing::{TestDb, test_vault};
+    use aliaskit_store::{Database, PoolOptions};
+
+    /// One request's database work gets `database.timeout` in all, then a 503, even while the
+    /// work itself goes on.
+    #[actix_web::test]
+    async fn database_work_past_the_timeout_is_503_counted_across_the_request() {
+        let test_db = TestDb::sqlite().unwrap();
+        let options = PoolOptions {
+            timeout: Duration::from_secs(1),
+            ..PoolOptions::default()
+        };
+        let db = Database::open(&test_db.url, options, test_vault().unwrap()).unwrap();
+        let api = Api::new(Service::new(db, Default::default()));
+        let req = TestRequest::default().to_http_request();
+
+        let started = Instant::now();
+        assert_eq!(api.blocking(&req, || 7).await.ok(), Some(7));
+        let slow = api
+            .blocking(&req, || std::thread::sleep(Duration::from_millis(600)))
+            .await;
+        assert!(slow.is_ok(), "0.6 s of the request's 1 s");
+        let late = api
+            .blocking(&req, || std::thread::sleep(Duration::from_secs(2)))
+            .await;
+        assert_eq!(late.err().map(|e| e.code()), Some("unavailable"));
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1_500), "{took:?}");
+        let spent = api.blocking(&req, || 7).await;
+        assert_eq!(
+            spent.err().map(|e| e.code()),
+            Some("unavailable"),
+            "no time left"
+        );
+
+        let other = TestRequest::default().to_http_request();
+        assert_eq!(
+            api.blocking(&other, || 7).await.ok(),
+            Some(7),
+            "per request"
+        );
     }
 }

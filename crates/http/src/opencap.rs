@@ -85,7 +85,11 @@ without, all its addresses, ordered by type (possibly `[]`).",
         (status = 503, response = CapUnavailable),
     ),
 )]
-pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> Answer {
+pub async fn lookup(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    params: web::Query<LookupParams>,
+) -> Answer {
     let params = params.into_inner();
     let alias = match params.alias.as_deref() {
         Some(a) if !a.is_empty() => parse_alias(a)?,
@@ -104,7 +108,7 @@ pub async fn lookup(api: web::Data<Api>, params: web::Query<LookupParams>) -> An
         Some(found) => found,
         None => {
             let service = api.service.clone();
-            web::block(move || service.cap_lookup(&alias, address_type))
+            api.blocking(&req, move || service.cap_lookup(&alias, address_type))
                 .await
                 .map_err(cap)?
                 .map_err(cap)?
@@ -233,7 +237,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
     let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
     let by = match bearer(&req).map(str::to_owned) {
         None => Signup::Open,
-        Some(key) => Signup::ByOrg(authenticate_org(&api, key).await.map_err(cap)?),
+        Some(key) => Signup::ByOrg(authenticate_org(&api, &req, key).await.map_err(cap)?),
     };
     let service = api.service.clone();
     let registered = alias.clone();
@@ -255,6 +259,7 @@ impl FromRequest for CapAuth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let api = req.app_data::<web::Data<Api>>().cloned();
         let token = bearer(req).map(str::to_owned);
+        let req = req.clone();
         Box::pin(async move {
             let api =
                 api.ok_or_else(|| cap(ApiError::internal("the Api state is not registered")))?;
@@ -264,7 +269,8 @@ impl FromRequest for CapAuth {
                 ))
             })?;
             let service = api.service.clone();
-            let user = web::block(move || service.cap_authenticate(&token))
+            let user = api
+                .blocking(&req, move || service.cap_authenticate(&token))
                 .await
                 .map_err(cap)?
                 .inspect_err(|e| api.metrics.record_token_error(e))
@@ -313,6 +319,7 @@ pub struct PutAddress {
 )]
 pub async fn put_address(
     api: web::Data<Api>,
+    req: HttpRequest,
     CapAuth(user): CapAuth,
     body: JsonBody<PutAddress>,
 ) -> Answer {
@@ -328,7 +335,10 @@ pub async fn put_address(
     let extensions = Extensions::new(extensions.unwrap_or_else(|| json!({})))
         .map_err(|e| invalid("extensions", e.to_string()))?;
     let service = api.service.clone();
-    let stored = web::block(move || service.cap_put_address(&user, address, extensions))
+    let stored = api
+        .blocking(&req, move || {
+            service.cap_put_address(&user, address, extensions)
+        })
         .await
         .map_err(cap)?
         .map_err(cap)?;
@@ -354,15 +364,18 @@ pub async fn put_address(
 )]
 pub async fn delete_address(
     api: web::Data<Api>,
+    req: HttpRequest,
     CapAuth(user): CapAuth,
     address_type: web::Path<String>,
 ) -> Answer {
     let address_type = parse_type(&address_type)?;
     let service = api.service.clone();
-    web::block(move || service.cap_delete_address(&user, address_type))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+    api.blocking(&req, move || {
+        service.cap_delete_address(&user, address_type)
+    })
+    .await
+    .map_err(cap)?
+    .map_err(cap)?;
     Ok(HttpResponse::Ok().json(json!({
         "message": format!("address of type {} deleted", address_type.code())
     })))
@@ -382,10 +395,10 @@ pub async fn delete_address(
         (status = 503, response = CapUnavailable),
     ),
 )]
-pub async fn delete_user(api: web::Data<Api>, CapAuth(user): CapAuth) -> Answer {
+pub async fn delete_user(api: web::Data<Api>, req: HttpRequest, CapAuth(user): CapAuth) -> Answer {
     let alias = user.alias.clone();
     let service = api.service.clone();
-    web::block(move || service.cap_delete_user(&user))
+    api.blocking(&req, move || service.cap_delete_user(&user))
         .await
         .map_err(cap)?
         .map_err(cap)?;

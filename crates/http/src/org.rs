@@ -1,6 +1,6 @@
 //! The organization API (DESIGN §4): `/organization/api/v1/…`, authenticated by API key.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_domain::{AliasId, AliasKind};
 use aliaskit_service::{AliasStatus, ListQuery};
 use serde::Deserialize;
@@ -38,9 +38,16 @@ type Answer = Result<HttpResponse, ApiError>;
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn create(api: web::Data<Api>, Org(org): Org, body: JsonBody<CreateBody>) -> Answer {
+pub async fn create(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    body: JsonBody<CreateBody>,
+) -> Answer {
     let service = api.service.clone();
-    let alias = web::block(move || service.create_alias(org, body.0.into())).await??;
+    let alias = api
+        .blocking(&req, move || service.create_alias(org, body.0.into()))
+        .await??;
     Ok(alias_answer(&alias))
 }
 
@@ -82,7 +89,12 @@ pub struct ListParams {
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListParams>) -> Answer {
+pub async fn list(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    params: web::Query<ListParams>,
+) -> Answer {
     let params = params.into_inner();
     let kind = match params.kind.as_deref() {
         None | Some("") => None,
@@ -124,7 +136,9 @@ pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListPar
         limit,
     };
     let service = api.service.clone();
-    let page = web::block(move || service.list_aliases(org, &query)).await??;
+    let page = api
+        .blocking(&req, move || service.list_aliases(org, &query))
+        .await??;
     let entries: Vec<AliasJson<'_>> = page.entries.iter().map(AliasJson::from).collect();
     Ok(HttpResponse::Ok().json(json!({ "data": { "entries": entries, "after": page.after } })))
 }
@@ -146,10 +160,17 @@ pub async fn list(api: web::Data<Api>, Org(org): Org, params: web::Query<ListPar
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn get(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+pub async fn get(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    let alias = web::block(move || service.get_alias(org, &id)).await??;
+    let alias = api
+        .blocking(&req, move || service.get_alias(org, &id))
+        .await??;
     Ok(alias_answer(&alias))
 }
 
@@ -177,13 +198,16 @@ pub async fn get(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> A
 )]
 pub async fn update(
     api: web::Data<Api>,
+    req: HttpRequest,
     Org(org): Org,
     id: web::Path<String>,
     body: JsonBody<UpdateBody>,
 ) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    let alias = web::block(move || service.update_alias(org, &id, body.0.into())).await??;
+    let alias = api
+        .blocking(&req, move || service.update_alias(org, &id, body.0.into()))
+        .await??;
     Ok(alias_answer(&alias))
 }
 
@@ -205,10 +229,16 @@ pub async fn update(
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn delete(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+pub async fn delete(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    web::block(move || service.delete_alias(org, &id)).await??;
+    api.blocking(&req, move || service.delete_alias(org, &id))
+        .await??;
     Ok(HttpResponse::Ok().json(json!({ "message": "Alias deleted successfully." })))
 }
 
@@ -230,10 +260,17 @@ pub async fn delete(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+pub async fn rotate_secret(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    let alias = web::block(move || service.rotate_secret(org, &id)).await??;
+    let alias = api
+        .blocking(&req, move || service.rotate_secret(org, &id))
+        .await??;
     Ok(alias_answer(&alias))
 }
 
@@ -255,10 +292,17 @@ pub async fn rotate_secret(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
         (status = 503, response = Unavailable),
     ),
 )]
-pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<String>) -> Answer {
+pub async fn revoke_tokens(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    let alias = web::block(move || service.revoke_tokens(org, &id)).await??;
+    let alias = api
+        .blocking(&req, move || service.revoke_tokens(org, &id))
+        .await??;
     Ok(alias_answer(&alias))
 }
 
@@ -281,12 +325,15 @@ pub async fn revoke_tokens(api: web::Data<Api>, Org(org): Org, id: web::Path<Str
 )]
 pub async fn rotate_stream_key(
     api: web::Data<Api>,
+    req: HttpRequest,
     Org(org): Org,
     id: web::Path<String>,
 ) -> Answer {
     let id = alias_id(&id)?;
     let service = api.service.clone();
-    let alias = web::block(move || service.rotate_stream_key(org, &id)).await??;
+    let alias = api
+        .blocking(&req, move || service.rotate_stream_key(org, &id))
+        .await??;
     Ok(alias_answer(&alias))
 }
 

@@ -73,7 +73,7 @@ pub async fn retrieve(
         None => {
             let bearer = credentials.bearer.map(str::to_owned);
             let service = api.service.clone();
-            web::block(move || {
+            api.blocking(&req, move || {
                 service.retrieve(
                     &id,
                     Credentials {

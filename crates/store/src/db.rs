@@ -99,14 +99,16 @@ impl Target {
                         reason: e.to_string(),
                     })?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait for
-                // each other instead of failing; NORMAL is durable in WAL mode except for the
-                // last transactions before a power loss (not a process crash).
-                conn.batch_execute(
+                // each other (up to `options.timeout`) instead of failing; NORMAL is durable in
+                // WAL mode except for the last transactions before a power loss (not a process
+                // crash).
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL;
-                     PRAGMA busy_timeout = 5000;
+                     PRAGMA busy_timeout = {};
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
-                )?;
+                    options.timeout.as_millis()
+                ))?;
                 // SQLite opens a file it may not write (read-only mount, permissions, immutable)
                 // read-only, and the connection stays read-only after the file is writable
                 // again. Marked broken, it serves reads while the file cannot be written, and
