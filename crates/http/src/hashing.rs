@@ -7,6 +7,10 @@
 //! (the per-IP limit and the bounded queue keep that from piling up). Few threads also means
 //! few malloc arenas holding on to the 19 MiB buffers, which keeps RSS bounded. Beyond the queue a
 //! login is answered `503` with `Retry-After`.
+//!
+//! Only the hash runs here, never database work: a login reads its user before and records
+//! its outcome after, on actix's blocking pool, so while the database does not answer logins
+//! are refused before they queue for a hashing thread.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};

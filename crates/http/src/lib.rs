@@ -16,9 +16,9 @@
 //! ```
 //!
 //! Another actix-web service mounts the routes with [`configure`]. Database work never runs on
-//! an async worker: it runs on actix's blocking pool (`web::block`), except OpenCAP signup and
-//! login, which run whole on the password-hashing threads ([`hashing`]). A request whose
-//! database work has not finished within the database's timeout (`database.timeout`) is
+//! an async worker: it runs on actix's blocking pool (`web::block`); only the password hashes
+//! of OpenCAP signup and login run on the password-hashing threads ([`hashing`]). A request
+//! whose database work has not finished within the database's timeout (`database.timeout`) is
 //! answered `503` at that moment.
 
 pub mod auth;

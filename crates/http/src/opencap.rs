@@ -185,12 +185,7 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credent
             .record_login_failure(LoginFailure::WrongCredentials);
         cap(ServiceError::LoginFailed)
     })?;
-    let service = api.service.clone();
-    let jwt = api
-        .hashing
-        .run(move || service.cap_login(&alias, &password))
-        .await
-        .map_err(cap)?;
+    let jwt = log_in(&api, &req, alias, password).await.map_err(cap)?;
     match &jwt {
         Ok(_) => api.metrics.record_login(),
         Err(ServiceError::LoginFailed) => api
@@ -204,6 +199,30 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credent
     }
     let jwt = jwt.map_err(cap)?;
     Ok(HttpResponse::Ok().json(json!({ "jwt": jwt })))
+}
+
+/// A login's steps: the user read (blocking pool), the password check (the hashing pool, the
+/// hash only), the outcome recorded (blocking pool). While the database does not answer, a
+/// login ends at the first step, within `database.timeout`, without waiting for a hashing
+/// thread. `Err` when a pool failed; the use case's own answer inside.
+async fn log_in(
+    api: &Api,
+    req: &HttpRequest,
+    alias: CapAlias,
+    password: Password,
+) -> Result<Result<String, ServiceError>, ApiError> {
+    let service = api.service.clone();
+    let pending = match api
+        .blocking(req, move || service.cap_login_start(&alias))
+        .await?
+    {
+        Ok(pending) => pending,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let checked = api.hashing.run(move || pending.verify(&password)).await?;
+    let service = api.service.clone();
+    api.blocking(req, move || service.cap_login_finish(checked))
+        .await
 }
 
 /// `POST /v1/users {"alias", "password"}`: signup. Open when `opencap.open_signup`; otherwise
@@ -239,10 +258,23 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
         None => Signup::Open,
         Some(key) => Signup::ByOrg(authenticate_org(&api, &req, key).await.map_err(cap)?),
     };
-    let service = api.service.clone();
     let registered = alias.clone();
-    api.hashing
-        .run(move || service.cap_signup(&alias, &password, by))
+    // As a login: the checks and the hash-free database steps on the blocking pool, only the
+    // hash on the hashing pool.
+    let service = api.service.clone();
+    let pending = api
+        .blocking(&req, move || service.cap_signup_start(&alias, by))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    let hashed = api
+        .hashing
+        .run(move || pending.hash(&password))
+        .await
+        .map_err(cap)?
+        .map_err(cap)?;
+    let service = api.service.clone();
+    api.blocking(&req, move || service.cap_signup_finish(hashed))
         .await
         .map_err(cap)?
         .map_err(cap)?;

@@ -51,7 +51,9 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use error::{Result, ServiceError};
-pub use opencap::{Lookup, OpenCapConfig, Signup};
+pub use opencap::{
+    CheckedLogin, HashedSignup, Lookup, OpenCapConfig, PendingLogin, PendingSignup, Signup,
+};
 pub use orgs::Bootstrap;
 pub use retrieve::{Credentials, Retrieved};
 

@@ -73,6 +73,70 @@ pub enum Lookup {
     All(Vec<StoredAddress>),
 }
 
+/// A signup that passed [`Service::cap_signup_start`], its password not hashed yet.
+#[derive(Debug)]
+pub struct PendingSignup {
+    alias: CapAlias,
+}
+
+impl PendingSignup {
+    /// Hashes the password (argon2id: tens of milliseconds of CPU and 19 MiB, no I/O), for
+    /// [`Service::cap_signup_finish`].
+    pub fn hash(self, password: &Password) -> Result<HashedSignup> {
+        Ok(HashedSignup {
+            alias: self.alias,
+            password_hash: password::hash(password)?,
+        })
+    }
+}
+
+/// A signup with its password hashed, for [`Service::cap_signup_finish`].
+pub struct HashedSignup {
+    alias: CapAlias,
+    password_hash: String,
+}
+
+impl std::fmt::Debug for HashedSignup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashedSignup")
+            .field("alias", &self.alias)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login after [`Service::cap_login_start`]: the user as read, if the alias has one.
+#[derive(Debug)]
+pub struct PendingLogin {
+    user: Option<CapUser>,
+}
+
+impl PendingLogin {
+    /// Checks the password (argon2id: tens of milliseconds of CPU and 19 MiB, no I/O); an
+    /// alias without a user costs the same work and fails. For
+    /// [`Service::cap_login_finish`].
+    pub fn verify(self, password: &Password) -> CheckedLogin {
+        let matched = match &self.user {
+            Some(user) => password::verify(password, &user.password_hash),
+            None => {
+                password::verify_nobody(password);
+                false
+            }
+        };
+        CheckedLogin {
+            user: self.user,
+            matched,
+        }
+    }
+}
+
+/// A login whose password was checked ([`PendingLogin::verify`]), for
+/// [`Service::cap_login_finish`].
+#[derive(Debug)]
+pub struct CheckedLogin {
+    user: Option<CapUser>,
+    matched: bool,
+}
+
 /// The key ring as loaded from the database, and when.
 pub(crate) struct LoadedRing {
     ring: Arc<KeyRing>,
@@ -106,8 +170,18 @@ impl Service {
         self.opencap().domains.iter().any(|d| d == alias.domain())
     }
 
-    /// Registers `alias` with `password` (hashed with argon2id; blocks for tens of ms).
+    /// Registers `alias` with `password`: [`cap_signup_start`](Self::cap_signup_start),
+    /// [`PendingSignup::hash`], [`cap_signup_finish`](Self::cap_signup_finish) in a row. Blocks
+    /// (database, and argon2id for tens of ms).
     pub fn cap_signup(&self, alias: &CapAlias, password: &Password, by: Signup) -> Result<()> {
+        let pending = self.cap_signup_start(alias, by)?;
+        self.cap_signup_finish(pending.hash(password)?)
+    }
+
+    /// The first step of a signup, before any hashing: whether `by` may sign up, whether this
+    /// server holds the alias's domain, and whether the alias is free
+    /// ([`ServiceError::CapUserTaken`]). Blocks (database).
+    pub fn cap_signup_start(&self, alias: &CapAlias, by: Signup) -> Result<PendingSignup> {
         if by == Signup::Open && !self.opencap().open_signup {
             return Err(ServiceError::SignupClosed);
         }
@@ -116,10 +190,22 @@ impl Service {
                 domain: alias.domain().to_owned(),
             });
         }
+        let mut conn = self.db.conn()?;
+        if cap_users::find_by_alias(&mut conn, alias)?.is_some() {
+            return Err(ServiceError::CapUserTaken);
+        }
+        Ok(PendingSignup {
+            alias: alias.clone(),
+        })
+    }
+
+    /// The last step of a signup: stores the user ([`ServiceError::CapUserTaken`] if the
+    /// alias was registered since the first step). Blocks (database).
+    pub fn cap_signup_finish(&self, signup: HashedSignup) -> Result<()> {
         let user = CapUser {
             id: random::token::<16>()?,
-            alias: alias.clone(),
-            password_hash: password::hash(password)?,
+            alias: signup.alias,
+            password_hash: signup.password_hash,
             failed_logins: 0,
             locked_until: None,
             created_at: self.now(),
@@ -128,10 +214,22 @@ impl Service {
         Ok(cap_users::insert(&mut conn, &user)?)
     }
 
-    /// Checks the password (argon2id; blocks) and returns a login token. After
-    /// `opencap.lockout_threshold` failures in a row the account refuses logins for
-    /// `opencap.lockout_duration`; the state is in the database, so it holds across processes.
+    /// Checks the password and returns a login token:
+    /// [`cap_login_start`](Self::cap_login_start), [`PendingLogin::verify`],
+    /// [`cap_login_finish`](Self::cap_login_finish) in a row. Blocks (database, and argon2id
+    /// for tens of ms). After `opencap.lockout_threshold` failures in a row the account
+    /// refuses logins for `opencap.lockout_duration`; the state is in the database, so it
+    /// holds across processes.
     pub fn cap_login(&self, alias: &CapAlias, password: &Password) -> Result<String> {
+        let pending = self.cap_login_start(alias)?;
+        self.cap_login_finish(pending.verify(password))
+    }
+
+    /// The first step of a login, before any hashing: reads the alias's user. A locked account
+    /// is refused here ([`ServiceError::AccountLocked`]). An unknown alias is not: it goes
+    /// through the password check like any other, so neither the answer nor its timing tells
+    /// whether it is registered. Blocks (database).
+    pub fn cap_login_start(&self, alias: &CapAlias) -> Result<PendingLogin> {
         let now = self.now();
         let user = if self.serves(alias) {
             let mut conn = self.db.conn()?;
@@ -139,16 +237,27 @@ impl Service {
         } else {
             None
         };
-        let Some(user) = user else {
-            password::verify_nobody(password);
-            return Err(ServiceError::LoginFailed);
-        };
-        if let Some(until) = user.locked_until.filter(|&until| until > now) {
+        if let Some(until) = user
+            .as_ref()
+            .and_then(|u| u.locked_until)
+            .filter(|&until| until > now)
+        {
             return Err(ServiceError::AccountLocked {
                 retry_after: until.saturating_sub(now),
             });
         }
-        if !password::verify(password, &user.password_hash) {
+        Ok(PendingLogin { user })
+    }
+
+    /// The last step of a login: a wrong password (or an unknown alias) is
+    /// [`ServiceError::LoginFailed`] and counts towards the lockout; a right one clears the
+    /// count and returns a login token. Blocks (database).
+    pub fn cap_login_finish(&self, checked: CheckedLogin) -> Result<String> {
+        let now = self.now();
+        let Some(user) = checked.user else {
+            return Err(ServiceError::LoginFailed);
+        };
+        if !checked.matched {
             let mut conn = self.db.conn()?;
             let failures = cap_users::record_failure(&mut conn, &user.id)?;
             let threshold = i64::from(self.opencap().lockout_threshold.max(1));
