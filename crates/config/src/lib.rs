@@ -141,9 +141,10 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     /// Seconds to wait for a connection before the database counts as unavailable. Default 3.
     pub connect_timeout: u64,
-    /// Seconds a request waits on the database at most before it is answered `503`: the
-    /// bound of one statement (PostgreSQL `statement_timeout`), of a silent PostgreSQL server
-    /// (TCP user timeout and keepalives) and of the HTTP handlers' database work. Default 5.
+    /// Seconds a request waits on the database at most before it is answered `503`. The
+    /// database's own timeouts are four fifths of it: one statement (PostgreSQL
+    /// `statement_timeout`), a silent PostgreSQL server (TCP user timeout and keepalives), a
+    /// SQLite writer's wait for the lock. Default 5.
     pub timeout: u64,
 }
 

@@ -84,7 +84,7 @@ impl Target {
                 if !url.contains("statement_timeout") {
                     conn.batch_execute(&format!(
                         "SET statement_timeout = {}",
-                        options.timeout.as_millis()
+                        options.database_timeout().as_millis()
                     ))?;
                 }
                 Ok(DbConn::Postgres(conn))
@@ -99,7 +99,7 @@ impl Target {
                         reason: e.to_string(),
                     })?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait for
-                // each other (up to `options.timeout`) instead of failing; NORMAL is durable in
+                // each other (`options.database_timeout()`) instead of failing; NORMAL is durable in
                 // WAL mode except for the last transactions before a power loss (not a process
                 // crash).
                 conn.batch_execute(&format!(
@@ -107,7 +107,7 @@ impl Target {
                      PRAGMA busy_timeout = {};
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
-                    options.timeout.as_millis()
+                    options.database_timeout().as_millis()
                 ))?;
                 // SQLite opens a file it may not write (read-only mount, permissions, immutable)
                 // read-only, and the connection stays read-only after the file is writable
@@ -129,16 +129,18 @@ impl Target {
 /// the URL sets them itself:
 ///
 /// - `connect_timeout`: `options.connect_timeout` in whole seconds (libpq's minimum is 2);
-/// - `tcp_user_timeout`: `options.timeout`: a connection whose data the server has not
-///   acknowledged for that long is closed (a server that vanished without closing; Linux);
-/// - `keepalives=1`, `keepalives_idle` and `keepalives_count` of `options.timeout` in seconds
-///   and `keepalives_interval=1`: an idle connection to a vanished server is found out.
+/// - `tcp_user_timeout`: [`PoolOptions::database_timeout`]: a connection whose data the server
+///   has not acknowledged for that long is closed (a server that vanished without closing;
+///   Linux);
+/// - `keepalives=1`, `keepalives_idle` and `keepalives_count` of the same in whole seconds (at
+///   least 1) and `keepalives_interval=1`: an idle connection to a vanished server is found
+///   out.
 ///
-/// The server side, `statement_timeout` (`options.timeout`), is set after connecting, unless
-/// the URL's `options` set it.
+/// The server side, `statement_timeout` (the same), is set after connecting, unless the URL's
+/// `options` set it.
 pub(crate) fn postgres_url(url: &str, options: &PoolOptions) -> String {
-    let timeout = options.timeout.max(Duration::from_secs(1));
-    let secs = timeout.as_secs().to_string();
+    let timeout = options.database_timeout();
+    let secs = timeout.as_secs().max(1).to_string();
     let params = [
         (
             "connect_timeout",
@@ -242,10 +244,9 @@ pub struct PoolOptions {
     /// How long a request waits for a connection before the database counts as unavailable
     /// (also libpq's `connect_timeout`).
     pub connect_timeout: Duration,
-    /// How long one statement may run, and a PostgreSQL server that stopped answering is
-    /// waited for, before the database counts as unavailable (see [`Target::connect_with`]). A
-    /// caller that must answer in time bounds its wait for a call by it too
-    /// ([`Database::timeout`]).
+    /// The longest a caller should wait for the database ([`Database::timeout`]); the
+    /// database's own timeouts are a little shorter
+    /// ([`database_timeout`](Self::database_timeout), see [`Target::connect_with`]).
     pub timeout: Duration,
 }
 
@@ -256,6 +257,17 @@ impl Default for PoolOptions {
             connect_timeout: Duration::from_secs(3),
             timeout: Duration::from_secs(5),
         }
+    }
+}
+
+impl PoolOptions {
+    /// The bound of the database's own timeouts (PostgreSQL `statement_timeout` and TCP
+    /// timeouts, the SQLite `busy_timeout`): four fifths of [`timeout`](Self::timeout), so
+    /// that the database ends the work — a statement cancelled and rolled back, a silent
+    /// server given up — before a caller waiting `timeout` stops waiting and cannot tell
+    /// whether a write was made.
+    pub fn database_timeout(&self) -> Duration {
+        (self.timeout.saturating_mul(4) / 5).max(Duration::from_millis(1))
     }
 }
 
@@ -611,8 +623,8 @@ mod tests {
         let options = PoolOptions::default();
         assert_eq!(
             postgres_url("postgres://app@db/x", &options),
-            "postgres://app@db/x?connect_timeout=3&tcp_user_timeout=5000&keepalives=1\
-             &keepalives_idle=5&keepalives_interval=1&keepalives_count=5"
+            "postgres://app@db/x?connect_timeout=3&tcp_user_timeout=4000&keepalives=1\
+             &keepalives_idle=4&keepalives_interval=1&keepalives_count=4"
         );
         let short = PoolOptions {
             connect_timeout: Duration::from_secs(1),
@@ -624,7 +636,7 @@ mod tests {
                 &short
             ),
             "postgres://app@db/x?sslmode=require&tcp_user_timeout=0&keepalives=0\
-             &connect_timeout=2&keepalives_idle=5&keepalives_interval=1&keepalives_count=5"
+             &connect_timeout=2&keepalives_idle=4&keepalives_interval=1&keepalives_count=4"
         );
     }
 

@@ -69,8 +69,9 @@ fn an_unwritable_sqlite_file_is_unavailable_and_the_pool_writes_again_after() {
     assert_eq!(repo::orgs::count(&mut conn).unwrap(), 4);
 }
 
-/// A PostgreSQL statement that runs past `PoolOptions::timeout` is cancelled by the server and
-/// is `Unavailable`; a `statement_timeout` the URL sets wins.
+/// A PostgreSQL statement that runs past `PoolOptions::database_timeout` (0.8 s of a 1 s
+/// timeout) is cancelled by the server and is `Unavailable`; a `statement_timeout` the URL
+/// sets wins.
 #[test]
 fn a_postgres_statement_past_the_timeout_is_unavailable() {
     use std::time::{Duration, Instant};
