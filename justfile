@@ -23,6 +23,10 @@ examples:
 postgres:
     ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} .ci/postgres
 
+# iptables, which the PostgreSQL packets-dropped test needs (installed with apt if missing).
+iptables:
+    .ci/iptables
+
 # Tests without PostgreSQL (the PostgreSQL tests report that they were skipped).
 test:
     cargo test --workspace

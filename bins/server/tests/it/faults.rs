@@ -137,6 +137,211 @@ fn a_database_outage_is_503_and_the_server_recovers_by_itself() {
     );
 }
 
+/// Every request of the outage tests must be answered within this: the 5 s of
+/// `database.timeout` (docs/configuration.md) and a margin for a loaded machine.
+const BOUND: Duration = Duration::from_millis(5_500);
+
+/// A client that gives up after 30 s, so a request the server holds fails the test instead of
+/// hanging it (without the timeouts, a dropped packet is retransmitted for 15 minutes).
+fn impatient(base: &str) -> Client {
+    Client {
+        base: base.to_owned(),
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into(),
+    }
+}
+
+/// `client.send(…)` and how long it took; `None` if no answer came.
+fn timed(
+    client: &Client,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    auth: Option<&str>,
+) -> (Duration, Option<Answer>) {
+    let started = std::time::Instant::now();
+    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        client.send(method, path, body, auth)
+    }))
+    .ok();
+    (started.elapsed(), answer)
+}
+
+/// iptables rules that drop every packet to and from a local TCP port, as a database host that
+/// vanished from the network would (no FIN, no RST). Removed when dropped, also on a panic.
+struct Blackhole {
+    rules: Vec<[String; 2]>,
+}
+
+impl Blackhole {
+    /// `None`, saying why, when iptables is missing or refuses (not root).
+    fn drop_port(port: u16) -> Option<Blackhole> {
+        let mut hole = Blackhole { rules: Vec::new() };
+        for direction in ["--dport", "--sport"] {
+            let rule = [direction.to_owned(), port.to_string()];
+            let added = std::process::Command::new("iptables")
+                .args(["-I", "INPUT", "-p", "tcp", &rule[0], &rule[1], "-j", "DROP"])
+                .output();
+            match added {
+                Ok(out) if out.status.success() => hole.rules.push(rule),
+                Ok(out) => {
+                    eprintln!(
+                        "skipped: iptables refused the rule: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                    return None;
+                }
+                Err(e) => {
+                    eprintln!("skipped: cannot run iptables: {e}");
+                    return None;
+                }
+            }
+        }
+        Some(hole)
+    }
+}
+
+impl Drop for Blackhole {
+    fn drop(&mut self) {
+        for rule in self.rules.drain(..) {
+            let removed = std::process::Command::new("iptables")
+                .args(["-D", "INPUT", "-p", "tcp", &rule[0], &rule[1], "-j", "DROP"])
+                .status();
+            if !matches!(removed, Ok(s) if s.success()) {
+                eprintln!("could not remove the iptables rule {rule:?}: {removed:?}");
+            }
+        }
+    }
+}
+
+/// A PostgreSQL server that stops answering without closing (every packet dropped): `/readyz`,
+/// a create, a list and eight concurrent OpenCAP logins each answer 503 within the bound;
+/// `/healthz` stays 200; once the packets flow again the server recovers by itself and
+/// everything it acknowledged is there.
+#[test]
+fn a_database_that_stops_answering_is_503_within_the_bound_and_recovers() {
+    let Some(db) = TestDb::postgres().unwrap() else {
+        return;
+    };
+    let (_, upstream) = through(&db.url, 0);
+    let proxy = Proxy::start(upstream);
+    let (url, _) = through(&db.url, proxy.port);
+    let app = TestApp::spawn_with(&url, &[("ALIASKIT__OPENCAP__AUTH_LIMIT_PER_MINUTE", "0")]);
+    let auth = format!("Bearer {KEY}");
+    let body = json!({"type": "live", "expired_at": now() + 600});
+    let credentials = json!({"alias": "alice$example.com", "password": "correct horse battery"});
+
+    assert_eq!(app.post("/v1/users", &credentials, None).status, 200);
+    assert_eq!(app.post("/v1/auth", &credentials, None).status, 200);
+    let mut acknowledged = Vec::new();
+    for _ in 0..3 {
+        let created = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        acknowledged.push(created.body["data"]["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(app.get("/readyz", None).status, 200);
+
+    let Some(hole) = Blackhole::drop_port(proxy.port) else {
+        return;
+    };
+    let client = impatient(&app.base);
+    // Everything at once: the pool's idle connections hang, new ones cannot connect, and the
+    // logins must not queue behind each other on the password hashing thread.
+    let mut requests: Vec<(&str, &str, Option<&serde_json::Value>, Option<&str>)> = vec![
+        ("GET", "/readyz", None, None),
+        (
+            "POST",
+            "/organization/api/v1/alias/create",
+            Some(&body),
+            Some(&auth),
+        ),
+        ("GET", "/organization/api/v1/aliases", None, Some(&auth)),
+    ];
+    requests.extend((0..8).map(|_| ("POST", "/v1/auth", Some(&credentials), None)));
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let running: Vec<_> = requests
+            .iter()
+            .map(|&(method, path, body, auth)| {
+                let client = &client;
+                s.spawn(move || (method, path, timed(client, method, path, body, auth)))
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    // Then one by one, on a pool whose connections are all hanging or gone.
+    let later: [(&str, &str, Option<&serde_json::Value>, Option<&str>); 4] = [
+        ("GET", "/readyz", None, None),
+        (
+            "POST",
+            "/organization/api/v1/alias/create",
+            Some(&body),
+            Some(&auth),
+        ),
+        ("GET", "/organization/api/v1/aliases", None, Some(&auth)),
+        ("POST", "/v1/auth", Some(&credentials), None),
+    ];
+    let answers = answers
+        .into_iter()
+        .chain(later.iter().map(|&(method, path, body, auth)| {
+            (method, path, timed(&client, method, path, body, auth))
+        }));
+    let mut slowest = Duration::ZERO;
+    for (method, path, (took, answer)) in answers {
+        eprintln!("during the outage: {method} {path} answered in {took:?}");
+        let answer = answer.unwrap_or_else(|| panic!("{method} {path}: no answer in {took:?}"));
+        assert_eq!(
+            answer.status, 503,
+            "{method} {path} after {took:?}: {:?}",
+            answer.body
+        );
+        let code = if path.starts_with("/v1/") {
+            &answer.body["code"]
+        } else {
+            &answer.body["error"]["code"]
+        };
+        assert_eq!(code, "unavailable", "{method} {path}: {:?}", answer.body);
+        assert!(took < BOUND, "{method} {path} took {took:?}");
+        slowest = slowest.max(took);
+    }
+    eprintln!("the slowest 503 took {slowest:?}");
+    assert_eq!(
+        app.get("/healthz", None).status,
+        200,
+        "the process itself is alive"
+    );
+
+    drop(hole);
+    eventually("200 from /readyz", Duration::from_secs(30), || {
+        app.get("/readyz", None).status == 200
+    });
+    let back = app.post("/organization/api/v1/alias/create", &body, Some(&auth));
+    assert_eq!(back.status, 200, "{:?}", back.body);
+    acknowledged.push(back.body["data"]["id"].as_str().unwrap().to_owned());
+    let listed = app.get("/organization/api/v1/aliases?limit=200", Some(&auth));
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let ids: Vec<&str> = listed.body["data"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            ids.contains(&id.as_str()),
+            "acknowledged alias {id} lost: {ids:?}"
+        );
+    }
+    let login = app.post("/v1/auth", &credentials, None);
+    assert_eq!(
+        login.status, 200,
+        "the user logs in again: {:?}",
+        login.body
+    );
+}
+
 /// `chattr +i` on files, undone when dropped, also on a panic. (Root ignores `chmod`.)
 struct Immutable {
     files: Vec<std::path::PathBuf>,
