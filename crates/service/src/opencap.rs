@@ -13,6 +13,7 @@ use aliaskit_domain::opencap::{
     Address, AddressType, CapAlias, CapUser, Extensions, Password, StoredAddress,
 };
 use aliaskit_store::StoreError;
+use aliaskit_store::repo::cap_users::Admission;
 use aliaskit_store::repo::signing_keys::SigningKey;
 use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
 use aliaskit_token::{Algorithm, KeyRing, Policy, Secret, TokenError, Tokens};
@@ -251,27 +252,32 @@ impl Service {
 
     /// The last step of a login: a wrong password (or an unknown alias) is
     /// [`ServiceError::LoginFailed`] and counts towards the lockout; a right one clears the
-    /// count and returns a login token. Blocks (database).
+    /// count and returns a login token. Each is one atomic step in the database, so it holds
+    /// on several servers at once: the failure that reaches the threshold locks the account,
+    /// and a lock set by another server while this login checked its password is not undone
+    /// ([`ServiceError::AccountLocked`]). Blocks (database).
     pub fn cap_login_finish(&self, checked: CheckedLogin) -> Result<String> {
         let now = self.now();
         let Some(user) = checked.user else {
             return Err(ServiceError::LoginFailed);
         };
+        let mut conn = self.db.conn()?;
         if !checked.matched {
-            let mut conn = self.db.conn()?;
-            let failures = cap_users::record_failure(&mut conn, &user.id)?;
             let threshold = i64::from(self.opencap().lockout_threshold.max(1));
-            if failures >= threshold {
-                let duration = crate::secs(self.opencap().lockout_duration);
-                cap_users::lock(&mut conn, &user.id, now.saturating_add(duration))?;
-            }
+            let until = now.saturating_add(crate::secs(self.opencap().lockout_duration));
+            cap_users::record_failure(&mut conn, &user.id, now, threshold, until)?;
             return Err(ServiceError::LoginFailed);
         }
-        if user.failed_logins > 0 || user.locked_until.is_some() {
-            let mut conn = self.db.conn()?;
-            cap_users::reset_failures(&mut conn, &user.id)?;
+        match cap_users::admit(&mut conn, &user.id, now)? {
+            Admission::Admitted => {
+                drop(conn);
+                self.sign_login(&user, now)
+            }
+            Admission::Locked { until } => Err(ServiceError::AccountLocked {
+                retry_after: until.saturating_sub(now),
+            }),
+            Admission::Gone => Err(ServiceError::LoginFailed),
         }
-        self.sign_login(&user, now)
     }
 
     fn sign_login(&self, user: &CapUser, now: i64) -> Result<String> {

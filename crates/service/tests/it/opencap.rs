@@ -220,6 +220,97 @@ fn repeated_failures_lock_the_account_and_the_lock_expires() {
     }
 }
 
+/// A right password whose check began before another server locked the account does not
+/// undo the lock: the login is refused and the lock holds.
+#[test]
+fn a_lock_set_while_a_login_checks_its_password_holds() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let s = service(&f, config());
+        let elsewhere = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        for _ in 0..2 {
+            let _ = s.cap_login(&alice(), &pw("wrong password!"));
+        }
+        let checked = s
+            .cap_login_start(&alice())
+            .unwrap()
+            .verify(&pw("correct horse battery"));
+        // Meanwhile the third failure, on another server, locks the account.
+        assert!(matches!(
+            elsewhere.cap_login(&alice(), &pw("wrong password!")),
+            Err(ServiceError::LoginFailed)
+        ));
+        match s.cap_login_finish(checked) {
+            Err(ServiceError::AccountLocked { retry_after }) => {
+                assert_eq!(retry_after, 600, "{b:?}")
+            }
+            other => panic!("{b:?}: the login went through a lock: {other:?}"),
+        }
+        assert!(
+            matches!(
+                elsewhere.cap_login(&alice(), &pw("correct horse battery")),
+                Err(ServiceError::AccountLocked { .. })
+            ),
+            "{b:?}: the lock holds"
+        );
+    }
+}
+
+/// Wrong passwords at once on several servers: the account locks at the threshold, failures
+/// that finish during the lock count nothing, and after the lock the full threshold applies
+/// again.
+#[test]
+fn concurrent_failures_on_several_servers_lock_once() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let servers: Vec<Service> = (0..4).map(|_| service(&f, config())).collect();
+        servers[0]
+            .cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let answers: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = servers
+                .iter()
+                .flat_map(|s| std::iter::repeat_n(s, 3))
+                .map(|s| scope.spawn(move || s.cap_login(&alice(), &pw("wrong password!"))))
+                .collect();
+            running.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        for answer in &answers {
+            assert!(
+                matches!(
+                    answer,
+                    Err(ServiceError::LoginFailed | ServiceError::AccountLocked { .. })
+                ),
+                "{b:?}: {answer:?}"
+            );
+        }
+        for s in &servers {
+            assert!(
+                matches!(
+                    s.cap_login(&alice(), &pw("correct horse battery")),
+                    Err(ServiceError::AccountLocked { .. })
+                ),
+                "{b:?}: locked on every server"
+            );
+        }
+        f.clock.set(NOW + 601);
+        for _ in 0..2 {
+            assert!(matches!(
+                servers[1].cap_login(&alice(), &pw("wrong password!")),
+                Err(ServiceError::LoginFailed)
+            ));
+        }
+        assert!(
+            servers[2]
+                .cap_login(&alice(), &pw("correct horse battery"))
+                .is_ok(),
+            "{b:?}: two failures after the lock do not lock again"
+        );
+    }
+}
+
 #[test]
 fn unknown_aliases_and_unserved_domains_fail_like_wrong_passwords() {
     for f in fixtures() {
