@@ -334,9 +334,16 @@ impl Service {
             extensions,
             updated_at: self.now(),
         };
-        self.db
+        let saved = self
+            .db
             .transaction(|c| cap_addresses::upsert(c, &user.id, &stored))?;
         self.forget_lookups(&user.alias);
+        if !saved {
+            // Deleted after the token was checked (a `DELETE /v1/users` racing this PUT).
+            return Err(ServiceError::Unauthorized {
+                reason: "the user of this token no longer exists",
+            });
+        }
         Ok(stored)
     }
 

@@ -311,6 +311,32 @@ fn concurrent_failures_on_several_servers_lock_once() {
     }
 }
 
+/// An address PUT whose user was deleted after its token was checked (`DELETE /v1/users`
+/// racing the PUT) is refused as the deleted user's token now is, not a storage failure; and
+/// nothing is stored.
+#[test]
+fn an_address_put_for_a_user_deleted_meanwhile_is_unauthorized() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let s = service(&f, config());
+        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        let user = s.cap_authenticate(&token).unwrap();
+        s.cap_delete_user(&user).unwrap();
+        match s.cap_put_address(&user, btc(), Extensions::default()) {
+            Err(ServiceError::Unauthorized { reason }) => {
+                assert_eq!(reason, "the user of this token no longer exists", "{b:?}")
+            }
+            other => panic!("{b:?}: {other:?}"),
+        }
+        assert!(matches!(
+            s.cap_lookup(&alice(), None),
+            Err(ServiceError::CapAliasNotFound)
+        ));
+    }
+}
+
 #[test]
 fn unknown_aliases_and_unserved_domains_fail_like_wrong_passwords() {
     for f in fixtures() {

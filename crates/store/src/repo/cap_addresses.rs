@@ -5,12 +5,15 @@ use diesel::prelude::*;
 
 use crate::rows::CapAddressRow;
 use crate::schema::cap_addresses::dsl;
-use crate::{DbConn, Result, error::insert_unless_taken};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::{DbConn, Result, StoreError, error::insert_unless_taken};
 
 /// Stores the user's address of its type, replacing one of the same type. Run it in a
 /// transaction: an update, then an insert if there was nothing to update (a concurrent insert
-/// of the same type is retried as an update).
-pub fn upsert(conn: &mut DbConn, user_id: &str, stored: &StoredAddress) -> Result<()> {
+/// of the same type is retried as an update). `false`, storing nothing, when the user no longer
+/// exists (deleted since the caller read it).
+pub fn upsert(conn: &mut DbConn, user_id: &str, stored: &StoredAddress) -> Result<bool> {
     let code = i32::from(stored.address.address_type().code());
     let row = CapAddressRow {
         user_id: user_id.to_owned(),
@@ -29,16 +32,23 @@ pub fn upsert(conn: &mut DbConn, user_id: &str, stored: &StoredAddress) -> Resul
             .execute(conn)
     };
     if update(conn)? > 0 {
-        return Ok(());
+        return Ok(true);
     }
-    if !insert_unless_taken(conn, |c| {
+    let inserted = insert_unless_taken(conn, |c| {
         diesel::insert_into(dsl::cap_addresses)
             .values(&row)
             .execute(c)
-    })? {
-        update(conn)?;
+    });
+    match inserted {
+        Ok(true) => Ok(true),
+        Ok(false) => Ok(update(conn)? > 0),
+        // The user's row is gone: its deletion committed after the caller read the user.
+        Err(StoreError::Query(DieselError::DatabaseError(
+            DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ))) => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 /// The user's address of one type.
