@@ -531,6 +531,67 @@ mod tests {
     }
 
     #[test]
+    fn a_vault_with_a_source_reloads_once_on_an_unknown_key_id() {
+        let first = MasterKey::from_bytes([3; 32]);
+        let added = MasterKey::from_bytes([4; 32]);
+        let held = |keys: &[&MasterKey]| -> Vec<HeldKey> {
+            keys.iter()
+                .map(|k| HeldKey {
+                    key: (*k).clone(),
+                    origin: KeyOrigin::File,
+                })
+                .collect()
+        };
+        // The "key file": what the source reads, changed behind the vault's back.
+        let file = Arc::new(Mutex::new(held(&[&first])));
+        let reads = Arc::new(Mutex::new(0));
+        let (f, r) = (file.clone(), reads.clone());
+        let vault = Vault::with_source(Box::new(move || {
+            *r.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+            Ok(f.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone())
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let count = || {
+            *reads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        assert_eq!(count(), 1);
+
+        // Another process seals under a key added to the file.
+        let sealed = Vault::new(added.clone(), Vec::new())
+            .seal("p", "s")
+            .unwrap_or_default();
+        *file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = held(&[&added, &first]);
+        assert_eq!(
+            vault.open("p", &sealed),
+            Ok("s".into()),
+            "reloaded and opened"
+        );
+        assert_eq!(count(), 2);
+        // The key that seals stays until chosen otherwise.
+        assert_eq!(vault.current_id(), first.id());
+        assert!(vault.seal_with(added.id()));
+        assert_eq!(vault.current_id(), added.id());
+
+        // An id no source knows: one more read at most per second, then UnknownKey.
+        let stranger = Vault::new(MasterKey::from_bytes([5; 32]), Vec::new())
+            .seal("p", "s")
+            .unwrap_or_default();
+        for _ in 0..3 {
+            assert!(matches!(
+                vault.open("p", &stranger),
+                Err(VaultError::UnknownKey { .. })
+            ));
+        }
+        assert_eq!(count(), 2, "reloaded again within the second");
+    }
+
+    #[test]
     fn keys_parse_from_base64_and_never_show_in_debug() {
         let key = MasterKey::from_bytes([0xAB; 32]);
         let text = key.to_base64();
