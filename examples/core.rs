@@ -89,6 +89,7 @@ fn run(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         Credentials {
             bearer: Some(&token),
             passcode: None,
+            client: None,
         },
     )?;
     anyhow::ensure!(seen.viewer == Viewer::Host, "alice should be a host");
@@ -111,6 +112,7 @@ fn run(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let credentials = Credentials {
         bearer: Some(&forged),
         passcode: None,
+        client: None,
     };
     match service.retrieve(&alias.id, credentials) {
         Err(ServiceError::InvalidToken(e)) => {

@@ -74,6 +74,9 @@ fn everything() -> Settings {
         aliases: AliasSettings {
             purge_after: 1,
             purge_interval: 1,
+            min_passcode_len: 1,
+            passcode_failures: 1,
+            passcode_window: 1,
         },
         limits: LimitSettings {
             retrieve_per_second: 1,

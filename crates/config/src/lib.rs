@@ -64,7 +64,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     /// `[limits]`: requests per client and per organization.
     pub limits: LimitSettings,
-    /// `[aliases]`: the purge of expired aliases.
+    /// `[aliases]`: the purge of expired aliases, and passcodes.
     pub aliases: AliasSettings,
     /// `[cache]`: the in-process cache of hot reads.
     pub cache: CacheSettings,
@@ -283,6 +283,14 @@ pub struct AliasSettings {
     /// How often the purge runs, in seconds: once per interval across every server sharing the
     /// database. Default 3600.
     pub purge_interval: u64,
+    /// Shortest passcode an alias may be given, in characters. Default 6.
+    pub min_passcode_len: usize,
+    /// Wrong passcodes one alias may get per `passcode_window`, from every address together
+    /// (each address may spend half). Default 10.
+    pub passcode_failures: u32,
+    /// The window of the passcode budget, in seconds, and the first block once it is spent
+    /// (doubling with each budget spent in a row, at most a day). Default 900.
+    pub passcode_window: u64,
 }
 
 impl Default for AliasSettings {
@@ -291,6 +299,9 @@ impl Default for AliasSettings {
         AliasSettings {
             purge_after: service.purge_after.as_secs(),
             purge_interval: service.purge_interval.as_secs(),
+            min_passcode_len: service.min_passcode_len,
+            passcode_failures: service.passcode_failures,
+            passcode_window: service.passcode_window.as_secs(),
         }
     }
 }
@@ -527,6 +538,9 @@ impl Settings {
             purge_interval: Duration::from_secs(self.aliases.purge_interval),
             cache_ttl: Duration::from_secs(self.cache.ttl),
             cache_max_entries: self.cache.max_entries,
+            min_passcode_len: self.aliases.min_passcode_len,
+            passcode_failures: self.aliases.passcode_failures,
+            passcode_window: Duration::from_secs(self.aliases.passcode_window),
         }
     }
 

@@ -299,6 +299,21 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         s.aliases.purge_interval,
         " second",
     )?;
+    at_least_one(
+        "aliases.min_passcode_len",
+        as_u64(s.aliases.min_passcode_len),
+        " character",
+    )?;
+    at_least_one(
+        "aliases.passcode_failures",
+        s.aliases.passcode_failures.into(),
+        "",
+    )?;
+    at_least_one(
+        "aliases.passcode_window",
+        s.aliases.passcode_window,
+        " second",
+    )?;
 
     not_empty("logging.level", &s.logging.level, "")?;
     log_filter(&s.logging.level).map_err(|e| ("logging.level", e))?;

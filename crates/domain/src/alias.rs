@@ -252,12 +252,19 @@ pub struct NewAlias {
 pub struct AliasRules {
     /// Shortest `jwt_secret` accepted, in bytes (`tokens.min_secret_bytes`, default 32).
     pub min_secret_bytes: usize,
+    /// Shortest passcode accepted, in characters (`aliases.min_passcode_len`, default 6).
+    pub min_passcode_len: usize,
 }
+
+/// The shortest passcode accepted by default: six characters. With the per-alias failure budget
+/// (a few wrong guesses per quarter hour), even six digits take decades to guess.
+pub const DEFAULT_MIN_PASSCODE_LEN: usize = 6;
 
 impl Default for AliasRules {
     fn default() -> Self {
         AliasRules {
             min_secret_bytes: 32,
+            min_passcode_len: DEFAULT_MIN_PASSCODE_LEN,
         }
     }
 }
@@ -266,7 +273,7 @@ impl NewAlias {
     /// Checks every field at `now` (Unix seconds); the error names the first bad field.
     pub fn validate(&self, rules: &AliasRules, now: i64) -> Result<()> {
         check_name(self.name.as_deref())?;
-        check_passcode(self.passcode.as_ref())?;
+        check_passcode(self.passcode.as_ref(), rules)?;
         check_secret(self.jwt_secret.as_ref(), rules)?;
         check_stream_key(self.stream_key.as_ref())?;
         check_expired_at(self.expired_at, now)
@@ -331,7 +338,7 @@ impl AliasPatch {
             check_name(Some(name))?;
         }
         if let Patch::Set(p) = &self.passcode {
-            check_passcode(Some(p))?;
+            check_passcode(Some(p), rules)?;
         }
         if let Patch::Set(s) = &self.jwt_secret {
             check_secret(Some(s), rules)?;
@@ -383,8 +390,22 @@ fn check_name(name: Option<&str>) -> Result<()> {
     }
 }
 
-fn check_passcode(passcode: Option<&Sensitive>) -> Result<()> {
-    check_sensitive("passcode", passcode, 1, MAX_PASSCODE_BYTES)
+fn check_passcode(passcode: Option<&Sensitive>, rules: &AliasRules) -> Result<()> {
+    match passcode {
+        Some(p) if !p.is_empty() && p.expose().chars().count() < rules.min_passcode_len => {
+            Err(Error::field(
+                "passcode",
+                format!(
+                    "is {} characters; at least {} are required, because a short passcode can be \
+                 guessed: use {} or more characters, or give guests access tokens instead",
+                    p.expose().chars().count(),
+                    rules.min_passcode_len,
+                    rules.min_passcode_len
+                ),
+            ))
+        }
+        _ => check_sensitive("passcode", passcode, 1, MAX_PASSCODE_BYTES),
+    }
 }
 
 fn check_stream_key(key: Option<&Sensitive>) -> Result<()> {
@@ -595,7 +616,8 @@ mod tests {
         assert_eq!(
             short.validate(
                 &AliasRules {
-                    min_secret_bytes: 8
+                    min_secret_bytes: 8,
+                    ..AliasRules::default()
                 },
                 NOW
             ),

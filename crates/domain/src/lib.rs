@@ -25,7 +25,10 @@ pub mod opencap;
 pub mod org;
 mod sensitive;
 
-pub use alias::{Alias, AliasId, AliasKind, AliasPatch, AliasRules, NewAlias, Patch, Viewer};
+pub use alias::{
+    Alias, AliasId, AliasKind, AliasPatch, AliasRules, DEFAULT_MIN_PASSCODE_LEN, NewAlias, Patch,
+    Viewer,
+};
 pub use claims::{
     AccessClaims, AccessClaimsBuilder, Audience, NumericDate, RegisteredClaims, UserId,
 };

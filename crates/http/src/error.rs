@@ -304,7 +304,17 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::GONE, "alias_expired", "Alias expired")
                     .detail(json!({ "expired_at": expired_at }))
             }
-            ServiceError::Unauthorized { reason } => ApiError::unauthorized(reason),
+            ServiceError::Unauthorized { reason } | ServiceError::WrongPasscode { reason, .. } => {
+                ApiError::unauthorized(reason)
+            }
+            e @ ServiceError::PasscodeLocked { block, retry_after } => {
+                let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
+                err.0.code = match block.scope {
+                    aliaskit_service::PasscodeScope::Alias => "passcode_locked",
+                    aliaskit_service::PasscodeScope::Client => "passcode_locked_for_address",
+                };
+                err
+            }
             ServiceError::InvalidToken(e) => ApiError::invalid_token(&e),
             ServiceError::Invalid(e) => match e {
                 aliaskit_domain::Error::InvalidField { field, .. } => {

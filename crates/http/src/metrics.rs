@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use aliaskit_service::ServiceError;
+use aliaskit_service::{PasscodeScope, ServiceError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -91,6 +91,8 @@ pub struct Metrics {
     login_failures: IntCounterVec,
     logins: IntCounter,
     rate_limited: IntCounterVec,
+    passcode_failures: IntCounterVec,
+    passcode_lockouts: IntCounterVec,
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
 }
@@ -159,6 +161,22 @@ impl Metrics {
             ),
             &["limit"],
         )?;
+        let passcode_failures = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_passcode_failures_total",
+                "Passcode attempts refused on the public retrieve: `counted` (a wrong passcode, \
+                 answered 401) or `blocked` (during a block, answered 429).",
+            ),
+            &["result"],
+        )?;
+        let passcode_lockouts = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_passcode_lockouts_total",
+                "Budgets of wrong passcodes spent: by an alias (every address) or by one address \
+                 for one alias.",
+            ),
+            &["scope"],
+        )?;
         let pool_connections = IntGaugeVec::new(
             Opts::new(
                 "aliaskit_db_pool_connections",
@@ -176,6 +194,8 @@ impl Metrics {
         registry.register(Box::new(login_failures.clone()))?;
         registry.register(Box::new(logins.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(passcode_failures.clone()))?;
+        registry.register(Box::new(passcode_lockouts.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
         // Known label values start at zero, so a dashboard sees the series before the first
@@ -190,6 +210,12 @@ impl Metrics {
         for limit in [Limit::Retrieve, Limit::Org, Limit::Auth] {
             rate_limited.get_metric_with_label_values(&[limit.label()])?;
         }
+        for result in ["counted", "blocked"] {
+            passcode_failures.get_metric_with_label_values(&[result])?;
+        }
+        for scope in [PasscodeScope::Alias, PasscodeScope::Client] {
+            passcode_lockouts.get_metric_with_label_values(&[scope_label(scope)])?;
+        }
         Ok(Metrics {
             registry,
             requests,
@@ -198,6 +224,8 @@ impl Metrics {
             login_failures,
             logins,
             rate_limited,
+            passcode_failures,
+            passcode_lockouts,
             pool_connections,
             pool_max,
         })
@@ -224,6 +252,21 @@ impl Metrics {
     pub fn record_token_error(&self, e: &ServiceError) {
         if let ServiceError::InvalidToken(token) = e {
             self.inc(&self.token_rejections, token.code());
+        }
+    }
+
+    /// Counts a refused passcode, if `e` is one: a wrong passcode (and the budget it spent),
+    /// or an attempt during a block.
+    pub fn record_passcode_outcome(&self, e: &ServiceError) {
+        match e {
+            ServiceError::WrongPasscode { began, .. } => {
+                self.inc(&self.passcode_failures, "counted");
+                if let Some(block) = began {
+                    self.inc(&self.passcode_lockouts, scope_label(block.scope));
+                }
+            }
+            ServiceError::PasscodeLocked { .. } => self.inc(&self.passcode_failures, "blocked"),
+            _ => {}
         }
     }
 
@@ -298,6 +341,14 @@ pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)
         .body(text))
+}
+
+/// The `scope` label of a passcode block.
+fn scope_label(scope: PasscodeScope) -> &'static str {
+    match scope {
+        PasscodeScope::Alias => "alias",
+        PasscodeScope::Client => "address",
+    }
 }
 
 #[cfg(test)]

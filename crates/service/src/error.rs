@@ -23,6 +23,26 @@ pub enum ServiceError {
         /// What would have been needed, for the error's detail.
         reason: &'static str,
     },
+    /// A wrong passcode, counted against the alias's budget: the same answer as any missing
+    /// credential. `began` is the block this failure began, if it spent a budget.
+    #[error("UNAUTHORIZED")]
+    WrongPasscode {
+        /// What would have been needed, for the error's detail.
+        reason: &'static str,
+        /// The block this failure began (the alias's or the address's), if any.
+        began: Option<crate::PasscodeBlock>,
+    },
+    /// Passcode attempts for this alias (from every address, or from this one) are refused for
+    /// a while: too many wrong passcodes. Tokens and the owner's key still work.
+    #[error(
+        "too many wrong passcodes for this alias; try again in {retry_after} s, or use an access token"
+    )]
+    PasscodeLocked {
+        /// The block.
+        block: crate::PasscodeBlock,
+        /// Seconds until it ends.
+        retry_after: i64,
+    },
     /// A bearer token was presented and refused.
     #[error(transparent)]
     InvalidToken(TokenError),

@@ -27,7 +27,7 @@
 //! })?;
 //!
 //! // An end user with the passcode sees the alias, but not its passcode.
-//! let seen = service.retrieve(&alias.id, Credentials { bearer: None, passcode: Some("let-me-in") })?;
+//! let seen = service.retrieve(&alias.id, Credentials { passcode: Some("let-me-in"), ..Credentials::default() })?;
 //! assert_eq!(seen.alias.passcode, None);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -50,6 +50,7 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
+pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
 pub use error::{Result, ServiceError};
 pub use opencap::{
     CheckedLogin, HashedSignup, Lookup, OpenCapConfig, PendingLogin, PendingSignup, Signup,
@@ -80,6 +81,13 @@ pub struct ServiceConfig {
     pub cache_ttl: Duration,
     /// About how many aliases (and as many lookups) the cache holds at most.
     pub cache_max_entries: usize,
+    /// Shortest passcode an alias may be given, in characters.
+    pub min_passcode_len: usize,
+    /// Wrong passcodes one alias may get per `passcode_window`, from every address together;
+    /// each address may spend half of it (at least one).
+    pub passcode_failures: u32,
+    /// The window of the passcode budget, and the first block after it is spent.
+    pub passcode_window: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -92,6 +100,9 @@ impl Default for ServiceConfig {
             purge_interval: Duration::from_secs(3600),
             cache_ttl: Duration::from_secs(5),
             cache_max_entries: 100_000,
+            min_passcode_len: aliaskit_domain::DEFAULT_MIN_PASSCODE_LEN,
+            passcode_failures: 10,
+            passcode_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -109,6 +120,11 @@ pub struct Service {
     alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<retrieve::CachedAlias>>>,
     /// Answers of the OpenCAP Address Query.
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
+    /// Aliases that got a wrong passcode here in the last window: every passcode attempt for
+    /// them asks the database whether they are blocked.
+    passcode_watch: Arc<cache::TtlCache<aliaskit_domain::AliasId, ()>>,
+    /// Passcode blocks this process learned of, by alias and (for an address's block) client.
+    passcode_blocks: Arc<cache::TtlCache<retrieve::BlockKey, PasscodeBlock>>,
     config: Arc<ServiceConfig>,
 }
 
@@ -142,6 +158,16 @@ impl Service {
                 config.cache_ttl,
                 config.cache_max_entries,
             )),
+            passcode_watch: Arc::new(cache::TtlCache::new(
+                config.passcode_window,
+                config.cache_max_entries,
+            )),
+            passcode_blocks: Arc::new(cache::TtlCache::new(
+                Duration::from_secs(
+                    aliaskit_store::repo::passcode_failures::MAX_BLOCK.unsigned_abs(),
+                ),
+                config.cache_max_entries,
+            )),
             config: Arc::new(config),
         }
     }
@@ -164,6 +190,7 @@ impl Service {
     fn rules(&self) -> AliasRules {
         AliasRules {
             min_secret_bytes: self.config.policy.min_secret_bytes,
+            min_passcode_len: self.config.min_passcode_len,
         }
     }
 }

@@ -3,15 +3,28 @@
 //! The hot path — a valid token or passcode for a cached alias — needs no I/O:
 //! [`Service::retrieve_cached`] answers it on the caller's thread. Everything else goes through
 //! the blocking [`Service::retrieve`].
+//!
+//! Passcodes have a budget of wrong guesses per alias and window, counted in the database
+//! (`repo::passcode_failures`), so it holds across servers. A wrong passcode is always recorded
+//! there; a right one is answered from memory unless this process saw a wrong one for the alias
+//! in the last window, in which case the database says whether the alias is blocked. An
+//! attacker never learns whether a guess beyond the budget was right: every wrong guess reaches
+//! the database and is refused during a block, and a right one is answered from memory only by
+//! a server that has seen no wrong guess — which takes knowing the passcode.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use aliaskit_domain::{Alias, AliasId, Viewer};
 use aliaskit_store::repo;
+use aliaskit_store::repo::passcode_failures::{Budget, Verdict};
 use aliaskit_token::{Expect, Secret, TokenError};
 use subtle::ConstantTimeEq;
 
-use crate::{Result, Service, ServiceError};
+use crate::{PasscodeBlock, PasscodeScope, Result, Service, ServiceError};
+
+/// A block as this process remembers it: by alias, and by client for an address's block.
+pub(crate) type BlockKey = (AliasId, Option<IpAddr>);
 
 /// What the caller presented. `bearer` is the `Authorization` value without its scheme: an
 /// access token, or the owning organization's API key.
@@ -19,8 +32,10 @@ use crate::{Result, Service, ServiceError};
 pub struct Credentials<'a> {
     /// `Authorization: Bearer <x>` or `Authorization: <x>`.
     pub bearer: Option<&'a str>,
-    /// `?passcode=…`.
+    /// The passcode (`X-Alias-Passcode`, or `?passcode=…`).
     pub passcode: Option<&'a str>,
+    /// The client's address, for its share of an alias's passcode budget.
+    pub client: Option<IpAddr>,
 }
 
 impl std::fmt::Debug for Credentials<'_> {
@@ -28,6 +43,7 @@ impl std::fmt::Debug for Credentials<'_> {
         f.debug_struct("Credentials")
             .field("bearer", &self.bearer.map(|_| "<redacted>"))
             .field("passcode", &self.passcode.map(|_| "<redacted>"))
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -65,8 +81,23 @@ impl CachedAlias {
 enum Decision {
     /// The answer.
     Done(Result<Retrieved>),
-    /// A bearer that is not a valid token may be the owner's API key: that takes a lookup.
-    OwnerCheck(Option<TokenError>),
+    /// It takes the database: a bearer that is not a valid token may be the owner's API key,
+    /// and a passcode may need its budget.
+    Lookup {
+        token_error: Option<TokenError>,
+        passcode: Option<PasscodeCheck>,
+    },
+}
+
+/// What a passcode for a protected alias needs from the database.
+#[derive(Debug, Clone, Copy)]
+enum PasscodeCheck {
+    /// Right, on an alias this process watches: is it blocked?
+    Right,
+    /// Wrong: count it.
+    Wrong,
+    /// A block this process knows of: refused, unless the owner's key is presented.
+    Blocked(PasscodeBlock),
 }
 
 impl Service {
@@ -88,9 +119,22 @@ impl Service {
                 cached
             }
         };
-        let token_error = match self.decide(&cached, credentials) {
+        let (token_error, passcode) = match self.decide(&cached, credentials) {
             Decision::Done(result) => return result,
-            Decision::OwnerCheck(token_error) => token_error,
+            Decision::Lookup {
+                token_error,
+                passcode,
+            } => (token_error, passcode),
+        };
+        let id = &cached.alias.id;
+        let blocked = match passcode {
+            // Credentials in order: a right passcode before the owner's key.
+            Some(PasscodeCheck::Right) => match self.passcode_block(id, credentials.client)? {
+                None => return Ok(seen(&cached.alias, Viewer::Guest)),
+                Some(block) => Some(block),
+            },
+            Some(PasscodeCheck::Blocked(block)) => Some(block),
+            Some(PasscodeCheck::Wrong) | None => None,
         };
         if let Some(bearer) = credentials.bearer {
             match self.authenticate(bearer) {
@@ -101,10 +145,112 @@ impl Service {
                 Err(e) => return Err(e),
             }
         }
+        if let Some(block) = blocked {
+            return Err(self.locked(block));
+        }
+        if let Some(PasscodeCheck::Wrong) = passcode {
+            return Err(self.wrong_passcode(&cached.alias, credentials)?);
+        }
         if cached.alias.is_public() {
             return Ok(seen(&cached.alias, Viewer::Guest));
         }
         Err(refusal(&cached.alias, credentials, token_error))
+    }
+
+    /// The budget of wrong passcodes, from the settings.
+    fn passcode_budget(&self) -> Budget {
+        let per_alias = i64::from(self.config.passcode_failures.max(1));
+        Budget {
+            per_alias,
+            per_client: (per_alias / 2).max(1),
+            window: crate::secs(self.config.passcode_window).max(1),
+        }
+    }
+
+    fn remember_block(&self, id: &AliasId, client: Option<IpAddr>, block: PasscodeBlock) {
+        let client = match block.scope {
+            PasscodeScope::Alias => None,
+            PasscodeScope::Client => client,
+        };
+        self.passcode_blocks.insert((id.clone(), client), block);
+    }
+
+    /// A block this process knows of, without I/O.
+    fn known_block(&self, id: &AliasId, client: Option<IpAddr>, now: i64) -> Option<PasscodeBlock> {
+        let current = |key: &BlockKey| self.passcode_blocks.get(key).filter(|b| b.until > now);
+        current(&(id.clone(), None))
+            .or_else(|| client.and_then(|ip| current(&(id.clone(), Some(ip)))))
+    }
+
+    /// The block on passcodes for this alias and client, from the database.
+    fn passcode_block(
+        &self,
+        id: &AliasId,
+        client: Option<IpAddr>,
+    ) -> Result<Option<PasscodeBlock>> {
+        let now = self.now();
+        let address = client.map(|ip| ip.to_string());
+        let mut conn = self.db.conn()?;
+        let block = repo::passcode_failures::block(&mut conn, id, address.as_deref(), now)?;
+        if let Some(block) = block {
+            self.remember_block(id, client, block);
+        }
+        Ok(block)
+    }
+
+    fn locked(&self, block: PasscodeBlock) -> ServiceError {
+        ServiceError::PasscodeLocked {
+            block,
+            retry_after: block.until.saturating_sub(self.now()).max(1),
+        }
+    }
+
+    /// Counts a wrong passcode; the refusal to answer.
+    fn wrong_passcode(&self, alias: &Alias, credentials: Credentials<'_>) -> Result<ServiceError> {
+        let now = self.now();
+        let address = credentials.client.map(|ip| ip.to_string());
+        let budget = self.passcode_budget();
+        let verdict = self.db.transaction(|c| {
+            repo::passcode_failures::record(c, &alias.id, address.as_deref(), now, &budget)
+        })?;
+        Ok(match verdict {
+            Verdict::Blocked(block) => {
+                self.remember_block(&alias.id, credentials.client, block);
+                self.locked(block)
+            }
+            Verdict::Counted(began) => {
+                if let Some(block) = began {
+                    self.remember_block(&alias.id, credentials.client, block);
+                }
+                let reason = match refusal(alias, credentials, None) {
+                    ServiceError::Unauthorized { reason } => reason,
+                    _ => "this alias needs its passcode",
+                };
+                ServiceError::WrongPasscode { reason, began }
+            }
+        })
+    }
+
+    /// A passcode for a protected alias, judged without I/O where it can be.
+    fn judge_passcode(
+        &self,
+        id: &AliasId,
+        given: &str,
+        expected: &str,
+        client: Option<IpAddr>,
+        now: i64,
+    ) -> Option<PasscodeCheck> {
+        if let Some(block) = self.known_block(id, client, now) {
+            return Some(PasscodeCheck::Blocked(block));
+        }
+        let right = bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+        if right {
+            // Answered from memory unless a wrong passcode was seen here in the window.
+            return self.passcode_watch.get(id).map(|()| PasscodeCheck::Right);
+        }
+        // Before any I/O: from now on, right passcodes for this alias ask the database too.
+        self.passcode_watch.insert(id.clone(), ());
+        Some(PasscodeCheck::Wrong)
     }
 
     /// [`retrieve`](Self::retrieve) without I/O, when the alias is cached and the credentials
@@ -118,7 +264,7 @@ impl Service {
         let cached = self.alias_cache.get(id)?;
         match self.decide(&cached, credentials) {
             Decision::Done(result) => Some(result),
-            Decision::OwnerCheck(_) => None,
+            Decision::Lookup { .. } => None,
         }
     }
 
@@ -142,13 +288,23 @@ impl Service {
                 Err(e) => token_error = Some(e),
             }
         }
-        if let (Some(given), Some(expected)) = (credentials.passcode, &alias.passcode)
-            && bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes()))
-        {
-            return Decision::Done(Ok(seen(alias, Viewer::Guest)));
+        if let (Some(given), Some(expected)) = (credentials.passcode, &alias.passcode) {
+            match self.judge_passcode(&alias.id, given, expected.expose(), credentials.client, now)
+            {
+                None => return Decision::Done(Ok(seen(alias, Viewer::Guest))),
+                Some(check) => {
+                    return Decision::Lookup {
+                        token_error,
+                        passcode: Some(check),
+                    };
+                }
+            }
         }
         if credentials.bearer.is_some() {
-            return Decision::OwnerCheck(token_error);
+            return Decision::Lookup {
+                token_error,
+                passcode: None,
+            };
         }
         if alias.is_public() {
             return Decision::Done(Ok(seen(alias, Viewer::Guest)));

@@ -149,9 +149,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Wrong passcodes per alias (`client` empty) and per alias and client address.
+    passcode_failures (alias_id, client) {
+        /// The alias.
+        alias_id -> Text,
+        /// The client's address, or empty for the alias-wide count.
+        client -> Text,
+        /// Unix seconds when the current window began.
+        window_start -> BigInt,
+        /// Wrong passcodes in it.
+        failures -> BigInt,
+        /// Passcode attempts are refused until then.
+        blocked_until -> Nullable<BigInt>,
+        /// Budgets spent in a row.
+        strikes -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
+diesel::joinable!(passcode_failures -> aliases (alias_id));
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     api_keys,
@@ -161,5 +180,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     master_keys,
     jobs,
-    key_holders
+    key_holders,
+    passcode_failures
 );

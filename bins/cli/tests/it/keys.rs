@@ -224,7 +224,7 @@ fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
     );
     assert!(
         run.stderr.contains(
-            "the database schema is behind this version (5 pending migrations, from \
+            "the database schema is behind this version (6 pending migrations, from \
              20261124000001): run `aliaskit migrate`"
         ),
         "{}",

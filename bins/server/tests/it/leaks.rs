@@ -578,6 +578,7 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
     let credentials = aliaskit_service::Credentials {
         bearer: Some(SECRET),
         passcode: Some(SECRET),
+        client: None,
     };
     let signing_key = aliaskit_store::repo::signing_keys::SigningKey {
         kid: "kid-1".to_owned(),

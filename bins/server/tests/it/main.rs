@@ -20,6 +20,7 @@ mod keys;
 mod leaks;
 mod master_keys;
 mod opencap;
+mod passcodes;
 mod purge;
 mod scale_out;
 mod settings;
@@ -63,6 +64,8 @@ pub struct Answer {
     pub body: Value,
     /// `WWW-Authenticate`, if sent.
     pub www_authenticate: Option<String>,
+    /// `Retry-After`, if sent.
+    pub retry_after: Option<String>,
 }
 
 impl TestApp {
@@ -173,6 +176,17 @@ impl Client {
         self.send("GET", path, None, authorization)
     }
 
+    /// `GET path` with these headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        read(self.agent.run(req.body(()).unwrap()).unwrap())
+    }
+
     /// `POST path` with a JSON body and an optional `Authorization` value.
     pub fn post(&self, path: &str, body: &Value, authorization: Option<&str>) -> Answer {
         self.send("POST", path, Some(body), authorization)
@@ -191,16 +205,20 @@ impl Client {
 
 fn read(mut res: ureq::http::Response<ureq::Body>) -> Answer {
     let status = res.status().as_u16();
-    let www_authenticate = res
-        .headers()
-        .get("www-authenticate")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let www_authenticate = header("www-authenticate");
+    let retry_after = header("retry-after");
     let text = res.body_mut().read_to_string().unwrap_or_default();
     Answer {
         status,
         body: serde_json::from_str(&text).unwrap_or(Value::Null),
         www_authenticate,
+        retry_after,
     }
 }
 

@@ -434,6 +434,8 @@ async fn scraping_after_a_known_sequence_counts_exactly_and_leaks_nothing() {
                 ("aliaskit_http_requests_total", "counter"),
                 ("aliaskit_login_failures_total", "counter"),
                 ("aliaskit_logins_total", "counter"),
+                ("aliaskit_passcode_failures_total", "counter"),
+                ("aliaskit_passcode_lockouts_total", "counter"),
                 ("aliaskit_rate_limited_total", "counter"),
                 ("aliaskit_token_rejections_total", "counter"),
             ])

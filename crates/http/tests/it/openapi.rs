@@ -93,7 +93,8 @@ async fn openapi_is_3_1_and_names_its_security_schemes() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, ["id", "passcode"]);
+    assert_eq!(params, ["id", "X-Alias-Passcode", "passcode"]);
+    assert_eq!(retrieve["parameters"][1]["in"], "header");
     let unauthorized = &doc["components"]["responses"]["Unauthorized"]["headers"];
     assert_eq!(unauthorized["WWW-Authenticate"]["required"], true);
     let limited = &doc["components"]["responses"]["TooManyRequests"]["headers"];

@@ -14,14 +14,14 @@ fn as_acme(env: &Env, req: TestRequest) -> TestRequest {
 async fn create_answers_the_alias_with_every_key_and_its_secrets() {
     for env in envs() {
         let at = now() + 3600;
-        let answer = create(&env, json!({"type": "live", "name": "Launch", "passcode": "pin", "jwt_secret": SECRET, "stream_key": "sk", "expired_at": at})).await;
+        let answer = create(&env, json!({"type": "live", "name": "Launch", "passcode": "pin-2468", "jwt_secret": SECRET, "stream_key": "sk", "expired_at": at})).await;
         assert_eq!(answer.status, StatusCode::OK, "{:?}", env.db.backend());
         let data = &answer.body["data"];
         let keys: Vec<_> = data.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys.len(), 8);
         assert_eq!(data["type"], "live");
         assert_eq!(data["name"], "Launch");
-        assert_eq!(data["passcode"], "pin");
+        assert_eq!(data["passcode"], "pin-2468");
         assert_eq!(data["jwt_secret"], SECRET);
         assert_eq!(data["stream_key"], "sk");
         assert_eq!(data["expired_at"], at);
@@ -89,7 +89,7 @@ async fn a_missing_or_wrong_key_is_401_unauthorized_with_www_authenticate() {
 #[actix_web::test]
 async fn get_shows_the_owner_everything_and_another_organization_gets_404() {
     for env in envs() {
-        let alias = created(&env, json!({"type": "conference", "passcode": "pin", "jwt_secret": SECRET, "expired_at": now() + 60})).await;
+        let alias = created(&env, json!({"type": "conference", "passcode": "pin-2468", "jwt_secret": SECRET, "expired_at": now() + 60})).await;
         let id = alias["id"].as_str().unwrap();
         let answer = send(
             &env.api,
@@ -137,7 +137,7 @@ async fn get_shows_the_owner_everything_and_another_organization_gets_404() {
 #[actix_web::test]
 async fn update_is_partial_null_clears_and_type_is_required() {
     for env in envs() {
-        let alias = created(&env, json!({"type": "conference", "name": "Old", "passcode": "pin", "stream_key": "sk", "expired_at": now() + 60})).await;
+        let alias = created(&env, json!({"type": "conference", "name": "Old", "passcode": "pin-2468", "stream_key": "sk", "expired_at": now() + 60})).await;
         let id = alias["id"].as_str().unwrap();
         let uri = format!("/organization/api/v1/alias/update/{id}");
         let answer = send(

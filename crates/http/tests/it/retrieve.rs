@@ -13,7 +13,7 @@ fn get(id: &str) -> TestRequest {
 #[actix_web::test]
 async fn a_host_token_sees_passcode_and_stream_key_never_the_secret() {
     for env in envs() {
-        let alias = created(&env, json!({"type": "live", "passcode": "pin", "stream_key": "sk", "jwt_secret": SECRET, "expired_at": now() + 600})).await;
+        let alias = created(&env, json!({"type": "live", "passcode": "pin-2468", "stream_key": "sk", "jwt_secret": SECRET, "expired_at": now() + 600})).await;
         let id = alias["id"].as_str().unwrap();
         let host = token(
             SECRET,
@@ -24,7 +24,7 @@ async fn a_host_token_sees_passcode_and_stream_key_never_the_secret() {
             assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
             let data = &answer.body["data"];
             assert_eq!(data["jwt_secret"], Value::Null);
-            assert_eq!(data["passcode"], "pin");
+            assert_eq!(data["passcode"], "pin-2468");
             assert_eq!(data["stream_key"], "sk");
             assert_eq!(data["inserted_at"], alias["inserted_at"]);
         }
@@ -145,7 +145,7 @@ async fn the_passcode_query_parameter_admits_a_guest() {
 #[actix_web::test]
 async fn the_owner_key_sees_passcode_and_stream_key() {
     for env in envs() {
-        let alias = created(&env, json!({"type": "conference", "passcode": "pin", "stream_key": "sk", "jwt_secret": SECRET, "expired_at": now() + 600})).await;
+        let alias = created(&env, json!({"type": "conference", "passcode": "pin-2468", "stream_key": "sk", "jwt_secret": SECRET, "expired_at": now() + 600})).await;
         let id = alias["id"].as_str().unwrap();
         let answer = send(
             &env.api,
@@ -153,7 +153,7 @@ async fn the_owner_key_sees_passcode_and_stream_key() {
         )
         .await;
         assert_eq!(answer.status, StatusCode::OK);
-        assert_eq!(answer.body["data"]["passcode"], "pin");
+        assert_eq!(answer.body["data"]["passcode"], "pin-2468");
         assert_eq!(answer.body["data"]["jwt_secret"], Value::Null);
     }
 }

@@ -20,6 +20,7 @@ fn bearer(t: &str) -> Credentials<'_> {
     Credentials {
         bearer: Some(t),
         passcode: None,
+        client: None,
     }
 }
 
@@ -31,7 +32,7 @@ fn a_host_token_shows_passcode_and_stream_key_but_never_the_secret() {
             .create_alias(
                 f.org,
                 NewAlias {
-                    passcode: Some("pin".into()),
+                    passcode: Some("pin-2468".into()),
                     ..new_alias()
                 },
             )
@@ -43,7 +44,7 @@ fn a_host_token_shows_passcode_and_stream_key_but_never_the_secret() {
         let seen = f.service.retrieve(&a.id, bearer(&host)).unwrap();
         assert_eq!(seen.viewer, Viewer::Host);
         assert_eq!(seen.alias.jwt_secret, None);
-        assert_eq!(seen.alias.passcode, Some("pin".into()));
+        assert_eq!(seen.alias.passcode, Some("pin-2468".into()));
         assert_eq!(seen.alias.stream_key, Some("sk-1".into()));
 
         let guest = token(
@@ -131,6 +132,7 @@ fn the_passcode_admits_a_guest_and_a_wrong_one_does_not() {
                 Credentials {
                     bearer: None,
                     passcode: Some("pin-1234"),
+                    client: None,
                 },
             )
             .unwrap();
@@ -142,13 +144,15 @@ fn the_passcode_admits_a_guest_and_a_wrong_one_does_not() {
                 Credentials {
                     bearer: None,
                     passcode: Some(wrong),
+                    client: None,
                 },
             );
             assert!(
                 matches!(
                     r,
-                    Err(ServiceError::Unauthorized {
-                        reason: "this alias needs its passcode"
+                    Err(ServiceError::WrongPasscode {
+                        reason: "this alias needs its passcode",
+                        began: None,
                     })
                 ),
                 "{wrong:?}"
@@ -165,7 +169,7 @@ fn the_owner_key_sees_the_owner_view_and_another_key_does_not() {
             .create_alias(
                 f.org,
                 NewAlias {
-                    passcode: Some("pin".into()),
+                    passcode: Some("pin-2468".into()),
                     ..new_alias()
                 },
             )

@@ -9,4 +9,5 @@ pub mod jobs;
 pub mod key_holders;
 pub mod master_keys;
 pub mod orgs;
+pub mod passcode_failures;
 pub mod signing_keys;
