@@ -12,6 +12,7 @@ mod concurrency;
 mod migrations;
 mod orgs;
 mod outage;
+mod passcodes;
 mod vault;
 
 use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, OrgName, Organization};
