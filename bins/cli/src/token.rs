@@ -16,7 +16,7 @@ use crate::{Failure, print};
 pub enum TokenCommand {
     /// Sign an access token for one alias; prints the token alone on stdout.
     Sign(SignArgs),
-    /// Verify a token for one alias (DESIGN §6); prints its claims as JSON, or `code: reason`
+    /// Verify a token for one alias (`docs/security.md`); prints its claims as JSON, or `code: reason`
     /// on stderr and exits 1.
     Verify(VerifyArgs),
     /// Print a token's header and payload as JSON WITHOUT verifying anything.

@@ -179,7 +179,7 @@ impl fmt::Debug for DatabaseSettings {
     }
 }
 
-/// `[tokens]`: how access tokens are judged (DESIGN §6; `docs/security.md`).
+/// `[tokens]`: how access tokens are judged (`docs/security.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(test, derive(serde::Serialize))]
 #[serde(default, deny_unknown_fields)]

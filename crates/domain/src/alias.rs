@@ -138,7 +138,7 @@ impl fmt::Display for AliasKind {
     }
 }
 
-/// The largest `name`, in characters (DESIGN §4).
+/// The largest `name`, in characters (`docs/api.md`).
 pub const MAX_NAME_CHARS: usize = 255;
 /// The largest `passcode`, in bytes.
 pub const MAX_PASSCODE_BYTES: usize = 128;
@@ -194,7 +194,7 @@ impl Alias {
     }
 }
 
-/// Who is looking at an alias, which decides what they see (DESIGN §5).
+/// Who is looking at an alias, which decides what they see (`docs/api.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
     /// The owning organization, by its API key.
@@ -230,7 +230,7 @@ impl Alias {
     }
 }
 
-/// A request to create an alias, before validation (the create body of DESIGN §4).
+/// A request to create an alias, before validation (the create body of `docs/api.md`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAlias {
     /// Required.
@@ -312,7 +312,7 @@ impl<T> Patch<T> {
     }
 }
 
-/// A partial update (DESIGN §4): `type` must be sent, as in Datagram; every other field is
+/// A partial update (`docs/api.md`): `type` must be sent, as in Datagram; every other field is
 /// kept when absent and cleared when `null` (`expired_at` cannot be cleared).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AliasPatch {

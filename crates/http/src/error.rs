@@ -1,5 +1,5 @@
 //! The one place that knows HTTP statuses: every failure becomes
-//! `{"error": {"message", "code", "detail"?}}` with the status of DESIGN §8.
+//! `{"error": {"message", "code", "detail"?}}` with the status of `docs/api.md#errors`.
 
 use std::fmt;
 
@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 /// Which protocol's error body to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
-    /// Datagram routes: `{"error": {"message", "code", "detail"?}}` (DESIGN §8).
+    /// Datagram routes: `{"error": {"message", "code", "detail"?}}` (`docs/api.md#errors`).
     Datagram,
-    /// OpenCAP routes (`/v1/…`): `{"message", "code"}` (DESIGN §7).
+    /// OpenCAP routes (`/v1/…`): `{"message", "code"}` (`docs/opencap.md`).
     OpenCap,
 }
 

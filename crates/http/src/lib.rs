@@ -1,6 +1,6 @@
-//! actix-web adapters for aliaskit: the Datagram-compatible alias routes (DESIGN §4–§5),
+//! actix-web adapters for aliaskit: the Datagram-compatible alias routes (`docs/api.md`),
 //! authentication extractors, and — in [`error`] — the one mapping of failures to statuses and
-//! JSON bodies (DESIGN §8).
+//! JSON bodies (`docs/api.md#errors`).
 //!
 //! ```no_run
 //! use actix_web::HttpServer;

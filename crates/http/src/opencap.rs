@@ -1,4 +1,4 @@
-//! The OpenCAP routes (DESIGN §7): `/v1/addresses` (Address Query and Alias Management),
+//! The OpenCAP routes (`docs/opencap.md`): `/v1/addresses` (Address Query and Alias Management),
 //! `/v1/auth` and `/v1/users`. Errors are `{"message", "code"}`; CORS is open.
 
 use std::future::Future;

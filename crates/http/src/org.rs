@@ -1,4 +1,4 @@
-//! The organization API (DESIGN §4): `/organization/api/v1/…`, authenticated by API key.
+//! The organization API (`docs/api.md`): `/organization/api/v1/…`, authenticated by API key.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_domain::{AliasId, AliasKind};

@@ -1,4 +1,4 @@
-//! The public retrieve (DESIGN §5): `GET /api/v1/alias/{id}`.
+//! The public retrieve (`docs/api.md`): `GET /api/v1/alias/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_service::{Credentials, ServiceError};

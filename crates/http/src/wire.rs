@@ -1,4 +1,4 @@
-//! The JSON shapes of the Datagram alias API (DESIGN §4): request bodies in, aliases out.
+//! The JSON shapes of the Datagram alias API (`docs/api.md`): request bodies in, aliases out.
 
 use aliaskit_domain::{Alias, AliasKind, AliasPatch, NewAlias, Patch, Sensitive};
 use serde::{Deserialize, Deserializer, Serialize};

@@ -64,7 +64,7 @@ pub type SharedClock = Arc<dyn Clock>;
 /// What the operator configures for the use cases (the `tokens` section of the settings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceConfig {
-    /// How access tokens are judged (DESIGN §6). Its `min_secret_bytes` is also the shortest
+    /// How access tokens are judged (`docs/security.md`). Its `min_secret_bytes` is also the shortest
     /// `jwt_secret` an alias may be given.
     pub policy: Policy,
     /// How long a rotated-out `jwt_secret` keeps verifying.

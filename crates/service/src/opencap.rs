@@ -1,4 +1,4 @@
-//! OpenCAP (DESIGN §7): users `alice$example.com` sign up and log in with a password, then
+//! OpenCAP (`docs/opencap.md`): users `alice$example.com` sign up and log in with a password, then
 //! publish and delete their addresses; anyone looks them up.
 //!
 //! Login tokens are signed by the server's own key ring, kept in the database so that every

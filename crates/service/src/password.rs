@@ -1,7 +1,8 @@
 //! argon2id password hashing with the OWASP parameters (m = 19 MiB, t = 2, p = 1).
 //!
 //! Hashing takes tens of milliseconds of CPU and 19 MiB of memory: call it off async workers,
-//! with bounded concurrency (the HTTP layer holds a semaphore).
+//! with bounded concurrency (the HTTP layer runs it on its `HashingPool`, a few low-priority
+//! threads behind a bounded queue).
 
 use std::sync::OnceLock;
 

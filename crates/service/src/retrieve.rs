@@ -101,7 +101,7 @@ enum PasscodeCheck {
 }
 
 impl Service {
-    /// Retrieves an alias for an end user (DESIGN §5). Credentials are tried in order: an
+    /// Retrieves an alias for an end user (`docs/api.md`). Credentials are tried in order: an
     /// access token signed with the alias's secret, the passcode, the owner's API key; without
     /// any, only an alias with neither a secret nor a passcode is shown. An alias past its
     /// expiry is [`ServiceError::AliasExpired`] whoever asks. Blocks (database).

@@ -1,6 +1,6 @@
 //! Verifying one HS256 access token three ways, in one run so the numbers compare:
 //!
-//! * `aliaskit`: [`Tokens::verify_access`], every rule of DESIGN §6;
+//! * `aliaskit`: [`Tokens::verify_access`], every rule of `docs/security.md`;
 //! * `aliaskit_aud_list`: the same with an `aud` list added, a token the plain JSON reader
 //!   hands to serde_json;
 //! * `jsonwebtoken`: `jsonwebtoken::decode` with comparable validation (HS256 only, `exp`

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::{Result, TokenError, json};
 
-/// The largest token accepted, in bytes (DESIGN §6 rule 1).
+/// The largest token accepted, in bytes (`docs/security.md` rule 1).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// A token split into its parts, header and signature decoded, payload not yet.

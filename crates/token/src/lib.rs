@@ -2,7 +2,7 @@
 //!
 //! An organization's backend signs a short-lived JWT for one alias with that alias's
 //! `jwt_secret` (often with Elixir Joken); aliaskit verifies it before admitting the bearer.
-//! This crate does both, by the policy of DESIGN §6 (see `docs/security.md`):
+//! This crate does both, by the policy of `docs/security.md`:
 //!
 //! * HS256 / HS384 / HS512 only; `none` in any spelling, every other `alg`, `crit`, JWE and
 //!   tokens over 8 KiB are refused; `kid`/`jku`/`x5u`/`jwk` are never followed.

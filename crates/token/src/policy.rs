@@ -5,7 +5,7 @@ use aliaskit_domain::{Error as DomainError, RegisteredClaims};
 use crate::compact::{Field, Header};
 use crate::{Algorithm, Result, Secret, TokenError};
 
-/// How tokens are judged (DESIGN §6). The defaults are the documented ones.
+/// How tokens are judged (`docs/security.md`). The defaults are the documented ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 60 s.

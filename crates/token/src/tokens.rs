@@ -124,7 +124,7 @@ impl<C: Clock> Tokens<C> {
         sign(claims.to_json(), secret.hmac_key(alg)?)
     }
 
-    /// Verifies an end user's access token for one alias (DESIGN §6, every rule) and returns its
+    /// Verifies an end user's access token for one alias (`docs/security.md`, every rule) and returns its
     /// claims.
     pub fn verify_access(&self, token: &str, expect: &Expect<'_>) -> Result<AccessClaims> {
         let compact = Compact::parse(token)?;
@@ -181,7 +181,7 @@ impl<C: Clock> Tokens<C> {
         sign(claims, ring.active_key())
     }
 
-    /// Verifies a token signed by a key of `ring`: rules 1–3 and 5–7 of DESIGN §6. Only a
+    /// Verifies a token signed by a key of `ring`: rules 1–3 and 5–7 of `docs/security.md`. Only a
     /// token whose `kid` names a key of the ring, with that key's algorithm, can pass.
     pub fn verify_ring(&self, ring: &KeyRing, token: &str) -> Result<RingClaims> {
         let compact = Compact::parse(token)?;

@@ -5,7 +5,7 @@
 //!   reads back exactly as it was answered. Creates whose connection was cut may or may not
 //!   exist; nothing else may.
 //! * SIGTERM lets the requests in flight finish: a burst of OpenCAP logins (argon2id, queued
-//!   behind the hashing semaphore) all get their token, the process exits 0, and the port is
+//!   in the hashing queue) all get their token, the process exits 0, and the port is
 //!   closed afterwards.
 //!
 //! (A database outage while the server runs is `faults.rs`.)
@@ -252,7 +252,7 @@ fn sigkill_in_a_burst_of_creates_loses_no_acknowledged_alias_on_postgres() {
     kill_in_the_middle_of_a_burst(dir.path(), &db.url);
 }
 
-/// Logins sent at once: enough that most of them still wait for the hashing semaphore (half
+/// Logins sent at once: enough that most of them still wait in the hashing queue (half
 /// the cores hash at a time) when SIGTERM arrives.
 fn logins() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{Address, CapAlias};
 use crate::{Error, Result};
 
-/// A user's password as sent at signup or login: 10 to 128 characters (DESIGN §7). `Debug`
+/// A user's password as sent at signup or login: 10 to 128 characters (`docs/opencap.md`). `Debug`
 /// never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);

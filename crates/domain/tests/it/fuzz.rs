@@ -271,7 +271,7 @@ fn every_adjacent_transposition_of_a_valid_address_is_refused() {
 }
 
 /// A valid address of one type is refused as any other type, except Bitcoin Cash legacy and
-/// Bitcoin legacy, which are the same format (DESIGN §7: "encoded like 100/101").
+/// Bitcoin legacy, which are the same format (`docs/opencap.md`: "encoded like 100/101").
 #[test]
 fn a_valid_address_is_refused_as_every_other_type() {
     let same_format = |a: AddressType, b: AddressType| {

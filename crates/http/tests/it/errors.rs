@@ -1,4 +1,4 @@
-//! Every error is JSON in the DESIGN §8 shape: bad bodies, unknown routes, wrong methods,
+//! Every error is JSON in the `docs/api.md#errors` shape: bad bodies, unknown routes, wrong methods,
 //! oversized bodies, an unavailable database; and the service endpoints.
 
 use actix_web::http::{Method, StatusCode};

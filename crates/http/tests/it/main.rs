@@ -1,4 +1,4 @@
-//! In-process HTTP tests of every route and error case (DESIGN §4, §5, §8), through the whole
+//! In-process HTTP tests of every route and error case (`docs/api.md`), through the whole
 //! application (middleware included), on SQLite and — when `ALIASKIT_TEST_POSTGRES_URL` is set —
 //! PostgreSQL.
 
@@ -136,7 +136,7 @@ pub fn token(secret: &str, claims: Value) -> String {
     .unwrap()
 }
 
-/// Asserts the DESIGN §8 error shape and returns `(code, message)`.
+/// Asserts the `docs/api.md#errors` error shape and returns `(code, message)`.
 pub fn error_of(answer: &Answer) -> (String, String) {
     let error = answer
         .body

@@ -1,4 +1,4 @@
-//! OpenCAP over HTTP (DESIGN §7): every error case of the protocol, CORS, limits.
+//! OpenCAP over HTTP (`docs/opencap.md`): every error case of the protocol, CORS, limits.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Rotation and revocation (DESIGN §4) and request limits, over HTTP.
+//! Rotation and revocation (`docs/api.md`) and request limits, over HTTP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -216,7 +216,7 @@ fn object(members: &[(String, String)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-/// What a token whose members are these must satisfy if it was accepted: every rule of DESIGN
+/// What a token whose members are these must satisfy if it was accepted: every rule of `docs/security.md`
 /// §6, checked here from the generated members without aliaskit's code.
 fn acceptable(
     header: &[(String, String)],

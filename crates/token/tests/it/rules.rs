@@ -1,4 +1,4 @@
-//! DESIGN §6, rule by rule: each has an accepted and a refused side, and the refusal's code and
+//! `docs/security.md`, rule by rule: each has an accepted and a refused side, and the refusal's code and
 //! message are what a client would see.
 
 use std::time::Duration;
@@ -567,7 +567,7 @@ fn rule7_iss_and_aud_are_optional_unless_the_policy_names_them() {
     }
 }
 
-// Revocation (DESIGN §4 `revoke-tokens`).
+// Revocation (`docs/api.md` `revoke-tokens`).
 
 #[test]
 fn revoked_tokens_are_those_issued_before_the_cutoff_or_without_iat() {
