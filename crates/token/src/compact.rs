@@ -4,8 +4,6 @@
 //! duplicate members and accepts fractional or huge dates): the bytes checked here are the bytes
 //! whose MAC is verified and whose claims are read, so no two parsers can disagree about them.
 
-use std::borrow::Cow;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
@@ -41,7 +39,7 @@ pub(crate) struct Header {
 pub(crate) enum Field {
     #[default]
     Absent,
-    Text(Cow<'static, str>),
+    Text(String),
     /// Present, and some other JSON value.
     NotText,
 }
@@ -49,37 +47,14 @@ pub(crate) enum Field {
 impl From<Value> for Field {
     fn from(value: Value) -> Self {
         match value {
-            Value::String(s) => Field::Text(Cow::Owned(s)),
+            Value::String(s) => Field::Text(s),
             _ => Field::NotText,
         }
     }
 }
 
-/// The headers nearly every HMAC token carries, by their exact encoded segment, so the common
-/// token skips decoding its header: `{"alg":"HS…","typ":"JWT"}` as Joken and aliaskit write it,
-/// and `{"typ":"JWT","alg":"HS…"}` as the Rust `jsonwebtoken` crate does. Any other segment,
-/// however equivalent, is decoded and read in full.
-const KNOWN_HEADERS: [(&str, &str); 6] = [
-    ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "HS256"),
-    ("eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9", "HS384"),
-    ("eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9", "HS512"),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9", "HS256"),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzM4NCJ9", "HS384"),
-    ("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9", "HS512"),
-];
-
 impl Header {
     fn parse(segment: &str) -> Result<Self> {
-        for (known, alg) in KNOWN_HEADERS {
-            if segment == known {
-                return Ok(Header {
-                    alg: Field::Text(Cow::Borrowed(alg)),
-                    typ: Field::Text(Cow::Borrowed("JWT")),
-                    kid: Field::Absent,
-                    crit: false,
-                });
-            }
-        }
         with_base64url::<256, _>(segment, "header", Header::read)
     }
 
@@ -216,21 +191,4 @@ pub fn decode_unverified(token: &str) -> Result<(Map<String, Value>, Map<String,
         json::object(bytes, "header")
     })?;
     Ok((header, compact.payload()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_headers_read_as_what_they_decode_to() {
-        for (segment, alg) in KNOWN_HEADERS {
-            let decoded = with_base64url::<256, _>(segment, "header", Header::read);
-            assert_eq!(
-                decoded.as_ref().map(|h| &h.alg),
-                Ok(&Field::Text(alg.into()))
-            );
-            assert_eq!(Header::parse(segment), decoded);
-        }
-    }
 }

@@ -205,7 +205,7 @@ impl<C: Clock> Tokens<C> {
             .check_times(&registered, None, self.clock.now())?;
         self.policy.check_issuer_audience(&registered)?;
         Ok(RingClaims {
-            kid: kid.clone().into_owned(),
+            kid: kid.clone(),
             registered,
             claims,
         })
