@@ -1,81 +1,53 @@
-//! A small in-process cache with a time to live, for the hot reads: the alias of a retrieve and
-//! the answer of an OpenCAP lookup.
+//! The in-process caches of hot reads — the alias of a retrieve, the answer of an OpenCAP lookup,
+//! the passcode watch and blocks — on `moka`.
 //!
 //! Staleness is bounded by the TTL: a change made through this process removes its entry at
 //! once; a change made by another server sharing the database is seen here within the TTL
 //! (`cache.ttl`, documented as the longest time another server may still accept a deleted
-//! alias or a rotated secret). Size is bounded: each shard holds at most its share of
-//! `cache.max_entries`, dropping expired entries first, then everything, when full.
+//! alias or a rotated secret). Size is bounded by `cache.max_entries`; moka's TinyLFU admission
+//! keeps the frequently read entries when a flood of one-off ids (unknown or cold aliases) would
+//! otherwise push them out.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, RandomState};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::hash::Hash;
+use std::time::Duration;
 
-const SHARDS: usize = 16;
+/// A cache whose entries live for a fixed time; off (nothing is kept) with a zero TTL or size.
+pub(crate) struct TtlCache<K, V>(Option<moka::sync::Cache<K, V>>);
 
-/// A sharded map whose entries live for `ttl`.
-pub(crate) struct TtlCache<K, V> {
-    ttl: Duration,
-    per_shard: usize,
-    hasher: RandomState,
-    shards: Vec<Mutex<HashMap<K, (V, Instant)>>>,
-}
-
-impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
-    /// A cache of at most about `max_entries`, each valid for `ttl`; a zero `ttl` or size turns
-    /// it off.
+impl<K, V> TtlCache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// A cache of at most about `max_entries`, each valid for `ttl`.
     pub(crate) fn new(ttl: Duration, max_entries: usize) -> Self {
-        TtlCache {
-            ttl,
-            per_shard: max_entries.div_ceil(SHARDS),
-            hasher: RandomState::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+        if ttl.is_zero() || max_entries == 0 {
+            return TtlCache(None);
         }
+        TtlCache(Some(
+            moka::sync::Cache::builder()
+                .max_capacity(u64::try_from(max_entries).unwrap_or(u64::MAX))
+                .time_to_live(ttl)
+                .build(),
+        ))
     }
 
-    fn enabled(&self) -> bool {
-        !self.ttl.is_zero() && self.per_shard > 0
-    }
-
-    fn shard(&self, key: &K) -> &Mutex<HashMap<K, (V, Instant)>> {
-        let index = (self.hasher.hash_one(key) as usize) % SHARDS;
-        // `index < SHARDS == self.shards.len()`.
-        &self.shards[index]
-    }
-
-    /// The value for `key`, if cached less than `ttl` ago.
+    /// The value for `key`, if cached less than the TTL ago.
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        if !self.enabled() {
-            return None;
-        }
-        let shard = self.shard(key).lock().ok()?;
-        let (value, stored) = shard.get(key)?;
-        (stored.elapsed() < self.ttl).then(|| value.clone())
+        self.0.as_ref()?.get(key)
     }
 
     /// Caches `value` for `key`.
     pub(crate) fn insert(&self, key: K, value: V) {
-        if !self.enabled() {
-            return;
+        if let Some(cache) = &self.0 {
+            cache.insert(key, value);
         }
-        let Ok(mut shard) = self.shard(&key).lock() else {
-            return;
-        };
-        if shard.len() >= self.per_shard {
-            let ttl = self.ttl;
-            shard.retain(|_, (_, stored)| stored.elapsed() < ttl);
-            if shard.len() >= self.per_shard {
-                shard.clear();
-            }
-        }
-        shard.insert(key, (value, Instant::now()));
     }
 
     /// Forgets `key` (after a change made through this process).
     pub(crate) fn remove(&self, key: &K) {
-        if let Ok(mut shard) = self.shard(key).lock() {
-            shard.remove(key);
+        if let Some(cache) = &self.0 {
+            cache.invalidate(key);
         }
     }
 }
@@ -94,15 +66,28 @@ mod tests {
         cache.insert("b", 2);
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get(&"b"), None, "expired");
+        let long = TtlCache::new(Duration::from_secs(60), 32);
         for i in 0..10_000 {
-            cache.insert(i.to_string().leak() as &str, i);
+            long.insert(i, i);
         }
-        let total: usize = cache
-            .shards
-            .iter()
-            .map(|s| s.lock().map_or(0, |s| s.len()))
-            .sum();
-        assert!(total <= 32, "{total}");
+        if let Some(inner) = &long.0 {
+            inner.run_pending_tasks();
+            assert!(inner.entry_count() <= 32, "{}", inner.entry_count());
+        }
+    }
+
+    /// A hot entry survives a flood of one-off keys (TinyLFU admission).
+    #[test]
+    fn a_flood_of_one_off_keys_does_not_push_out_a_hot_entry() {
+        let cache = TtlCache::new(Duration::from_secs(60), 100);
+        for _ in 0..50 {
+            cache.insert(u64::MAX, 1);
+            let _ = cache.get(&u64::MAX);
+        }
+        for i in 0..100_000 {
+            cache.insert(i, 0);
+        }
+        assert_eq!(cache.get(&u64::MAX), Some(1));
     }
 
     #[test]
