@@ -15,7 +15,6 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use aliaskit_config::{LogFormat, Settings};
-use aliaskit_domain::net::Net;
 use aliaskit_http::client::TrustedProxies;
 use aliaskit_http::{Api, RateLimiter};
 use aliaskit_service::{Bootstrap, Service};
@@ -98,13 +97,6 @@ impl Application {
             Bootstrap::Nothing => None,
         };
 
-        let trusted_proxies = settings
-            .server
-            .trusted_proxies
-            .iter()
-            .map(|p| p.parse::<Net>().map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<Vec<_>>>()
-            .context("server.trusted_proxies")?;
         let api = Api {
             body_limit: settings.server.body_limit,
             body_timeout: Duration::from_secs(settings.server.body_timeout),
@@ -120,7 +112,7 @@ impl Application {
                 settings.limits.org_per_second,
                 Duration::from_secs(1),
             )),
-            trusted_proxies: TrustedProxies::new(trusted_proxies),
+            trusted_proxies: TrustedProxies::new(settings.server.trusted_proxies.clone()),
             ..Api::new(service.clone())
         };
         let port = listener.local_addr()?.port();

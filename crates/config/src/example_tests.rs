@@ -21,6 +21,13 @@ pub(crate) fn expose<S: Serializer>(key: &Option<Sensitive>, s: S) -> Result<S::
     }
 }
 
+pub(crate) fn display_list<S: Serializer, T: std::fmt::Display>(
+    items: &[T],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(ToString::to_string))
+}
+
 pub(crate) fn expose_list<S: Serializer>(keys: &[Sensitive], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(keys.iter().map(Sensitive::expose))
 }
@@ -43,7 +50,7 @@ fn everything() -> Settings {
             shutdown_timeout: 1,
             body_limit: 1,
             body_timeout: 1,
-            trusted_proxies: vec!["10.0.0.0/8".into()],
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))],
             tls: TlsSettings {
                 cert: Some("c".into()),
                 key: Some("k".into()),

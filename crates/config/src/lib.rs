@@ -36,6 +36,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use aliaskit_domain::net::Net;
 use aliaskit_domain::{ApiKey, Sensitive};
 use aliaskit_service::{OpenCapConfig, ServiceConfig};
 use aliaskit_store::{PoolOptions, redact_url};
@@ -91,8 +92,11 @@ pub struct ServerSettings {
     /// is answered `408` and its connection closed. Default 10.
     pub body_timeout: u64,
     /// Proxies (addresses or networks such as `10.0.0.0/8`) whose `X-Forwarded-For` names the
-    /// client for per-client limits. Default none: the peer address is the client.
-    pub trusted_proxies: Vec<String>,
+    /// client for per-client limits, parsed once, here. Default none: the peer address is the
+    /// client.
+    #[serde(deserialize_with = "nets")]
+    #[cfg_attr(test, serde(serialize_with = "example_tests::display_list"))]
+    pub trusted_proxies: Vec<Net>,
     /// `[server.tls]`: HTTPS termination. Default none: plain HTTP.
     pub tls: TlsSettings,
 }
@@ -481,6 +485,14 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     }
 
     d.deserialize_any(Flag)
+}
+
+/// Addresses and networks (`10.0.0.0/8`), each refused with the reason if it is not one.
+fn nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Net>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| text.parse::<Net>().map_err(serde::de::Error::custom))
+        .collect()
 }
 
 fn sensitive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sensitive>, D::Error> {

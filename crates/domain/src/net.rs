@@ -13,7 +13,7 @@ pub struct Net {
 impl Net {
     /// Whether `ip` is in this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
+        match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix))
@@ -31,11 +31,15 @@ impl Net {
     }
 }
 
-/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) as the IPv4 address they are.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+/// As operators write it: the address alone for a single address, else `address/prefix`.
+impl std::fmt::Display for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let max = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.prefix == max {
+            write!(f, "{}", self.addr)
+        } else {
+            write!(f, "{}/{}", self.addr, self.prefix)
+        }
     }
 }
 
@@ -47,8 +51,9 @@ impl FromStr for Net {
             Some((a, p)) => (a, Some(p)),
             None => (s.trim(), None),
         };
-        let addr =
-            canonical(IpAddr::from_str(addr).map_err(|e| format!("{s:?} is not an address: {e}"))?);
+        let addr = IpAddr::from_str(addr)
+            .map_err(|e| format!("{s:?} is not an address: {e}"))?
+            .to_canonical();
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,

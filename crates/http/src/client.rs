@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use actix_web::HttpRequest;
-use aliaskit_domain::net::{Net, canonical};
+use aliaskit_domain::net::Net;
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl TrustedProxies {
 
     /// The client's address for `req`, or `None` without a peer address (in-process tests).
     pub fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
-        let peer = canonical(req.peer_addr()?.ip());
+        let peer = req.peer_addr()?.ip().to_canonical();
         if !self.trusts(peer) {
             return Some(peer);
         }
@@ -37,7 +37,11 @@ impl TrustedProxies {
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|entry| IpAddr::from_str(entry.trim()).ok().map(canonical))
+            .filter_map(|entry| {
+                IpAddr::from_str(entry.trim())
+                    .ok()
+                    .map(|ip| ip.to_canonical())
+            })
             .collect();
         // Rightmost first; the first one that is not a trusted proxy is the client. If all are
         // proxies, the leftmost is the best we know.

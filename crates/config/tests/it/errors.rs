@@ -365,3 +365,47 @@ fn a_boolean_is_true_or_false_and_nothing_else() {
         assert_eq!(settings.database.migrate_on_start, expected, "{text}");
     }
 }
+
+/// Trusted proxies are parsed once, while the settings load: a bad one names the key, where it
+/// came from and why; good ones arrive typed.
+#[test]
+fn a_trusted_proxy_that_is_not_a_network_names_the_key() {
+    let e = load_err(
+        None,
+        &[("ALIASKIT__SERVER__TRUSTED_PROXIES", "10.0.0.1,10.0.0.0/99")],
+    );
+    assert_eq!(e.key(), Some("server.trusted_proxies"), "{e}");
+    assert_eq!(
+        e.origin(),
+        &Origin::Env("ALIASKIT__SERVER__TRUSTED_PROXIES".into())
+    );
+    assert!(
+        e.to_string()
+            .ends_with("\"10.0.0.0/99\": the prefix length must be 0 to 32"),
+        "{e}"
+    );
+    let file = toml("[server]\ntrusted_proxies = [\"proxy.internal\"]\n");
+    let e = load_err(Some(&file), &[]);
+    assert_eq!(e.key(), Some("server.trusted_proxies"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("\"proxy.internal\" is not an address"),
+        "{e}"
+    );
+
+    let settings = load(
+        None,
+        &[(
+            "ALIASKIT__SERVER__TRUSTED_PROXIES",
+            "10.0.0.0/8,::ffff:192.0.2.7",
+        )],
+    )
+    .unwrap();
+    let shown: Vec<String> = settings
+        .server
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7"]);
+}
