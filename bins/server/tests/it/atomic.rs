@@ -144,12 +144,11 @@ fn concurrent_changes_of_one_alias_on_two_servers_all_survive() {
                 assert_eq!(stored["passcode"], passcode, "{at}: passcode");
                 assert_eq!(stored["expired_at"], expiry, "{at}: expiry");
                 // The secret in force is the last one acknowledged: its tokens are accepted.
-                let token = jsonwebtoken::encode(
-                    &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                // Issued after the last revocation's second.
+                let token = sign_claims(
+                    secret.as_str().unwrap(),
                     &json!({"alias": id, "user_id": "u", "iat": now() + 1, "exp": now() + 600}),
-                    &jsonwebtoken::EncodingKey::from_secret(secret.as_str().unwrap().as_bytes()),
-                )
-                .unwrap();
+                );
                 let retrieved = server.get(
                     &format!("/api/v1/alias/{id}"),
                     Some(&format!("Bearer {token}")),

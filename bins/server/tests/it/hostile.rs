@@ -107,12 +107,7 @@ fn get(target: &str, extra: &str) -> Vec<u8> {
 
 /// A valid access token for alias `id`, signed with [`SECRET`].
 fn good_token(id: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"alias": id, "user_id": "u", "iat": now(), "exp": now() + 300}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    access_token(SECRET, id)
 }
 
 /// A 32-byte `jwt_secret`.

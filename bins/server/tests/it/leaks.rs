@@ -111,12 +111,10 @@ impl Driver {
 
 /// An HS256 token for `alias` signed with `secret`.
 fn sign(secret: &str, alias: &str, host: bool, iat: i64) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+    sign_claims(
+        secret,
         &json!({"alias": alias, "user_id": "user-leak-test", "host": host, "expires_in": 3600, "iat": iat}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
-    .unwrap()
 }
 
 /// The secrets a run handled, by name.

@@ -238,6 +238,26 @@ fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
     actix_web::rt::System::new().block_on(f)
 }
 
+/// An HS256 token with these claims, signed with `secret` as an organization's backend would
+/// sign it (with the `jsonwebtoken` crate).
+pub fn sign_claims(secret: &str, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A valid access token for alias `id` signed with `secret`: `user_id` "u", issued now, for
+/// ten minutes.
+pub fn access_token(secret: &str, id: &str) -> String {
+    sign_claims(
+        secret,
+        &serde_json::json!({"alias": id, "user_id": "u", "iat": now(), "exp": now() + 600}),
+    )
+}
+
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

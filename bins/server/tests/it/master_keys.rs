@@ -43,15 +43,6 @@ struct Traffic {
     thread: Option<JoinHandle<Report>>,
 }
 
-fn token(id: &str, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"alias": id, "user_id": "u", "iat": now(), "exp": now() + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
 impl Traffic {
     fn start(servers: Vec<String>) -> Traffic {
         let stop = Arc::new(AtomicBool::new(false));
@@ -124,7 +115,7 @@ impl Traffic {
                         "GET",
                         format!("{b}/api/v1/alias/{}", old.id),
                         None,
-                        &format!("Bearer {}", token(&old.id, &old.secret)),
+                        &format!("Bearer {}", access_token(&old.secret, &old.id)),
                     );
                 }
                 std::thread::sleep(Duration::from_millis(10));
@@ -288,7 +279,7 @@ fn assert_all_retrievable(created: &[Created], servers: &[ServerProcess], what: 
         for c in created {
             let got = client.get(
                 &format!("/api/v1/alias/{}", c.id),
-                Some(&format!("Bearer {}", token(&c.id, &c.secret))),
+                Some(&format!("Bearer {}", access_token(&c.secret, &c.id))),
             );
             assert_eq!(got.status, 200, "{what}: {} lost: {:?}", c.id, got.body);
         }
@@ -463,7 +454,7 @@ fn a_backup_taken_before_two_rotations_restores_with_todays_key_file() {
         let retrieve = |server: &ServerProcess, id: &str, secret: &str| {
             let got = server.client().get(
                 &format!("/api/v1/alias/{id}"),
-                Some(&format!("Bearer {}", token(id, secret))),
+                Some(&format!("Bearer {}", access_token(secret, id))),
             );
             (got.status, got.body)
         };

@@ -95,15 +95,6 @@ fn locked(answer: &Answer, code: &str, what: &str) {
     assert!((1..=60).contains(&retry), "{what}: Retry-After {retry}");
 }
 
-fn token(id: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"alias": id, "user_id": "u", "iat": now(), "exp": now() + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
-}
-
 /// The sum over the servers of one series of `/metrics`.
 fn metric(servers: &[ServerProcess], series: &str) -> f64 {
     servers
@@ -164,7 +155,7 @@ fn a_guessing_run_gets_at_most_the_budget_from_any_mix_of_servers_and_addresses(
             );
             let with_token = server.client().get(
                 &format!("/api/v1/alias/{id}"),
-                Some(&format!("Bearer {}", token(&id))),
+                Some(&format!("Bearer {}", access_token(SECRET, &id))),
             );
             assert_eq!(with_token.status, 200, "{what}: {:?}", with_token.body);
             let owner = server.client().get(

@@ -36,15 +36,6 @@ fn start(dir: &std::path::Path, url: &str) -> ServerProcess {
     )
 }
 
-fn token(secret: &str, alias: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"alias": alias, "user_id": "u", "iat": now(), "exp": now() + 600}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
 /// Servers started at the same moment on an empty database, each migrating on start, all come
 /// up ready: they take turns applying the migrations (and creating the first organization, the
 /// master key record and the signing key).
@@ -98,7 +89,7 @@ fn two_servers_on_one_postgres_behave_as_one() {
             .get(&format!("/api/v1/alias/{id}"), Some(&format!("Bearer {t}")))
             .status
     };
-    let old = token(secret, &id);
+    let old = access_token(secret, &id);
     assert_eq!(retrieve(&on_b, &old), 200);
 
     // Rotated on A (no grace): B refuses the old secret within the TTL, and takes the new one.
@@ -109,7 +100,7 @@ fn two_servers_on_one_postgres_behave_as_one() {
         Some(&org),
     );
     assert_eq!(rotated.status, 200);
-    let new = token(rotated.body["data"]["jwt_secret"].as_str().unwrap(), &id);
+    let new = access_token(rotated.body["data"]["jwt_secret"].as_str().unwrap(), &id);
     assert_eq!(
         retrieve(&on_a, &old),
         401,
