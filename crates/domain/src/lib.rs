@@ -24,6 +24,8 @@ pub mod net;
 pub mod opencap;
 pub mod org;
 mod sensitive;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use alias::{
     Alias, AliasId, AliasKind, AliasPatch, AliasRules, DEFAULT_MIN_PASSCODE_LEN, NewAlias, Patch,

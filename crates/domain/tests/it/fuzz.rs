@@ -11,24 +11,7 @@ use aliaskit_domain::opencap::{AddressType, CapAlias};
 use proptest::prelude::*;
 
 use crate::all_valid;
-
-/// Cases for a property: `default`, or 50 times as many with `ALIASKIT_LONG_FUZZ=1`.
-fn cases(default: u32) -> u32 {
-    match std::env::var("ALIASKIT_LONG_FUZZ").as_deref() {
-        Ok("") | Ok("0") | Err(_) => default,
-        Ok(_) => default.saturating_mul(50),
-    }
-}
-
-/// `cases(default)` cases, and as many rejected ones allowed (edits that cancel out are
-/// skipped with `prop_assume!`; proptest's fixed default of 1024 is too few for long runs).
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        max_global_rejects: cases(default),
-        ..ProptestConfig::default()
-    }
-}
+use aliaskit_domain::testing::config;
 
 /// The alias syntax of docs/opencap.md, written independently of the parser: a username of
 /// 1–25 of `[a-z0-9._-]`, one `$`, and a domain of at most 253 characters made of at least two

@@ -10,24 +10,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::*;
-
-/// Cases for a property: `default`, or 50 times as many with `ALIASKIT_LONG_FUZZ=1`.
-fn cases(default: u32) -> u32 {
-    match std::env::var("ALIASKIT_LONG_FUZZ").as_deref() {
-        Ok("") | Ok("0") | Err(_) => default,
-        Ok(_) => default.saturating_mul(50),
-    }
-}
-
-/// `cases(default)` cases, and as many rejected ones allowed (edits that cancel out are
-/// skipped with `prop_assume!`; proptest's fixed default of 1024 is too few for long runs).
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        max_global_rejects: cases(default),
-        ..ProptestConfig::default()
-    }
-}
+use aliaskit_domain::testing::config;
 
 /// A JSON value of the kinds a claim or header member may hold, biased toward the edges of
 /// what the rules accept.
