@@ -24,6 +24,7 @@ pub mod net;
 pub mod opencap;
 pub mod org;
 mod sensitive;
+mod signing_key;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -37,3 +38,4 @@ pub use claims::{
 pub use error::{Error, Result};
 pub use org::{ApiKey, OrgId, OrgName, Organization};
 pub use sensitive::Sensitive;
+pub use signing_key::SigningKey;

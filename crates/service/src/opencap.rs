@@ -8,13 +8,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aliaskit_domain::OrgId;
 use aliaskit_domain::opencap::{
     Address, AddressType, CapAlias, CapUser, Extensions, Password, StoredAddress,
 };
+use aliaskit_domain::{OrgId, SigningKey};
 use aliaskit_store::StoreError;
 use aliaskit_store::repo::cap_users::Admission;
-use aliaskit_store::repo::signing_keys::SigningKey;
 use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
 use aliaskit_token::{Algorithm, KeyRing, Policy, Secret, TokenError, Tokens};
 use base64::Engine;

@@ -4,11 +4,12 @@
 use aliaskit_domain::opencap::{
     Address, AddressType, CapAlias, CapUser, Extensions, StoredAddress,
 };
-use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, OrgName, Organization, Sensitive};
+use aliaskit_domain::{
+    Alias, AliasId, AliasKind, OrgId, OrgName, Organization, Sensitive, SigningKey,
+};
 use diesel::prelude::*;
 
 use crate::StoreError;
-use crate::repo::signing_keys::SigningKey;
 use crate::schema::{aliases, cap_addresses, cap_users, organizations, signing_keys};
 use crate::vault::Vault;
 

@@ -578,7 +578,7 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
         passcode: Some(SECRET),
         client: None,
     };
-    let signing_key = aliaskit_store::repo::signing_keys::SigningKey {
+    let signing_key = aliaskit_domain::SigningKey {
         kid: "kid-1".to_owned(),
         alg: "HS256".to_owned(),
         secret: Sensitive::new(SECRET),

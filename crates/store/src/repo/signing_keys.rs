@@ -1,27 +1,12 @@
 //! The `signing_keys` table: the server's HMAC keys for its own tokens, shared by every
 //! process on the database.
 
-use aliaskit_domain::Sensitive;
+use aliaskit_domain::SigningKey;
 use diesel::prelude::*;
 
 use crate::rows::SigningKeyRow;
 use crate::schema::signing_keys::dsl;
 use crate::{DbConn, Result, Vault};
-
-/// A signing key as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigningKey {
-    /// Key id, written in the header of the tokens it signs.
-    pub kid: String,
-    /// `HS256`, `HS384` or `HS512`.
-    pub alg: String,
-    /// The HMAC key, base64url.
-    pub secret: Sensitive,
-    /// Unix seconds.
-    pub created_at: i64,
-    /// When it stopped signing; it still verifies until its tokens have expired.
-    pub retired_at: Option<i64>,
-}
 
 /// Stores a new key, its secret sealed.
 pub fn insert(conn: &mut DbConn, vault: &Vault, key: &SigningKey) -> Result<()> {

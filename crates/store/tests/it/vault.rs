@@ -1,8 +1,7 @@
 //! Secrets at rest: sealed in the columns and the file, bound to their row, readable only with
 //! the right master keys, and resealed by a rotation.
 
-use aliaskit_domain::AliasId;
-use aliaskit_store::repo::signing_keys::SigningKey;
+use aliaskit_domain::{AliasId, SigningKey};
 use aliaskit_store::repo::{aliases, signing_keys};
 use aliaskit_store::{Database, MasterKey, PoolOptions, StoreError, Vault, VaultError};
 use diesel::prelude::*;
