@@ -26,9 +26,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod db;
+mod backup;
+mod connection;
 mod error;
 mod keys;
+mod migrate;
+mod pool;
 pub mod repo;
 mod rows;
 pub mod schema;
@@ -37,7 +40,8 @@ mod sealed;
 pub mod testing;
 mod vault;
 
-pub use db::{Backend, Database, DbConn, Manager, PoolOptions, PooledConn, Target, redact_url};
+pub use connection::{Backend, DbConn, PoolOptions, Target, redact_url};
 pub use error::{Result, StoreError};
 pub use keys::{HOLDER_TIMEOUT, Holder, KEY_REFRESH, KeyLine, KeyReport, LiveServer};
+pub use pool::{Database, Manager, PooledConn};
 pub use vault::{HeldKey, KeyOrigin, KeySource, MasterKey, Vault, VaultError};
