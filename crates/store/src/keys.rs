@@ -11,25 +11,18 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use zeroize::Zeroizing;
 
 use crate::repo::key_holders::{self, KeyHolder};
 use crate::repo::master_keys;
-use crate::sealed::{Sealed, count_none_under, count_under};
-use crate::{Database, DbConn, KeyOrigin, Result, StoreError, VaultError};
+use crate::repo::sealed::{Sealed, count_none_under, count_under};
+use crate::{Database, KeyOrigin, Result, StoreError, VaultError};
 
 /// How often a server refreshes its `key_holders` entry and reloads its key file.
 pub const KEY_REFRESH: Duration = Duration::from_secs(2);
 
 /// A server not seen for this long is gone: its keys no longer hold back the others.
 pub const HOLDER_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The PostgreSQL advisory lock under which processes join and choose keys: "aliaskey" in
-/// ASCII. A process starting and one choosing a newer key take turns, so either the newcomer
-/// sees the newer key recorded (and refuses to start without it) or the other sees the
-/// newcomer (and keeps the older key).
-const KEYS_LOCK: i64 = 0x616c_6961_736b_6579;
 
 /// Re-encryption goes this many values of a column per transaction.
 const BATCH: i64 = 500;
@@ -118,13 +111,6 @@ pub struct KeyReport {
     pub servers: Vec<LiveServer>,
 }
 
-fn lock_keys(conn: &mut DbConn) -> Result<()> {
-    if let DbConn::Postgres(pg) = conn {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({KEYS_LOCK})"))?;
-    }
-    Ok(())
-}
-
 fn since(now: i64) -> i64 {
     now.saturating_sub(i64::try_from(HOLDER_TIMEOUT.as_secs()).unwrap_or(i64::MAX))
 }
@@ -166,7 +152,7 @@ impl Database {
     fn join_keys(&self, holder: Option<&Holder>, strict: bool, now: i64) -> Result<String> {
         let vault = self.vault();
         self.transaction(|c| {
-            lock_keys(c)?;
+            key_holders::lock(c)?;
             key_holders::forget_before(c, since(now))?;
             let others: Vec<KeyHolder> = key_holders::live(c, since(now))?
                 .into_iter()
@@ -315,7 +301,7 @@ impl Database {
     /// material (the key file line, the setting).
     pub fn retire_key(&self, kid: &str, now: i64) -> Result<()> {
         self.transaction(|c| {
-            lock_keys(c)?;
+            key_holders::lock(c)?;
             if let Some(server) = key_holders::live(c, since(now))?
                 .into_iter()
                 .find(|h| h.sealing == kid)

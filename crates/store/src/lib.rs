@@ -35,7 +35,6 @@ mod pool;
 pub mod repo;
 mod rows;
 pub mod schema;
-mod sealed;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vault;

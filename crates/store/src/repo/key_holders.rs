@@ -1,6 +1,7 @@
 //! The `key_holders` table: the processes serving this database and the master key ids each
 //! holds, refreshed every few seconds (see `Database::register_keys`).
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::error::insert_unless_taken;
@@ -41,6 +42,22 @@ impl From<Row> for KeyHolder {
             seen_at,
         }
     }
+}
+
+/// The PostgreSQL advisory lock under which processes join and choose keys: "aliaskey" in
+/// ASCII. A process starting and one choosing a newer key take turns, so either the newcomer
+/// sees the newer key recorded (and refuses to start without it) or the other sees the
+/// newcomer (and keeps the older key).
+const KEYS_LOCK: i64 = 0x616c_6961_736b_6579;
+
+/// Takes the lock under which processes join this table and choose or retire master keys, for
+/// the rest of the transaction (PostgreSQL; on SQLite `Database::transaction`'s
+/// `BEGIN IMMEDIATE` already serializes them).
+pub(crate) fn lock(conn: &mut DbConn) -> Result<()> {
+    if let DbConn::Postgres(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({KEYS_LOCK})"))?;
+    }
+    Ok(())
 }
 
 /// Writes `holder`'s entry, creating it the first time.

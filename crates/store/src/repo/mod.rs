@@ -1,5 +1,5 @@
-//! Repositories: one module per table, functions over `&mut DbConn` so callers compose
-//! transactions (`db.transaction(|c| { … })`).
+//! Repositories: one module per table (and `sealed`, the sealed columns of every table),
+//! functions over `&mut DbConn` so callers compose transactions (`db.transaction(|c| { … })`).
 
 pub mod aliases;
 pub mod api_keys;
@@ -10,4 +10,5 @@ pub mod key_holders;
 pub mod master_keys;
 pub mod orgs;
 pub mod passcode_failures;
+pub(crate) mod sealed;
 pub mod signing_keys;

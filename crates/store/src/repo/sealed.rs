@@ -1,5 +1,6 @@
-//! Every column that holds a sealed value, in one list: what counts the values under a master
-//! key and re-encrypts them. A new secret column goes here and in `rows.rs`.
+//! Every column that holds a sealed value, in one list, and its queries: counting the values
+//! under a master key, reading and replacing them for a re-encryption (`Database::reseal_all`,
+//! in `keys.rs`). A new secret column goes here and in `rows.rs`.
 
 use diesel::prelude::*;
 
