@@ -28,11 +28,6 @@
 
 mod address;
 mod alias;
-mod base58;
-mod bits;
-mod cashaddr;
-mod nano;
-mod segwit;
 mod user;
 
 pub use address::{Address, AddressError, AddressType, AddressTypeError};

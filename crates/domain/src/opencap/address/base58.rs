@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::address::{AddressError, AddressType, check_alphabet};
+use super::{AddressError, AddressType, check_alphabet};
 
 /// The Bitcoin base58 alphabet: no `0`, `O`, `I` or `l`.
 const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";

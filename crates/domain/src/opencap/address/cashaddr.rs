@@ -5,9 +5,7 @@
 //! The version byte holds the address type in bits 3–7 (0 = P2PKH, 1 = P2SH) and the hash
 //! size in bits 0–2.
 
-use super::address::{AddressError, check_alphabet, is_mixed_case};
-use super::bits::BitPacker;
-use super::segwit::CHARSET;
+use super::{AddressError, BECH32_CHARSET, BitPacker, check_alphabet, is_mixed_case};
 
 const PREFIX: &str = "bitcoincash";
 const CHECKSUM_CHARS: usize = 8;
@@ -27,7 +25,7 @@ pub(super) fn validate(text: &str) -> Result<(), AddressError> {
             expected: "\"bitcoincash:\"",
         });
     };
-    check_alphabet(payload, prefix.len() + 1, CHARSET, true, "CashAddr")?;
+    check_alphabet(payload, prefix.len() + 1, BECH32_CHARSET, true, "CashAddr")?;
     // From here on the text is ASCII.
     if is_mixed_case(text) {
         return Err(AddressError::MixedCase);
@@ -41,7 +39,11 @@ pub(super) fn validate(text: &str) -> Result<(), AddressError> {
 
     let values: Vec<u8> = payload
         .bytes()
-        .filter_map(|c| CHARSET.iter().position(|&x| x == c.to_ascii_lowercase()))
+        .filter_map(|c| {
+            BECH32_CHARSET
+                .iter()
+                .position(|&x| x == c.to_ascii_lowercase())
+        })
         .filter_map(|v| u8::try_from(v).ok())
         .collect();
     let prefix_values = PREFIX.bytes().map(|b| b & 0x1f);
@@ -136,7 +138,7 @@ mod tests {
         }
         let payload: String = values
             .iter()
-            .map(|&v| CHARSET[v as usize] as char)
+            .map(|&v| BECH32_CHARSET[v as usize] as char)
             .collect();
         format!("{PREFIX}:{payload}")
     }

@@ -8,8 +8,7 @@ use blake2::Blake2b;
 use blake2::Digest;
 use blake2::digest::consts::U5;
 
-use super::address::{AddressError, check_alphabet};
-use super::bits::BitPacker;
+use super::{AddressError, BitPacker, check_alphabet};
 
 /// Nano's base32 alphabet: no `0`, `2`, `l` or `v`.
 const ALPHABET: &[u8] = b"13456789abcdefghijkmnopqrstuwxyz";

@@ -1,12 +1,26 @@
 //! [`AddressType`], [`Address`] and the errors of address validation.
+//!
+//! The codecs are this module's children, one per format: `base58` (base58check: legacy
+//! addresses and payment codes), `segwit` (bech32/bech32m), `cashaddr` and `nano`. They import
+//! only from here: the error type, the alphabet check, the bech32 alphabet and `bits`'s
+//! `BitPacker`, which this module lends them; none imports another codec.
+
+mod base58;
+mod bits;
+mod cashaddr;
+mod nano;
+mod segwit;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{base58, cashaddr, nano, segwit};
 use crate::Error as DomainError;
+use bits::BitPacker;
+
+/// The bech32 alphabet, of segwit addresses and of CashAddr.
+const BECH32_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
 /// An OpenCAP address type: the number that says which coin and format an address is in.
 ///
@@ -111,7 +125,7 @@ impl AddressType {
     }
 
     /// The base58check version byte of this type, for the types that use base58check.
-    pub(super) const fn version_byte(self) -> Option<u8> {
+    const fn version_byte(self) -> Option<u8> {
         match self {
             AddressType::BitcoinP2pkh | AddressType::BitcoinCashP2pkh => Some(0x00),
             AddressType::BitcoinP2sh | AddressType::BitcoinCashP2sh => Some(0x05),
@@ -408,7 +422,7 @@ fn checksum_variant_message(version: u8) -> String {
 
 /// Checks that every character of `text` is in `alphabet` (compared case-insensitively when
 /// `fold_case`), reporting positions counted from 1 plus `offset`.
-pub(super) fn check_alphabet(
+fn check_alphabet(
     text: &str,
     offset: usize,
     alphabet: &[u8],
@@ -434,7 +448,7 @@ pub(super) fn check_alphabet(
 }
 
 /// Whether `text` has both upper- and lower-case ASCII letters.
-pub(super) fn is_mixed_case(text: &str) -> bool {
+fn is_mixed_case(text: &str) -> bool {
     text.bytes().any(|b| b.is_ascii_uppercase()) && text.bytes().any(|b| b.is_ascii_lowercase())
 }
 

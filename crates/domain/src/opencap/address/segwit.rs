@@ -7,10 +7,7 @@
 use bech32::primitives::decode::{SegwitHrpstringError, UncheckedHrpstring};
 use bech32::{Bech32, Bech32m};
 
-use super::address::{AddressError, check_alphabet, is_mixed_case};
-
-/// The bech32 alphabet, shared with CashAddr.
-pub(super) const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+use super::{AddressError, BECH32_CHARSET, check_alphabet, is_mixed_case};
 
 /// The human-readable part of mainnet addresses, and the `1` separator.
 const PREFIX: &str = "bc1";
@@ -30,7 +27,7 @@ pub(super) fn validate(text: &str) -> Result<(), AddressError> {
         });
     }
     let data = text.get(PREFIX.len()..).unwrap_or_default();
-    check_alphabet(data, PREFIX.len(), CHARSET, true, "bech32")?;
+    check_alphabet(data, PREFIX.len(), BECH32_CHARSET, true, "bech32")?;
     // From here on the text is ASCII, so its length in bytes is its length in characters.
     if is_mixed_case(text) {
         return Err(AddressError::MixedCase);
@@ -53,7 +50,11 @@ pub(super) fn validate(text: &str) -> Result<(), AddressError> {
     let version = data
         .bytes()
         .next()
-        .and_then(|c| CHARSET.iter().position(|&x| x == c.to_ascii_lowercase()))
+        .and_then(|c| {
+            BECH32_CHARSET
+                .iter()
+                .position(|&x| x == c.to_ascii_lowercase())
+        })
         .and_then(|v| u8::try_from(v).ok())
         .unwrap_or_default();
     if version > 16 {
@@ -201,7 +202,7 @@ mod tests {
         let tb = "tb1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vpggkg4j";
         let values: Vec<u8> = tb[4..tb.len() - 6]
             .bytes()
-            .map(|c| CHARSET.iter().position(|&x| x == c).unwrap() as u8)
+            .map(|c| BECH32_CHARSET.iter().position(|&x| x == c).unwrap() as u8)
             .collect();
         let mut all = vec![1];
         all.extend(&values);
