@@ -15,9 +15,10 @@ use aliaskit_domain::{OrgId, SigningKey};
 use aliaskit_store::StoreError;
 use aliaskit_store::repo::cap_users::Admission;
 use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
-use aliaskit_token::{Algorithm, KeyRing, Policy, Secret, TokenError, Tokens};
+use aliaskit_token::{Algorithm, KeyRing, Policy, RingClaims, Secret, TokenError, Tokens};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{Result, Service, ServiceError, SharedClock, password, random};
@@ -135,6 +136,53 @@ impl PendingLogin {
 pub struct CheckedLogin {
     user: Option<CapUser>,
     matched: bool,
+}
+
+/// The claims of the server's own login tokens: what signing writes and verification reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LoginClaims {
+    /// The user's random id ([`CapUser::id`]): the token speaks for that user only, so a
+    /// deleted user's tokens die with it, even if the alias is registered again.
+    sub: String,
+    /// The user's alias, for whoever reads the token; the user is found by `sub`.
+    alias: String,
+    /// Always [`TOKEN_AUDIENCE`]: a token made for anything else is refused.
+    aud: String,
+    /// Issued at, Unix seconds.
+    iat: i64,
+    /// Expires at, Unix seconds.
+    exp: i64,
+}
+
+impl LoginClaims {
+    /// The claims of a token for `user`, issued `now`, valid for `lifetime` seconds.
+    fn new(user: &CapUser, now: i64, lifetime: i64) -> Self {
+        LoginClaims {
+            sub: user.id.clone(),
+            alias: user.alias.as_str().to_owned(),
+            aud: TOKEN_AUDIENCE.to_owned(),
+            iat: now,
+            exp: now.saturating_add(lifetime),
+        }
+    }
+
+    /// The JSON object the token crate signs ([`Tokens::sign_ring`]).
+    fn into_payload(self) -> Result<Map<String, Value>> {
+        let signing = |reason: String| ServiceError::InvalidToken(TokenError::Signing { reason });
+        match serde_json::to_value(self) {
+            Ok(Value::Object(payload)) => Ok(payload),
+            Ok(_) => Err(signing("the login claims are not a JSON object".to_owned())),
+            Err(e) => Err(signing(e.to_string())),
+        }
+    }
+
+    /// The claims of a token the ring verified ([`Tokens::verify_ring`], which checked the
+    /// registered ones): `None` if they are not a login token's.
+    fn from_verified(verified: RingClaims) -> Option<Self> {
+        let mut payload = verified.claims;
+        verified.registered.write_to(&mut payload);
+        serde_json::from_value(Value::Object(payload)).ok()
+    }
 }
 
 /// The key ring as loaded from the database, and when.
@@ -281,19 +329,10 @@ impl Service {
 
     fn sign_login(&self, user: &CapUser, now: i64) -> Result<String> {
         let lifetime = crate::secs(self.opencap().token_lifetime);
-        let claims: Map<String, Value> = [
-            ("sub", Value::from(user.id.as_str())),
-            ("alias", Value::from(user.alias.as_str())),
-            ("aud", Value::from(TOKEN_AUDIENCE)),
-            ("iat", Value::from(now)),
-            ("exp", Value::from(now.saturating_add(lifetime))),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let payload = LoginClaims::new(user, now, lifetime).into_payload()?;
         let ring = self.ring(false)?;
         self.cap_tokens
-            .sign_ring(&ring, claims)
+            .sign_ring(&ring, payload)
             .map_err(ServiceError::InvalidToken)
     }
 
@@ -310,13 +349,13 @@ impl Service {
             other => other,
         }
         .map_err(ServiceError::InvalidToken)?;
-        let Some(Value::String(id)) = verified.claims.get("sub") else {
+        let Some(claims) = LoginClaims::from_verified(verified) else {
             return Err(ServiceError::Unauthorized {
                 reason: "the token names no user",
             });
         };
         let mut conn = self.db.conn()?;
-        cap_users::find(&mut conn, id)?.ok_or(ServiceError::Unauthorized {
+        cap_users::find(&mut conn, &claims.sub)?.ok_or(ServiceError::Unauthorized {
             reason: "the user of this token no longer exists",
         })
     }
@@ -529,4 +568,46 @@ fn corrupt_key(kid: &str, e: &dyn std::fmt::Display) -> ServiceError {
         what: "signing key",
         reason: format!("{kid}: {e}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use aliaskit_token::FixedClock;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn login_claims_are_what_is_signed_and_what_verification_gives_back() {
+        let user = CapUser {
+            id: "user-1".to_owned(),
+            alias: CapAlias::parse("alice$example.com").unwrap(),
+            password_hash: String::new(),
+            failed_logins: 0,
+            locked_until: None,
+            created_at: 0,
+        };
+        let claims = LoginClaims::new(&user, 1_700_000_000, 1800);
+        let payload = claims.clone().into_payload().unwrap();
+        assert_eq!(
+            Value::Object(payload.clone()),
+            json!({
+                "sub": "user-1",
+                "alias": "alice$example.com",
+                "aud": "opencap",
+                "iat": 1_700_000_000,
+                "exp": 1_700_001_800,
+            })
+        );
+
+        let tokens = cap_tokens(
+            &OpenCapConfig::default(),
+            Arc::new(FixedClock(1_700_000_060)),
+        );
+        let secret = Secret::from("0123456789abcdef0123456789abcdef");
+        let ring = KeyRing::new("k1", Algorithm::HS256, &secret, tokens.policy()).unwrap();
+        let token = tokens.sign_ring(&ring, payload).unwrap();
+        let verified = tokens.verify_ring(&ring, &token).unwrap();
+        assert_eq!(LoginClaims::from_verified(verified), Some(claims));
+    }
 }
