@@ -104,11 +104,11 @@ pub async fn lookup(
         None | Some("") => None,
         Some(t) => Some(parse_type(t)?),
     };
-    let found = match api.service.cap_lookup_cached(&alias, address_type) {
+    let found = match api.service.opencap().lookup_cached(&alias, address_type) {
         Some(found) => found,
         None => {
             let service = api.service.clone();
-            api.blocking(&req, move || service.cap_lookup(&alias, address_type))
+            api.blocking(&req, move || service.opencap().lookup(&alias, address_type))
                 .await
                 .map_err(cap)?
                 .map_err(cap)?
@@ -213,7 +213,7 @@ async fn log_in(
 ) -> Result<Result<String, ServiceError>, ApiError> {
     let service = api.service.clone();
     let pending = match api
-        .blocking(req, move || service.cap_login_start(&alias))
+        .blocking(req, move || service.opencap().login_start(&alias))
         .await?
     {
         Ok(pending) => pending,
@@ -221,7 +221,7 @@ async fn log_in(
     };
     let checked = api.hashing.run(move || pending.verify(&password)).await?;
     let service = api.service.clone();
-    api.blocking(req, move || service.cap_login_finish(checked))
+    api.blocking(req, move || service.opencap().login_finish(checked))
         .await
 }
 
@@ -263,7 +263,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
     // hash on the hashing pool.
     let service = api.service.clone();
     let pending = api
-        .blocking(&req, move || service.cap_signup_start(&alias, by))
+        .blocking(&req, move || service.opencap().signup_start(&alias, by))
         .await
         .map_err(cap)?
         .map_err(cap)?;
@@ -274,7 +274,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Creden
         .map_err(cap)?
         .map_err(cap)?;
     let service = api.service.clone();
-    api.blocking(&req, move || service.cap_signup_finish(hashed))
+    api.blocking(&req, move || service.opencap().signup_finish(hashed))
         .await
         .map_err(cap)?
         .map_err(cap)?;
@@ -302,7 +302,7 @@ impl FromRequest for CapAuth {
             })?;
             let service = api.service.clone();
             let user = api
-                .blocking(&req, move || service.cap_authenticate(&token))
+                .blocking(&req, move || service.opencap().authenticate(&token))
                 .await
                 .map_err(cap)?
                 .inspect_err(|e| api.metrics.record_token_error(e))
@@ -369,7 +369,7 @@ pub async fn put_address(
     let service = api.service.clone();
     let stored = api
         .blocking(&req, move || {
-            service.cap_put_address(&user, address, extensions)
+            service.opencap().put_address(&user, address, extensions)
         })
         .await
         .map_err(cap)?
@@ -403,7 +403,7 @@ pub async fn delete_address(
     let address_type = parse_type(&address_type)?;
     let service = api.service.clone();
     api.blocking(&req, move || {
-        service.cap_delete_address(&user, address_type)
+        service.opencap().delete_address(&user, address_type)
     })
     .await
     .map_err(cap)?
@@ -430,7 +430,7 @@ pub async fn delete_address(
 pub async fn delete_user(api: web::Data<Api>, req: HttpRequest, CapAuth(user): CapAuth) -> Answer {
     let alias = user.alias.clone();
     let service = api.service.clone();
-    api.blocking(&req, move || service.cap_delete_user(&user))
+    api.blocking(&req, move || service.opencap().delete_user(&user))
         .await
         .map_err(cap)?
         .map_err(cap)?;

@@ -53,7 +53,7 @@ pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
 pub use error::{Result, ServiceError};
 pub use opencap::{
-    CheckedLogin, HashedSignup, Lookup, OpenCapConfig, PendingLogin, PendingSignup, Signup,
+    CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin, PendingSignup, Signup,
 };
 pub use orgs::Bootstrap;
 pub use retrieve::{Credentials, Retrieved};

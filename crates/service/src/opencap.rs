@@ -74,7 +74,7 @@ pub enum Lookup {
     All(Vec<StoredAddress>),
 }
 
-/// A signup that passed [`Service::cap_signup_start`], its password not hashed yet.
+/// A signup that passed [`OpenCap::signup_start`], its password not hashed yet.
 #[derive(Debug)]
 pub struct PendingSignup {
     alias: CapAlias,
@@ -82,7 +82,7 @@ pub struct PendingSignup {
 
 impl PendingSignup {
     /// Hashes the password (argon2id: tens of milliseconds of CPU and 19 MiB, no I/O), for
-    /// [`Service::cap_signup_finish`].
+    /// [`OpenCap::signup_finish`].
     pub fn hash(self, password: &Password) -> Result<HashedSignup> {
         Ok(HashedSignup {
             alias: self.alias,
@@ -91,7 +91,7 @@ impl PendingSignup {
     }
 }
 
-/// A signup with its password hashed, for [`Service::cap_signup_finish`].
+/// A signup with its password hashed, for [`OpenCap::signup_finish`].
 pub struct HashedSignup {
     alias: CapAlias,
     password_hash: String,
@@ -105,7 +105,7 @@ impl std::fmt::Debug for HashedSignup {
     }
 }
 
-/// A login after [`Service::cap_login_start`]: the user as read, if the alias has one.
+/// A login after [`OpenCap::login_start`]: the user as read, if the alias has one.
 #[derive(Debug)]
 pub struct PendingLogin {
     user: Option<CapUser>,
@@ -114,7 +114,7 @@ pub struct PendingLogin {
 impl PendingLogin {
     /// Checks the password (argon2id: tens of milliseconds of CPU and 19 MiB, no I/O); an
     /// alias without a user costs the same work and fails. For
-    /// [`Service::cap_login_finish`].
+    /// [`OpenCap::login_finish`].
     pub fn verify(self, password: &Password) -> CheckedLogin {
         let matched = match &self.user {
             Some(user) => password::verify(password, &user.password_hash),
@@ -131,7 +131,7 @@ impl PendingLogin {
 }
 
 /// A login whose password was checked ([`PendingLogin::verify`]), for
-/// [`Service::cap_login_finish`].
+/// [`OpenCap::login_finish`].
 #[derive(Debug)]
 pub struct CheckedLogin {
     user: Option<CapUser>,
@@ -210,27 +210,44 @@ pub(crate) fn cap_tokens(config: &OpenCapConfig, clock: SharedClock) -> Tokens<S
 }
 
 impl Service {
-    fn opencap(&self) -> &OpenCapConfig {
-        &self.config.opencap
+    /// The OpenCAP use cases over this service's database and caches.
+    pub fn opencap(&self) -> OpenCap<'_> {
+        OpenCap { service: self }
+    }
+}
+
+/// The OpenCAP use cases of a [`Service`] ([`Service::opencap`]): signup and login (also in
+/// steps, so that only the argon2 work runs where the caller puts hashing), the login token's
+/// user, addresses, the Address Query, user deletion, the signing keys. A borrow of the
+/// service, cheap to make for each call. Every method but
+/// [`lookup_cached`](Self::lookup_cached) blocks (database).
+#[derive(Debug, Clone, Copy)]
+pub struct OpenCap<'a> {
+    service: &'a Service,
+}
+
+impl OpenCap<'_> {
+    fn config(&self) -> &OpenCapConfig {
+        &self.service.config.opencap
     }
 
     fn serves(&self, alias: &CapAlias) -> bool {
-        self.opencap().domains.iter().any(|d| d == alias.domain())
+        self.config().domains.iter().any(|d| d == alias.domain())
     }
 
-    /// Registers `alias` with `password`: [`cap_signup_start`](Self::cap_signup_start),
-    /// [`PendingSignup::hash`], [`cap_signup_finish`](Self::cap_signup_finish) in a row. Blocks
+    /// Registers `alias` with `password`: [`signup_start`](Self::signup_start),
+    /// [`PendingSignup::hash`], [`signup_finish`](Self::signup_finish) in a row. Blocks
     /// (database, and argon2id for tens of ms).
-    pub fn cap_signup(&self, alias: &CapAlias, password: &Password, by: Signup) -> Result<()> {
-        let pending = self.cap_signup_start(alias, by)?;
-        self.cap_signup_finish(pending.hash(password)?)
+    pub fn signup(&self, alias: &CapAlias, password: &Password, by: Signup) -> Result<()> {
+        let pending = self.signup_start(alias, by)?;
+        self.signup_finish(pending.hash(password)?)
     }
 
     /// The first step of a signup, before any hashing: whether `by` may sign up, whether this
     /// server holds the alias's domain, and whether the alias is free
     /// ([`ServiceError::CapUserTaken`]). Blocks (database).
-    pub fn cap_signup_start(&self, alias: &CapAlias, by: Signup) -> Result<PendingSignup> {
-        if by == Signup::Open && !self.opencap().open_signup {
+    pub fn signup_start(&self, alias: &CapAlias, by: Signup) -> Result<PendingSignup> {
+        if by == Signup::Open && !self.config().open_signup {
             return Err(ServiceError::SignupClosed);
         }
         if !self.serves(alias) {
@@ -238,7 +255,7 @@ impl Service {
                 domain: alias.domain().to_owned(),
             });
         }
-        let mut conn = self.db.conn()?;
+        let mut conn = self.service.db.conn()?;
         if cap_users::find_by_alias(&mut conn, alias)?.is_some() {
             return Err(ServiceError::CapUserTaken);
         }
@@ -249,38 +266,38 @@ impl Service {
 
     /// The last step of a signup: stores the user ([`ServiceError::CapUserTaken`] if the
     /// alias was registered since the first step). Blocks (database).
-    pub fn cap_signup_finish(&self, signup: HashedSignup) -> Result<()> {
+    pub fn signup_finish(&self, signup: HashedSignup) -> Result<()> {
         let user = CapUser {
             id: random::token::<16>()?,
             alias: signup.alias,
             password_hash: signup.password_hash,
             failed_logins: 0,
             locked_until: None,
-            created_at: self.now(),
+            created_at: self.service.now(),
         };
-        let mut conn = self.db.conn()?;
+        let mut conn = self.service.db.conn()?;
         Ok(cap_users::insert(&mut conn, &user)?)
     }
 
     /// Checks the password and returns a login token:
-    /// [`cap_login_start`](Self::cap_login_start), [`PendingLogin::verify`],
-    /// [`cap_login_finish`](Self::cap_login_finish) in a row. Blocks (database, and argon2id
+    /// [`login_start`](Self::login_start), [`PendingLogin::verify`],
+    /// [`login_finish`](Self::login_finish) in a row. Blocks (database, and argon2id
     /// for tens of ms). After `opencap.lockout_threshold` failures in a row the account
     /// refuses logins for `opencap.lockout_duration`; the state is in the database, so it
     /// holds across processes.
-    pub fn cap_login(&self, alias: &CapAlias, password: &Password) -> Result<String> {
-        let pending = self.cap_login_start(alias)?;
-        self.cap_login_finish(pending.verify(password))
+    pub fn login(&self, alias: &CapAlias, password: &Password) -> Result<String> {
+        let pending = self.login_start(alias)?;
+        self.login_finish(pending.verify(password))
     }
 
     /// The first step of a login, before any hashing: reads the alias's user. A locked account
     /// is refused here ([`ServiceError::AccountLocked`]). An unknown alias is not: it goes
     /// through the password check like any other, so neither the answer nor its timing tells
     /// whether it is registered. Blocks (database).
-    pub fn cap_login_start(&self, alias: &CapAlias) -> Result<PendingLogin> {
-        let now = self.now();
+    pub fn login_start(&self, alias: &CapAlias) -> Result<PendingLogin> {
+        let now = self.service.now();
         let user = if self.serves(alias) {
-            let mut conn = self.db.conn()?;
+            let mut conn = self.service.db.conn()?;
             cap_users::find_by_alias(&mut conn, alias)?
         } else {
             None
@@ -303,15 +320,15 @@ impl Service {
     /// on several servers at once: the failure that reaches the threshold locks the account,
     /// and a lock set by another server while this login checked its password is not undone
     /// ([`ServiceError::AccountLocked`]). Blocks (database).
-    pub fn cap_login_finish(&self, checked: CheckedLogin) -> Result<String> {
-        let now = self.now();
+    pub fn login_finish(&self, checked: CheckedLogin) -> Result<String> {
+        let now = self.service.now();
         let Some(user) = checked.user else {
             return Err(ServiceError::LoginFailed);
         };
-        let mut conn = self.db.conn()?;
+        let mut conn = self.service.db.conn()?;
         if !checked.matched {
-            let threshold = i64::from(self.opencap().lockout_threshold.max(1));
-            let until = now.saturating_add(crate::secs(self.opencap().lockout_duration));
+            let threshold = i64::from(self.config().lockout_threshold.max(1));
+            let until = now.saturating_add(crate::secs(self.config().lockout_duration));
             cap_users::record_failure(&mut conn, &user.id, now, threshold, until)?;
             return Err(ServiceError::LoginFailed);
         }
@@ -328,23 +345,24 @@ impl Service {
     }
 
     fn sign_login(&self, user: &CapUser, now: i64) -> Result<String> {
-        let lifetime = crate::secs(self.opencap().token_lifetime);
+        let lifetime = crate::secs(self.config().token_lifetime);
         let payload = LoginClaims::new(user, now, lifetime).into_payload()?;
         let ring = self.ring(false)?;
-        self.cap_tokens
+        self.service
+            .cap_tokens
             .sign_ring(&ring, payload)
             .map_err(ServiceError::InvalidToken)
     }
 
     /// The user a login token speaks for; [`ServiceError::InvalidToken`] or
     /// [`ServiceError::Unauthorized`] if it speaks for nobody (any more).
-    pub fn cap_authenticate(&self, token: &str) -> Result<CapUser> {
+    pub fn authenticate(&self, token: &str) -> Result<CapUser> {
         let ring = self.ring(false)?;
-        let verified = match self.cap_tokens.verify_ring(&ring, token) {
+        let verified = match self.service.cap_tokens.verify_ring(&ring, token) {
             Err(TokenError::UnknownKey) => {
                 // Maybe another process added a key since we loaded the ring.
                 let ring = self.ring(true)?;
-                self.cap_tokens.verify_ring(&ring, token)
+                self.service.cap_tokens.verify_ring(&ring, token)
             }
             other => other,
         }
@@ -354,14 +372,14 @@ impl Service {
                 reason: "the token names no user",
             });
         };
-        let mut conn = self.db.conn()?;
+        let mut conn = self.service.db.conn()?;
         cap_users::find(&mut conn, &claims.sub)?.ok_or(ServiceError::Unauthorized {
             reason: "the user of this token no longer exists",
         })
     }
 
     /// Adds or replaces the user's address of its type.
-    pub fn cap_put_address(
+    pub fn put_address(
         &self,
         user: &CapUser,
         address: Address,
@@ -370,9 +388,10 @@ impl Service {
         let stored = StoredAddress {
             address,
             extensions,
-            updated_at: self.now(),
+            updated_at: self.service.now(),
         };
         let saved = self
+            .service
             .db
             .transaction(|c| cap_addresses::upsert(c, &user.id, &stored))?;
         self.forget_lookups(&user.alias);
@@ -386,8 +405,8 @@ impl Service {
     }
 
     /// Deletes the user's address of one type; [`ServiceError::AddressNotFound`] if none.
-    pub fn cap_delete_address(&self, user: &CapUser, address_type: AddressType) -> Result<()> {
-        let mut conn = self.db.conn()?;
+    pub fn delete_address(&self, user: &CapUser, address_type: AddressType) -> Result<()> {
+        let mut conn = self.service.db.conn()?;
         let deleted = cap_addresses::delete(&mut conn, &user.id, address_type)?;
         self.forget_lookups(&user.alias);
         if deleted {
@@ -400,50 +419,49 @@ impl Service {
     }
 
     /// Deletes the user and its addresses; its tokens stop working at once.
-    pub fn cap_delete_user(&self, user: &CapUser) -> Result<()> {
-        let mut conn = self.db.conn()?;
+    pub fn delete_user(&self, user: &CapUser) -> Result<()> {
+        let mut conn = self.service.db.conn()?;
         cap_users::delete(&mut conn, &user.id)?;
         self.forget_lookups(&user.alias);
         Ok(())
     }
 
     /// The Address Query, from the cache when it can (see `cache.ttl`); `None` when it must
-    /// read the database — then call [`cap_lookup`](Self::cap_lookup) on a blocking thread.
-    pub fn cap_lookup_cached(
+    /// read the database — then call [`lookup`](Self::lookup) on a blocking thread.
+    pub fn lookup_cached(
         &self,
         alias: &CapAlias,
         address_type: Option<AddressType>,
     ) -> Option<Lookup> {
-        self.lookup_cache.get(&(alias.clone(), address_type))
+        self.service
+            .lookup_cache
+            .get(&(alias.clone(), address_type))
     }
 
     fn forget_lookups(&self, alias: &CapAlias) {
         // The keys are known: the list and one per address type. Nine removals, not a scan
         // of every cached lookup under every shard's lock.
         let mut key = (alias.clone(), None);
-        self.lookup_cache.remove(&key);
+        self.service.lookup_cache.remove(&key);
         for address_type in AddressType::ALL {
             key.1 = Some(address_type);
-            self.lookup_cache.remove(&key);
+            self.service.lookup_cache.remove(&key);
         }
     }
 
     /// The Address Query: the alias's address of one type, or all of them. Blocks (database).
-    pub fn cap_lookup(
-        &self,
-        alias: &CapAlias,
-        address_type: Option<AddressType>,
-    ) -> Result<Lookup> {
-        if let Some(found) = self.cap_lookup_cached(alias, address_type) {
+    pub fn lookup(&self, alias: &CapAlias, address_type: Option<AddressType>) -> Result<Lookup> {
+        if let Some(found) = self.lookup_cached(alias, address_type) {
             return Ok(found);
         }
-        let found = self.cap_lookup_uncached(alias, address_type)?;
-        self.lookup_cache
+        let found = self.lookup_uncached(alias, address_type)?;
+        self.service
+            .lookup_cache
             .insert((alias.clone(), address_type), found.clone());
         Ok(found)
     }
 
-    fn cap_lookup_uncached(
+    fn lookup_uncached(
         &self,
         alias: &CapAlias,
         address_type: Option<AddressType>,
@@ -451,7 +469,7 @@ impl Service {
         if !self.serves(alias) {
             return Err(ServiceError::CapAliasNotFound);
         }
-        let mut conn = self.db.conn()?;
+        let mut conn = self.service.db.conn()?;
         let user =
             cap_users::find_by_alias(&mut conn, alias)?.ok_or(ServiceError::CapAliasNotFound)?;
         match address_type {
@@ -469,6 +487,7 @@ impl Service {
     /// has none.
     fn ring(&self, refresh: bool) -> Result<Arc<KeyRing>> {
         let cached = self
+            .service
             .ring
             .read()
             .ok()
@@ -480,7 +499,7 @@ impl Service {
             }
         }
         let ring = Arc::new(self.load_ring()?);
-        if let Ok(mut guard) = self.ring.write() {
+        if let Ok(mut guard) = self.service.ring.write() {
             *guard = Some(LoadedRing {
                 ring: ring.clone(),
                 loaded: Instant::now(),
@@ -490,35 +509,36 @@ impl Service {
     }
 
     fn load_ring(&self) -> Result<KeyRing> {
-        let now = self.now();
-        let lifetime = crate::secs(self.opencap().token_lifetime);
+        let now = self.service.now();
+        let lifetime = crate::secs(self.config().token_lifetime);
         // Drawn before the transaction, so a failing random source reports as such; used
         // only when no usable key exists.
         let fresh = new_signing_key(now)?;
-        let keys = self.db.transaction(|c| {
-            let mut keys = signing_keys::usable(c, self.db.vault(), now.saturating_sub(lifetime))?;
+        let keys = self.service.db.transaction(|c| {
+            let mut keys =
+                signing_keys::usable(c, self.service.db.vault(), now.saturating_sub(lifetime))?;
             if keys.iter().all(|k| k.retired_at.is_some()) {
                 let key = fresh;
-                signing_keys::insert(c, self.db.vault(), &key)?;
+                signing_keys::insert(c, self.service.db.vault(), &key)?;
                 keys.insert(0, key);
             }
             Ok(keys)
         })?;
-        ring_from(&keys, self.cap_tokens.policy())
+        ring_from(&keys, self.service.cap_tokens.policy())
     }
 
     /// Starts signing with a new key; the old ones keep verifying until their tokens expire.
     /// Returns the new key's id.
-    pub fn cap_rotate_signing_key(&self) -> Result<String> {
-        let now = self.now();
+    pub fn rotate_signing_key(&self) -> Result<String> {
+        let now = self.service.now();
         let key = new_signing_key(now)?;
-        self.db.transaction(|c| {
-            signing_keys::insert(c, self.db.vault(), &key)?;
+        self.service.db.transaction(|c| {
+            signing_keys::insert(c, self.service.db.vault(), &key)?;
             signing_keys::retire_all_but(c, &key.kid, now)
         })?;
         // This process signs with the new key from now on; others pick it up within a minute
         // (and verify its tokens at once: an unknown kid reloads their ring).
-        if let Ok(mut cached) = self.ring.write() {
+        if let Ok(mut cached) = self.service.ring.write() {
             *cached = None;
         }
         Ok(key.kid)

@@ -48,10 +48,14 @@ fn the_reference_scenario_signup_login_publish_resolve_delete() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
-        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
-        let user = s.cap_authenticate(&token).unwrap();
+        let token = s
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
+            .unwrap();
+        let user = s.opencap().authenticate(&token).unwrap();
         assert_eq!(user.alias, alice());
 
         let nano = Address::new(
@@ -59,22 +63,25 @@ fn the_reference_scenario_signup_login_publish_resolve_delete() {
             "nano_1os1zf6ne5ydfmugdnqhwqbgze3p6f6x4k7fsz7epadknw7fae7qmihkaj8i",
         )
         .unwrap();
-        s.cap_put_address(&user, btc(), Extensions::default())
+        s.opencap()
+            .put_address(&user, btc(), Extensions::default())
             .unwrap();
-        s.cap_put_address(
-            &user,
-            nano.clone(),
-            Extensions::new(json!({"memo": "tips"})).unwrap(),
-        )
-        .unwrap();
+        s.opencap()
+            .put_address(
+                &user,
+                nano.clone(),
+                Extensions::new(json!({"memo": "tips"})).unwrap(),
+            )
+            .unwrap();
         let Lookup::One(one) = s
-            .cap_lookup(&alice(), Some(AddressType::BitcoinP2pkh))
+            .opencap()
+            .lookup(&alice(), Some(AddressType::BitcoinP2pkh))
             .unwrap()
         else {
             panic!()
         };
         assert_eq!(one.address, btc(), "{b:?}");
-        let Lookup::All(all) = s.cap_lookup(&alice(), None).unwrap() else {
+        let Lookup::All(all) = s.opencap().lookup(&alice(), None).unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -91,56 +98,63 @@ fn the_reference_scenario_signup_login_publish_resolve_delete() {
             "1AGNa15ZQXAZUgFiqJ2i7Z2DPU2J6hW62i",
         )
         .unwrap();
-        s.cap_put_address(&user, other.clone(), Extensions::default())
+        s.opencap()
+            .put_address(&user, other.clone(), Extensions::default())
             .unwrap();
         let Lookup::One(one) = s
-            .cap_lookup(&alice(), Some(AddressType::BitcoinP2pkh))
+            .opencap()
+            .lookup(&alice(), Some(AddressType::BitcoinP2pkh))
             .unwrap()
         else {
             panic!()
         };
         assert_eq!(one.address, other);
 
-        s.cap_delete_address(&user, AddressType::BitcoinP2pkh)
+        s.opencap()
+            .delete_address(&user, AddressType::BitcoinP2pkh)
             .unwrap();
-        s.cap_delete_address(&user, AddressType::Nano).unwrap();
+        s.opencap()
+            .delete_address(&user, AddressType::Nano)
+            .unwrap();
         assert!(matches!(
-            s.cap_lookup(&alice(), Some(AddressType::Nano)),
+            s.opencap().lookup(&alice(), Some(AddressType::Nano)),
             Err(ServiceError::AddressNotFound { address_type: 300 })
         ));
         assert!(matches!(
-            s.cap_delete_address(&user, AddressType::Nano),
+            s.opencap().delete_address(&user, AddressType::Nano),
             Err(ServiceError::AddressNotFound { .. })
         ));
-        let Lookup::All(none) = s.cap_lookup(&alice(), None).unwrap() else {
+        let Lookup::All(none) = s.opencap().lookup(&alice(), None).unwrap() else {
             panic!()
         };
         assert!(none.is_empty());
 
-        s.cap_put_address(&user, btc(), Extensions::default())
+        s.opencap()
+            .put_address(&user, btc(), Extensions::default())
             .unwrap();
-        s.cap_delete_user(&user).unwrap();
+        s.opencap().delete_user(&user).unwrap();
         assert!(matches!(
-            s.cap_login(&alice(), &pw("correct horse battery")),
+            s.opencap().login(&alice(), &pw("correct horse battery")),
             Err(ServiceError::LoginFailed)
         ));
         assert!(
             matches!(
-                s.cap_authenticate(&token),
+                s.opencap().authenticate(&token),
                 Err(ServiceError::Unauthorized { .. })
             ),
             "{b:?}"
         );
         assert!(matches!(
-            s.cap_lookup(&alice(), None),
+            s.opencap().lookup(&alice(), None),
             Err(ServiceError::CapAliasNotFound)
         ));
 
         // Signed up again under the same alias: the old token stays dead.
-        s.cap_signup(&alice(), &pw("another password"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("another password"), Signup::Open)
             .unwrap();
         assert!(matches!(
-            s.cap_authenticate(&token),
+            s.opencap().authenticate(&token),
             Err(ServiceError::Unauthorized { .. })
         ));
     }
@@ -150,15 +164,18 @@ fn the_reference_scenario_signup_login_publish_resolve_delete() {
 fn signup_rules() {
     for f in fixtures() {
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
         assert!(matches!(
-            s.cap_signup(&alice(), &pw("other password"), Signup::Open),
+            s.opencap()
+                .signup(&alice(), &pw("other password"), Signup::Open),
             Err(ServiceError::CapUserTaken)
         ));
         let foreign = CapAlias::parse("bob$example.org").unwrap();
         assert_eq!(
-            s.cap_signup(&foreign, &pw("correct horse battery"), Signup::Open)
+            s.opencap()
+                .signup(&foreign, &pw("correct horse battery"), Signup::Open)
                 .unwrap_err()
                 .to_string(),
             "this server does not hold aliases of example.org"
@@ -175,11 +192,14 @@ fn signup_rules() {
         );
         let bob = CapAlias::parse("bob$example.com").unwrap();
         assert!(matches!(
-            closed.cap_signup(&bob, &pw("correct horse battery"), Signup::Open),
+            closed
+                .opencap()
+                .signup(&bob, &pw("correct horse battery"), Signup::Open),
             Err(ServiceError::SignupClosed)
         ));
         closed
-            .cap_signup(&bob, &pw("correct horse battery"), Signup::ByOrg(f.org))
+            .opencap()
+            .signup(&bob, &pw("correct horse battery"), Signup::ByOrg(f.org))
             .unwrap();
     }
 }
@@ -189,18 +209,19 @@ fn repeated_failures_lock_the_account_and_the_lock_expires() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
         for _ in 0..3 {
             assert!(matches!(
-                s.cap_login(&alice(), &pw("wrong password!")),
+                s.opencap().login(&alice(), &pw("wrong password!")),
                 Err(ServiceError::LoginFailed)
             ));
         }
         // Locked now, even with the right password; and another process sees it too.
         let elsewhere = service(&f, config());
         for s in [&s, &elsewhere] {
-            match s.cap_login(&alice(), &pw("correct horse battery")) {
+            match s.opencap().login(&alice(), &pw("correct horse battery")) {
                 Err(ServiceError::AccountLocked { retry_after }) => {
                     assert_eq!(retry_after, 600, "{b:?}")
                 }
@@ -209,14 +230,20 @@ fn repeated_failures_lock_the_account_and_the_lock_expires() {
         }
         f.clock.set(NOW + 601);
         assert!(
-            s.cap_login(&alice(), &pw("correct horse battery")).is_ok(),
+            s.opencap()
+                .login(&alice(), &pw("correct horse battery"))
+                .is_ok(),
             "{b:?}"
         );
         // A success resets the count: two more failures do not lock.
         for _ in 0..2 {
-            let _ = s.cap_login(&alice(), &pw("wrong password!"));
+            let _ = s.opencap().login(&alice(), &pw("wrong password!"));
         }
-        assert!(s.cap_login(&alice(), &pw("correct horse battery")).is_ok());
+        assert!(
+            s.opencap()
+                .login(&alice(), &pw("correct horse battery"))
+                .is_ok()
+        );
     }
 }
 
@@ -228,21 +255,23 @@ fn a_lock_set_while_a_login_checks_its_password_holds() {
         let b = f.db.backend();
         let s = service(&f, config());
         let elsewhere = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
         for _ in 0..2 {
-            let _ = s.cap_login(&alice(), &pw("wrong password!"));
+            let _ = s.opencap().login(&alice(), &pw("wrong password!"));
         }
         let checked = s
-            .cap_login_start(&alice())
+            .opencap()
+            .login_start(&alice())
             .unwrap()
             .verify(&pw("correct horse battery"));
         // Meanwhile the third failure, on another server, locks the account.
         assert!(matches!(
-            elsewhere.cap_login(&alice(), &pw("wrong password!")),
+            elsewhere.opencap().login(&alice(), &pw("wrong password!")),
             Err(ServiceError::LoginFailed)
         ));
-        match s.cap_login_finish(checked) {
+        match s.opencap().login_finish(checked) {
             Err(ServiceError::AccountLocked { retry_after }) => {
                 assert_eq!(retry_after, 600, "{b:?}")
             }
@@ -250,7 +279,9 @@ fn a_lock_set_while_a_login_checks_its_password_holds() {
         }
         assert!(
             matches!(
-                elsewhere.cap_login(&alice(), &pw("correct horse battery")),
+                elsewhere
+                    .opencap()
+                    .login(&alice(), &pw("correct horse battery")),
                 Err(ServiceError::AccountLocked { .. })
             ),
             "{b:?}: the lock holds"
@@ -267,13 +298,14 @@ fn concurrent_failures_on_several_servers_lock_once() {
         let b = f.db.backend();
         let servers: Vec<Service> = (0..4).map(|_| service(&f, config())).collect();
         servers[0]
-            .cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
         let answers: Vec<_> = std::thread::scope(|scope| {
             let running: Vec<_> = servers
                 .iter()
                 .flat_map(|s| std::iter::repeat_n(s, 3))
-                .map(|s| scope.spawn(move || s.cap_login(&alice(), &pw("wrong password!"))))
+                .map(|s| scope.spawn(move || s.opencap().login(&alice(), &pw("wrong password!"))))
                 .collect();
             running.into_iter().map(|t| t.join().unwrap()).collect()
         });
@@ -289,7 +321,7 @@ fn concurrent_failures_on_several_servers_lock_once() {
         for s in &servers {
             assert!(
                 matches!(
-                    s.cap_login(&alice(), &pw("correct horse battery")),
+                    s.opencap().login(&alice(), &pw("correct horse battery")),
                     Err(ServiceError::AccountLocked { .. })
                 ),
                 "{b:?}: locked on every server"
@@ -298,13 +330,14 @@ fn concurrent_failures_on_several_servers_lock_once() {
         f.clock.set(NOW + 601);
         for _ in 0..2 {
             assert!(matches!(
-                servers[1].cap_login(&alice(), &pw("wrong password!")),
+                servers[1].opencap().login(&alice(), &pw("wrong password!")),
                 Err(ServiceError::LoginFailed)
             ));
         }
         assert!(
             servers[2]
-                .cap_login(&alice(), &pw("correct horse battery"))
+                .opencap()
+                .login(&alice(), &pw("correct horse battery"))
                 .is_ok(),
             "{b:?}: two failures after the lock do not lock again"
         );
@@ -319,19 +352,23 @@ fn an_address_put_for_a_user_deleted_meanwhile_is_unauthorized() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
-        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
-        let user = s.cap_authenticate(&token).unwrap();
-        s.cap_delete_user(&user).unwrap();
-        match s.cap_put_address(&user, btc(), Extensions::default()) {
+        let token = s
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
+            .unwrap();
+        let user = s.opencap().authenticate(&token).unwrap();
+        s.opencap().delete_user(&user).unwrap();
+        match s.opencap().put_address(&user, btc(), Extensions::default()) {
             Err(ServiceError::Unauthorized { reason }) => {
                 assert_eq!(reason, "the user of this token no longer exists", "{b:?}")
             }
             other => panic!("{b:?}: {other:?}"),
         }
         assert!(matches!(
-            s.cap_lookup(&alice(), None),
+            s.opencap().lookup(&alice(), None),
             Err(ServiceError::CapAliasNotFound)
         ));
     }
@@ -344,11 +381,11 @@ fn unknown_aliases_and_unserved_domains_fail_like_wrong_passwords() {
         for alias in ["nobody$example.com", "alice$elsewhere.org"] {
             let alias = CapAlias::parse(alias).unwrap();
             assert!(matches!(
-                s.cap_login(&alias, &pw("correct horse battery")),
+                s.opencap().login(&alias, &pw("correct horse battery")),
                 Err(ServiceError::LoginFailed)
             ));
             assert!(matches!(
-                s.cap_lookup(&alias, None),
+                s.opencap().lookup(&alias, None),
                 Err(ServiceError::CapAliasNotFound)
             ));
         }
@@ -360,9 +397,13 @@ fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
-        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        let token = s
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
+            .unwrap();
         let (header, payload) = aliaskit_token::decode_unverified(&token).unwrap();
         assert!(header["kid"].is_string(), "{header:?}");
         assert_eq!(payload["exp"], NOW + 1800, "integer exp, 30 min");
@@ -371,7 +412,7 @@ fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
         // Another process on the same database verifies it (same key ring).
         let other = Service::with_clock(f.db.db.clone(), config(), f.clock.clone());
         assert_eq!(
-            other.cap_authenticate(&token).unwrap().alias,
+            other.opencap().authenticate(&token).unwrap().alias,
             alice(),
             "{b:?}"
         );
@@ -379,18 +420,19 @@ fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
         // After a key rotation the old token still verifies; `other` signs with the new key at
         // once, and `s`, which has not seen that key yet, verifies its tokens (an unknown kid
         // reloads the ring).
-        let new_kid = other.cap_rotate_signing_key().unwrap();
-        assert!(s.cap_authenticate(&token).is_ok());
+        let new_kid = other.opencap().rotate_signing_key().unwrap();
+        assert!(s.opencap().authenticate(&token).is_ok());
         let fresh = other
-            .cap_login(&alice(), &pw("correct horse battery"))
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
             .unwrap();
         let (header, _) = aliaskit_token::decode_unverified(&fresh).unwrap();
         assert_eq!(header["kid"], new_kid.as_str());
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        assert!(s.cap_authenticate(&fresh).is_ok(), "{b:?}");
+        assert!(s.opencap().authenticate(&fresh).is_ok(), "{b:?}");
 
         f.clock.set(NOW + 1800 + 61);
-        match s.cap_authenticate(&token) {
+        match s.opencap().authenticate(&token) {
             Err(ServiceError::InvalidToken(e)) => assert_eq!(e.code(), "token_expired"),
             other => panic!("{other:?}"),
         }
@@ -401,9 +443,13 @@ fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
 fn a_token_from_another_key_or_for_another_purpose_is_refused() {
     for f in fixtures() {
         let s = service(&f, config());
-        s.cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        s.opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
-        let token = s.cap_login(&alice(), &pw("correct horse battery")).unwrap();
+        let token = s
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
+            .unwrap();
         // Another server with its own database: its keys are not ours.
         let foreign_db = aliaskit_store::testing::TestDb::sqlite().unwrap();
         let foreign = Service::with_clock(
@@ -412,16 +458,17 @@ fn a_token_from_another_key_or_for_another_purpose_is_refused() {
             Arc::new(ManualClock::default()),
         );
         foreign
-            .cap_signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
             .unwrap();
-        match foreign.cap_authenticate(&token) {
+        match foreign.opencap().authenticate(&token) {
             Err(ServiceError::InvalidToken(e)) => assert_eq!(e.code(), "bad_signature"),
             other => panic!("{other:?}"),
         }
         // A Datagram access token is not a login token.
         let access = token_for_alias();
         assert!(matches!(
-            s.cap_authenticate(&access),
+            s.opencap().authenticate(&access),
             Err(ServiceError::InvalidToken(_))
         ));
     }
