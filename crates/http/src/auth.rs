@@ -63,7 +63,7 @@ pub(crate) async fn authenticate_org(
 ) -> Result<OrgId, ApiError> {
     let service = api.service.clone();
     let org = api
-        .blocking(req, move || service.authenticate(&key))
+        .blocking(req, move || service.authenticate_org(&key))
         .await??;
     api.limit(
         &api.org_limiter,

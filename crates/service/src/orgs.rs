@@ -110,7 +110,7 @@ impl Service {
     }
 
     /// The organization owning `key`, or [`ServiceError::Unauthorized`].
-    pub fn authenticate(&self, key: &str) -> Result<OrgId> {
+    pub fn authenticate_org(&self, key: &str) -> Result<OrgId> {
         let unauthorized = ServiceError::Unauthorized {
             reason: "a valid organization API key is required",
         };

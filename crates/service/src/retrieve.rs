@@ -137,7 +137,7 @@ impl Service {
             Some(PasscodeCheck::Wrong) | None => None,
         };
         if let Some(bearer) = credentials.bearer {
-            match self.authenticate(bearer) {
+            match self.authenticate_org(bearer) {
                 Ok(org) if org == cached.alias.org => {
                     return Ok(seen(&cached.alias, Viewer::Owner));
                 }

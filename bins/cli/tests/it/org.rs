@@ -48,7 +48,7 @@ fn create_prints_only_a_key_and_the_key_authenticates() {
         assert_eq!(orgs.len(), 1, "{}", t.name);
         assert_eq!(orgs[0].name.as_str(), "acme");
         assert_eq!(
-            service.authenticate(&key).unwrap(),
+            service.authenticate_org(&key).unwrap(),
             orgs[0].id,
             "{}",
             t.name
@@ -167,13 +167,13 @@ fn rotate_key_stops_the_old_key_at_once_and_the_new_one_works() {
         let service = t.service();
         assert!(
             matches!(
-                service.authenticate(&old),
+                service.authenticate_org(&old),
                 Err(ServiceError::Unauthorized { .. })
             ),
             "{}",
             t.name
         );
-        assert!(service.authenticate(&new).is_ok(), "{}", t.name);
+        assert!(service.authenticate_org(&new).is_ok(), "{}", t.name);
     }
 }
 
@@ -209,7 +209,7 @@ fn concurrent_rotations_leave_exactly_one_working_key() {
             });
             let working = keys
                 .iter()
-                .filter(|k| service.authenticate(k).is_ok())
+                .filter(|k| service.authenticate_org(k).is_ok())
                 .count();
             assert_eq!(working, 1, "{}, round {round}: {working} keys work", t.name);
         }

@@ -9,7 +9,7 @@ use crate::*;
 fn a_new_organization_key_authenticates_only_that_organization() {
     for f in fixtures() {
         let b = f.db.backend();
-        assert_eq!(f.service.authenticate(&f.key).unwrap(), f.org, "{b:?}");
+        assert_eq!(f.service.authenticate_org(&f.key).unwrap(), f.org, "{b:?}");
         assert!(
             f.key.starts_with("ak_") && f.key.len() == 46,
             "{}",
@@ -19,11 +19,14 @@ fn a_new_organization_key_authenticates_only_that_organization() {
             .service
             .create_org(&OrgName::parse("beta").unwrap())
             .unwrap();
-        assert_eq!(f.service.authenticate(beta_key.expose()).unwrap(), beta.id);
+        assert_eq!(
+            f.service.authenticate_org(beta_key.expose()).unwrap(),
+            beta.id
+        );
         for wrong in ["", "short", &"x".repeat(46), &f.key[..45]] {
             assert!(
                 matches!(
-                    f.service.authenticate(wrong),
+                    f.service.authenticate_org(wrong),
                     Err(ServiceError::Unauthorized { .. })
                 ),
                 "{b:?} {wrong:?}"
@@ -43,10 +46,10 @@ fn rotating_a_key_stops_the_old_one_at_once() {
         let new = f.service.rotate_org_key(&acme).unwrap();
         assert_ne!(new.expose(), f.key);
         assert!(matches!(
-            f.service.authenticate(&f.key),
+            f.service.authenticate_org(&f.key),
             Err(ServiceError::Unauthorized { .. })
         ));
-        assert_eq!(f.service.authenticate(new.expose()).unwrap(), f.org);
+        assert_eq!(f.service.authenticate_org(new.expose()).unwrap(), f.org);
         let missing = f.service.rotate_org_key(&OrgName::parse("nobody").unwrap());
         assert_eq!(
             missing.unwrap_err().to_string(),
@@ -75,7 +78,7 @@ fn bootstrap_creates_default_once_with_a_generated_or_configured_key() {
         else {
             panic!("{b:?}: first start creates default");
         };
-        assert!(service.authenticate(key.expose()).is_ok());
+        assert!(service.authenticate_org(key.expose()).is_ok());
         assert!(
             matches!(service.bootstrap(None).unwrap(), Bootstrap::Nothing),
             "{b:?}"
@@ -88,7 +91,10 @@ fn bootstrap_creates_default_once_with_a_generated_or_configured_key() {
             service.bootstrap(Some(&configured)).unwrap(),
             Bootstrap::Ignored
         ));
-        assert!(service.authenticate(configured.expose()).is_err(), "{b:?}");
+        assert!(
+            service.authenticate_org(configured.expose()).is_err(),
+            "{b:?}"
+        );
         // The key `default` holds is known: nothing to say.
         assert!(matches!(
             service.bootstrap(Some(&key)).unwrap(),
@@ -111,6 +117,6 @@ fn bootstrap_with_a_configured_key_on_an_empty_database_uses_it() {
             panic!("creates default with the configured key");
         };
         assert_eq!(key.expose(), configured.expose());
-        assert!(service.authenticate(configured.expose()).is_ok());
+        assert!(service.authenticate_org(configured.expose()).is_ok());
     }
 }
