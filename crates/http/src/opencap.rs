@@ -126,7 +126,7 @@ pub async fn lookup(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = CapCredentials)]
-pub struct Credentials {
+pub struct LoginBody {
     /// The alias, `user$domain`: username `[a-z0-9._-]{1,25}`, a lower-case ASCII domain held
     /// by this server.
     #[schema(
@@ -160,7 +160,7 @@ fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
     path = "/v1/auth",
     tag = "opencap",
     operation_id = "login",
-    request_body = Credentials,
+    request_body = LoginBody,
     security(()),
     responses(
         (status = 200, description = "A login token for `Authorization: Bearer`.", body = Jwt),
@@ -174,10 +174,10 @@ fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
         (status = 503, response = CapUnavailable),
     ),
 )]
-pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
+pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginBody>) -> Answer {
     limited(&api, &req)
         .inspect_err(|_| api.metrics.record_login_failure(LoginFailure::RateLimited))?;
-    let Credentials { alias, password } = body.0;
+    let LoginBody { alias, password } = body.0;
     let alias = parse_alias(&alias)?;
     // A password outside the accepted lengths cannot be anyone's: the same answer as a wrong one.
     let password = Password::new(password).map_err(|_| {
@@ -234,7 +234,7 @@ async fn log_in(
     operation_id = "signup",
     description = "Signup: open to anyone when `opencap.open_signup` is true; otherwise it \
 needs an organization API key.",
-    request_body = Credentials,
+    request_body = LoginBody,
     security((), ("org_api_key" = [])),
     responses(
         (status = 200, description = "The alias signed up.", body = SignedUp),
@@ -249,9 +249,9 @@ needs an organization API key.",
         (status = 503, response = CapUnavailable),
     ),
 )]
-pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<Credentials>) -> Answer {
+pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginBody>) -> Answer {
     limited(&api, &req)?;
-    let Credentials { alias, password } = body.0;
+    let LoginBody { alias, password } = body.0;
     let alias = parse_alias(&alias)?;
     let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
     let by = match bearer(&req).map(str::to_owned) {
