@@ -46,8 +46,8 @@ fn section<'a>(codemap: &'a str, dir: &str) -> Option<&'a str> {
 }
 
 /// Whether `section` names `file` (relative to its package, e.g. `src/repo/aliases.rs`): by its
-/// path, or — for a file in a directory the section names (`src/repo/`) — by its stem in
-/// backticks.
+/// path, or — for a file in a directory the section names (`src/repo/`) — by its name or stem
+/// in backticks (`aliases.rs`, `aliases`; `mod.rs` by the directory alone).
 fn names(section: &str, file: &str) -> bool {
     if section.contains(file) {
         return true;
@@ -58,7 +58,8 @@ fn names(section: &str, file: &str) -> bool {
     };
     let dir = format!("{}/", parent.display());
     let stem = stem.to_string_lossy();
-    let by_stem = stem != "mod" && section.contains(&format!("`{stem}`"));
+    let by_stem = stem != "mod"
+        && (section.contains(&format!("`{stem}`")) || section.contains(&format!("`{stem}.rs`")));
     let mod_rs = stem == "mod" && section.contains(&format!("`{dir}`"));
     section.contains(&format!("`{dir}")) && (by_stem || mod_rs)
 }
