@@ -1,9 +1,9 @@
 //! Liveness and readiness.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
 
-use crate::openapi::{InternalError, Status, Unavailable};
+use crate::openapi::{InternalError, Unavailable};
+use crate::wire::health::Status;
 use crate::{Api, ApiError};
 
 /// `GET /healthz`: 200 while the process serves requests.
@@ -15,7 +15,7 @@ use crate::{Api, ApiError};
     responses((status = 200, description = "The process serves requests: `{\"status\": \"ok\"}`.", body = Status)),
 )]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Status { status: "ok" })
 }
 
 /// `GET /readyz`: 200 only while the database answers; 503 otherwise.
@@ -35,7 +35,7 @@ pub async fn readyz(api: web::Data<Api>, req: HttpRequest) -> Result<HttpRespons
     api.blocking(&req, move || db.ping())
         .await?
         .map_err(ApiError::unavailable)?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+    Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }
 
 /// `HEAD /healthz`: the status of `GET /healthz` without its body, for load balancers that

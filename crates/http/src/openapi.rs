@@ -3,9 +3,7 @@
 //! a test fails when the two drift (`ALIASKIT_WRITE_OPENAPI=1 cargo test -p aliaskit-http --test
 //! it openapi` rewrites the copy).
 //!
-//! The types here exist only to describe JSON the handlers write with `serde_json::json!`; the
-//! request bodies and the alias itself are described on their real types in [`crate::wire`] and
-//! the handlers' modules.
+//! The bodies are described on their real types in [`crate::wire`] and the handlers' modules.
 //!
 //! ```
 //! let doc: serde_json::Value = serde_json::from_slice(aliaskit_http::openapi::json()?)?;
@@ -14,20 +12,18 @@
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! ```
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
-use aliaskit_domain::opencap::AddressType as DomainAddressType;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
-use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
 
 use crate::ApiError;
-use crate::wire::AliasJson;
+use crate::wire::alias::{AliasType, ListStatus};
+use crate::wire::opencap::AddressType;
 
 /// The description of every route. [`json`] is its served form.
 #[derive(OpenApi)]
@@ -229,132 +225,7 @@ impl Modify for SecuritySchemes {
     }
 }
 
-// Schemas of the JSON the handlers write with `json!`.
-
-/// `conference` or `live`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AliasType {
-    /// A conference room.
-    Conference,
-    /// A live stream.
-    Live,
-}
-
-/// `status` of the listing: `active` (not yet past `expired_at`) or `expired`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ListStatus {
-    /// Not yet past `expired_at`.
-    Active,
-    /// Past `expired_at`, not yet purged.
-    Expired,
-}
-
-/// `{"data": Alias}`.
-#[derive(Serialize, ToSchema)]
-pub struct AliasData {
-    /// The alias.
-    pub data: AliasJson<'static>,
-}
-
-/// `{"data": {"entries": [Alias…], "after": cursor or null}}`.
-#[derive(Serialize, ToSchema)]
-pub struct AliasList {
-    /// One page.
-    pub data: AliasPage,
-}
-
-/// One page of the listing, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct AliasPage {
-    /// The aliases on this page.
-    pub entries: Vec<AliasJson<'static>>,
-    /// The cursor for the next page (`?after=`), `null` on the last page.
-    #[schema(required = true)]
-    pub after: Option<String>,
-}
-
-/// `{"message": "…"}`.
-#[derive(Serialize, ToSchema)]
-pub struct Message {
-    /// What was done.
-    pub message: String,
-}
-
-/// `{"status": "ok"}` (`/healthz`) or `{"status": "ready"}` (`/readyz`).
-#[derive(Serialize, ToSchema)]
-pub struct Status {
-    /// `ok` or `ready`.
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-/// An OpenCAP address type, by its number: 100 P2PKH, 101 P2SH, 102 Bech32/Bech32m segwit,
-/// 103 BIP47 payment code, 200/201 Bitcoin Cash legacy, 202 CashAddr, 300 Nano.
-pub struct AddressType;
-
-impl PartialSchema for AddressType {
-    fn schema() -> RefOr<Schema> {
-        let names: Vec<String> = DomainAddressType::ALL
-            .iter()
-            .map(|t| format!("{} {}", t.code(), t.name()))
-            .collect();
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .enum_values(Some(DomainAddressType::ALL.iter().map(|t| t.code())))
-            .description(Some(format!(
-                "An OpenCAP address type: {}.",
-                names.join(", ")
-            )))
-            .into()
-    }
-}
-
-impl ToSchema for AddressType {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("AddressType")
-    }
-}
-
-/// An address as OpenCAP answers it.
-#[derive(Serialize, ToSchema)]
-pub struct Address {
-    /// The type.
-    #[schema(value_type = AddressType)]
-    pub address_type: u16,
-    /// The address.
-    pub address: String,
-    /// Extensions as stored; `{}` if none were.
-    #[schema(value_type = Object)]
-    pub extensions: Value,
-}
-
-/// The Address Query's answer: one address (`address_type` given) or all of the alias's
-/// addresses, ordered by type.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum AddressOrAll {
-    /// With `address_type`.
-    One(Address),
-    /// Without `address_type`; possibly empty.
-    All(Vec<Address>),
-}
-
-/// `{"jwt": "…"}`.
-#[derive(Serialize, ToSchema)]
-pub struct Jwt {
-    /// The login token, for `Authorization: Bearer`.
-    pub jwt: String,
-}
-
-/// `{"alias": "…"}`: the alias signed up.
-#[derive(Serialize, ToSchema)]
-pub struct SignedUp {
-    /// The alias, `user$domain`.
-    #[schema(example = "alice$example.com")]
-    pub alias: String,
-}
+// The error shapes and the reusable error responses.
 
 /// A Datagram error: `{"error": {"message", "code", "detail"?}}`.
 #[derive(Serialize, ToSchema)]

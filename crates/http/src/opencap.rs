@@ -6,12 +6,10 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use aliaskit_domain::opencap::{
-    Address, AddressType, CapAlias, CapUser, Extensions, Password, StoredAddress,
-};
+use aliaskit_domain::opencap::{Address, AddressType, CapAlias, CapUser, Extensions, Password};
 use aliaskit_service::{Lookup, ServiceError, Signup};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{authenticate_org, bearer};
@@ -19,9 +17,12 @@ use crate::body::JsonBody;
 use crate::error::Flavor;
 use crate::metrics::{Limit, LoginFailure};
 use crate::openapi::{
-    Address as AddressJson, AddressOrAll, AddressType as AddressTypeSchema, CapBadRequest,
-    CapConflict, CapInternalError, CapNotFound, CapPayloadTooLarge, CapTooManyRequests,
-    CapUnauthorized, CapUnavailable, CapUnsupportedMediaType, Jwt, Message, SignedUp,
+    CapBadRequest, CapConflict, CapInternalError, CapNotFound, CapPayloadTooLarge,
+    CapTooManyRequests, CapUnauthorized, CapUnavailable, CapUnsupportedMediaType,
+};
+use crate::wire::Message;
+use crate::wire::opencap::{
+    Address as AddressJson, AddressOrAll, AddressType as AddressTypeSchema, Jwt, SignedUp,
 };
 use crate::{Api, ApiError};
 
@@ -33,15 +34,6 @@ fn cap(e: impl Into<ApiError>) -> ApiError {
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     cap(ApiError::invalid(Some(field), message))
-}
-
-/// An address as OpenCAP answers it; `extensions` is always present.
-fn address_json(stored: &StoredAddress) -> Value {
-    json!({
-        "address_type": stored.address.address_type().code(),
-        "address": stored.address.as_str(),
-        "extensions": Value::Object(stored.extensions.as_map().clone()),
-    })
 }
 
 fn parse_alias(raw: &str) -> Result<CapAlias, ApiError> {
@@ -114,12 +106,10 @@ pub async fn lookup(
                 .map_err(cap)?
         }
     };
-    Ok(match found {
-        Lookup::One(stored) => HttpResponse::Ok().json(address_json(&stored)),
-        Lookup::All(all) => {
-            HttpResponse::Ok().json(all.iter().map(address_json).collect::<Vec<_>>())
-        }
-    })
+    Ok(HttpResponse::Ok().json(match &found {
+        Lookup::One(stored) => AddressOrAll::One(AddressJson::from(stored)),
+        Lookup::All(all) => AddressOrAll::All(all.iter().map(AddressJson::from).collect()),
+    }))
 }
 
 /// Body of `/v1/auth` and `/v1/users`.
@@ -198,7 +188,7 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginBo
         Err(_) => {}
     }
     let jwt = jwt.map_err(cap)?;
-    Ok(HttpResponse::Ok().json(json!({ "jwt": jwt })))
+    Ok(HttpResponse::Ok().json(Jwt { jwt }))
 }
 
 /// A login's steps: the user read (blocking pool), the password check (the hashing pool, the
@@ -278,7 +268,9 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
         .await
         .map_err(cap)?
         .map_err(cap)?;
-    Ok(HttpResponse::Ok().json(json!({ "alias": registered.as_str() })))
+    Ok(HttpResponse::Ok().json(SignedUp {
+        alias: registered.as_str(),
+    }))
 }
 
 /// The user a login token in `Authorization: Bearer` speaks for.
@@ -364,8 +356,9 @@ pub async fn put_address(
         .map_err(|e| invalid("address_type", format!("address_type: {e}")))?;
     let address = Address::new(address_type, address)
         .map_err(|e| invalid("address", format!("address: {e}")))?;
-    let extensions = Extensions::new(extensions.unwrap_or_else(|| json!({})))
-        .map_err(|e| invalid("extensions", e.to_string()))?;
+    let extensions =
+        Extensions::new(extensions.unwrap_or_else(|| Value::Object(Default::default())))
+            .map_err(|e| invalid("extensions", e.to_string()))?;
     let service = api.service.clone();
     let stored = api
         .blocking(&req, move || {
@@ -374,7 +367,7 @@ pub async fn put_address(
         .await
         .map_err(cap)?
         .map_err(cap)?;
-    Ok(HttpResponse::Ok().json(address_json(&stored)))
+    Ok(HttpResponse::Ok().json(AddressJson::from(&stored)))
 }
 
 /// `DELETE /v1/addresses/{address_type}`.
@@ -408,9 +401,9 @@ pub async fn delete_address(
     .await
     .map_err(cap)?
     .map_err(cap)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "message": format!("address of type {} deleted", address_type.code())
-    })))
+    Ok(HttpResponse::Ok().json(Message {
+        message: format!("address of type {} deleted", address_type.code()),
+    }))
 }
 
 /// `DELETE /v1/users`: deletes the token's user and its addresses; its tokens stop working.
@@ -434,5 +427,7 @@ pub async fn delete_user(api: web::Data<Api>, req: HttpRequest, CapAuth(user): C
         .await
         .map_err(cap)?
         .map_err(cap)?;
-    Ok(HttpResponse::Ok().json(json!({ "message": format!("user {alias} deleted") })))
+    Ok(HttpResponse::Ok().json(Message {
+        message: format!("user {alias} deleted"),
+    }))
 }

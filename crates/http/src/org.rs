@@ -2,18 +2,21 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_domain::{AliasId, AliasKind};
-use aliaskit_service::{AliasStatus, ListQuery};
+use aliaskit_service::ListQuery;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::auth::Org;
 use crate::body::JsonBody;
 use crate::openapi::{
-    AliasData, AliasList, AliasNotFound, AliasType, BadRequest, InternalError, ListStatus, Message,
-    PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable, UnsupportedMediaType,
+    AliasNotFound, BadRequest, InternalError, PayloadTooLarge, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
 };
-use crate::wire::{AliasJson, CreateBody, UpdateBody, alias_answer};
+use crate::wire::Message;
+use crate::wire::alias::{
+    AliasData, AliasJson, AliasList, AliasPage, AliasType, CreateBody, ListStatus, UpdateBody,
+    alias_answer,
+};
 use crate::{Api, ApiError};
 
 type Answer = Result<HttpResponse, ApiError>;
@@ -117,21 +120,19 @@ pub async fn list(
     };
     let status = match params.status.as_deref() {
         None | Some("") => None,
-        Some("active") => Some(AliasStatus::Active),
-        Some("expired") => Some(AliasStatus::Expired),
-        Some(other) => {
-            return Err(ApiError::invalid(
+        Some(raw) => Some(raw.parse::<ListStatus>().map_err(|()| {
+            ApiError::invalid(
                 Some("status"),
                 format!(
                     "status must be \"active\" or \"expired\", not {}",
-                    aliaskit_domain::Error::shown(other)
+                    aliaskit_domain::Error::shown(raw)
                 ),
-            ));
-        }
+            )
+        })?),
     };
     let query = ListQuery {
         kind,
-        status,
+        status: status.map(Into::into),
         after: params.after.filter(|a| !a.is_empty()),
         limit,
     };
@@ -139,8 +140,12 @@ pub async fn list(
     let page = api
         .blocking(&req, move || service.list_aliases(org, &query))
         .await??;
-    let entries: Vec<AliasJson<'_>> = page.entries.iter().map(AliasJson::from).collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": { "entries": entries, "after": page.after } })))
+    Ok(HttpResponse::Ok().json(AliasList {
+        data: AliasPage {
+            entries: page.entries.iter().map(AliasJson::from).collect(),
+            after: page.after.as_deref(),
+        },
+    }))
 }
 
 /// `GET /organization/api/v1/alias/{id}`
@@ -239,7 +244,9 @@ pub async fn delete(
     let service = api.service.clone();
     api.blocking(&req, move || service.delete_alias(org, &id))
         .await??;
-    Ok(HttpResponse::Ok().json(json!({ "message": "Alias deleted successfully." })))
+    Ok(HttpResponse::Ok().json(Message {
+        message: "Alias deleted successfully.".to_owned(),
+    }))
 }
 
 /// `POST /organization/api/v1/alias/{id}/rotate-secret`: a new random `jwt_secret`, returned

@@ -8,11 +8,10 @@ use utoipa::IntoParams;
 use crate::auth::bearer;
 use crate::metrics::Limit;
 use crate::openapi::{
-    AliasData, AliasGone, AliasNotFound, BadRequest, InternalError, TooManyRequests, Unauthorized,
-    Unavailable,
+    AliasGone, AliasNotFound, BadRequest, InternalError, TooManyRequests, Unauthorized, Unavailable,
 };
 use crate::org::alias_id;
-use crate::wire::alias_answer;
+use crate::wire::alias::{AliasData, alias_answer};
 use crate::{Api, ApiError};
 
 /// Query of the retrieve; other parameters are ignored (clients add cache busters). No

@@ -604,8 +604,8 @@ fn debug_of_every_secret_bearing_type_is_redacted() {
             "AliasJson",
             format!(
                 "{:?}",
-                aliaskit_http::wire::Data {
-                    data: aliaskit_http::wire::AliasJson::from(&alias)
+                aliaskit_http::wire::alias::AliasData {
+                    data: aliaskit_http::wire::alias::AliasJson::from(&alias)
                 }
             ),
         ),

@@ -1,25 +1,104 @@
-//! The JSON shapes of the Datagram alias API (`docs/api.md`): request bodies in, aliases out.
+//! The JSON of the Datagram alias API (`docs/api.md`): request bodies in, aliases out. Each type is
+//! both what the handlers read or write and, through `ToSchema`, its OpenAPI schema.
+
+use std::str::FromStr;
 
 use aliaskit_domain::{Alias, AliasKind, AliasPatch, NewAlias, Patch, Sensitive};
+use aliaskit_service::AliasStatus;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::openapi::AliasType;
+/// `conference` or `live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AliasType {
+    /// A conference room.
+    Conference,
+    /// A live stream.
+    Live,
+}
 
-/// `{"data": …}`: the envelope of the alias API's answers, serialized straight from `T` (no
-/// intermediate `serde_json::Value`: one allocation less per key on the hot retrieve, and no
-/// extra copy of a secret).
-#[derive(Debug, Serialize)]
-pub struct Data<T> {
-    /// The answer.
-    pub data: T,
+impl From<AliasKind> for AliasType {
+    fn from(kind: AliasKind) -> Self {
+        match kind {
+            AliasKind::Conference => AliasType::Conference,
+            AliasKind::Live => AliasType::Live,
+        }
+    }
+}
+
+impl From<AliasType> for AliasKind {
+    fn from(kind: AliasType) -> Self {
+        match kind {
+            AliasType::Conference => AliasKind::Conference,
+            AliasType::Live => AliasKind::Live,
+        }
+    }
+}
+
+/// `status` of the listing: `active` (not yet past `expired_at`) or `expired`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ListStatus {
+    /// Not yet past `expired_at`.
+    Active,
+    /// Past `expired_at`, not yet purged.
+    Expired,
+}
+
+/// `active` or `expired`, exactly; anything else is `Err(())`.
+impl FromStr for ListStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "active" => Ok(ListStatus::Active),
+            "expired" => Ok(ListStatus::Expired),
+            _ => Err(()),
+        }
+    }
+}
+
+impl From<ListStatus> for AliasStatus {
+    fn from(status: ListStatus) -> Self {
+        match status {
+            ListStatus::Active => AliasStatus::Active,
+            ListStatus::Expired => AliasStatus::Expired,
+        }
+    }
+}
+
+/// `{"data": Alias}`.
+// Serialized straight from the alias, with no intermediate `serde_json::Value`: one allocation
+// less per key on the hot retrieve, and no extra copy of a secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AliasData<'a> {
+    /// The alias.
+    pub data: AliasJson<'a>,
 }
 
 /// `200 {"data": Alias}`.
 pub fn alias_answer(alias: &Alias) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(Data {
+    actix_web::HttpResponse::Ok().json(AliasData {
         data: AliasJson::from(alias),
     })
+}
+
+/// `{"data": {"entries": [Alias…], "after": cursor or null}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AliasList<'a> {
+    /// One page.
+    pub data: AliasPage<'a>,
+}
+
+/// One page of the listing, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AliasPage<'a> {
+    /// The aliases on this page.
+    pub entries: Vec<AliasJson<'a>>,
+    /// The cursor for the next page (`?after=`), `null` on the last page.
+    #[schema(value_type = Option<String>, required = true)]
+    pub after: Option<&'a str>,
 }
 
 /// An alias on the wire: every key present, absent values `null`, times in Unix seconds.
@@ -31,8 +110,7 @@ pub struct AliasJson<'a> {
     id: &'a str,
     /// `conference` or `live`.
     #[serde(rename = "type")]
-    #[schema(value_type = AliasType)]
-    kind: &'static str,
+    kind: AliasType,
     /// Display name.
     #[schema(value_type = Option<String>, required = true)]
     name: Option<&'a str>,
@@ -74,7 +152,7 @@ impl<'a> From<&'a Alias> for AliasJson<'a> {
     fn from(a: &'a Alias) -> Self {
         AliasJson {
             id: a.id.as_str(),
-            kind: a.kind.as_str(),
+            kind: a.kind.into(),
             name: a.name.as_deref(),
             passcode: a.passcode.as_ref().map(Sensitive::expose),
             jwt_secret: a.jwt_secret.as_ref().map(Sensitive::expose),
@@ -93,8 +171,7 @@ impl<'a> From<&'a Alias> for AliasJson<'a> {
 pub struct CreateBody {
     /// `conference` or `live`.
     #[serde(rename = "type")]
-    #[schema(value_type = AliasType)]
-    kind: AliasKind,
+    kind: AliasType,
     /// Display name, at most 255 characters.
     #[serde(default)]
     #[schema(max_length = 255)]
@@ -120,7 +197,7 @@ pub struct CreateBody {
 impl From<CreateBody> for NewAlias {
     fn from(b: CreateBody) -> Self {
         NewAlias {
-            kind: b.kind,
+            kind: b.kind.into(),
             name: b.name,
             passcode: b.passcode.map(Sensitive::from),
             jwt_secret: b.jwt_secret.map(Sensitive::from),
@@ -138,8 +215,7 @@ impl From<CreateBody> for NewAlias {
 pub struct UpdateBody {
     /// `conference` or `live`; required, as in Datagram.
     #[serde(rename = "type")]
-    #[schema(value_type = AliasType)]
-    kind: AliasKind,
+    kind: AliasType,
     /// Display name, at most 255 characters; `null` clears it, absent keeps it.
     #[serde(default, deserialize_with = "patch")]
     #[schema(value_type = Option<String>, max_length = 255)]
@@ -182,7 +258,7 @@ fn sensitive(p: Patch<String>) -> Patch<Sensitive> {
 impl From<UpdateBody> for AliasPatch {
     fn from(b: UpdateBody) -> Self {
         AliasPatch {
-            kind: b.kind,
+            kind: b.kind.into(),
             name: b.name,
             passcode: sensitive(b.passcode),
             jwt_secret: sensitive(b.jwt_secret),

@@ -1,0 +1,21 @@
+//! The JSON the routes read and write, by route family. Each type is what its handlers
+//! serialize (or deserialize) and, through `ToSchema`, its own OpenAPI schema: the description
+//! cannot drift from the bodies.
+//!
+//! - [`alias`]: the Datagram alias API (aliases, the listing, the create and update bodies);
+//! - [`opencap`]: OpenCAP addresses, login and signup answers;
+//! - [`health`]: `/healthz` and `/readyz`.
+
+pub mod alias;
+pub mod health;
+pub mod opencap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `{"message": "…"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Message {
+    /// What was done.
+    pub message: String,
+}
