@@ -56,7 +56,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let payload = Rc::new(RefCell::new(payload.take()));
         let mut reader = Payload::from(Box::pin(Shared(Rc::clone(&payload))) as Pin<Box<_>>);
         let bytes = web::Bytes::from_request(req, &mut reader);
-        let flavor = crate::Flavor::of_path(req.path());
         Box::pin(async move {
             let result = async {
                 if !is_json {
@@ -83,7 +82,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 parse(&bytes)
             }
             .await;
-            result.map(JsonBody).map_err(|e| e.flavored(flavor))
+            result.map(JsonBody)
         })
     }
 }
@@ -127,6 +126,6 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.strip_suffix('`'));
-        ApiError::invalid(missing, message)
+        ApiError::invalid(missing, message.to_owned())
     })
 }

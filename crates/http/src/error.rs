@@ -1,34 +1,66 @@
-//! The one place that knows HTTP statuses: every failure becomes
-//! `{"error": {"message", "code", "detail"?}}` with the status of `docs/api.md#errors`.
+//! The one place that knows HTTP statuses: every failure becomes an [`ApiError`] with the status
+//! `docs/api.md` lists, written as a [`DatagramError`] or, on the OpenCAP routes, an
+//! [`OpenCapError`].
+//!
+//! Which of the two is decided once, by the route: the OpenCAP routes are mounted in a scope
+//! wrapped by [`opencap_shape`], which writes every error answer under it in the OpenCAP shape;
+//! every other route answers in the Datagram shape. Handlers never choose.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use aliaskit_service::ServiceError;
 use aliaskit_token::TokenError;
-use serde_json::{Value, json};
+use serde::Serialize;
+
+use crate::wire::error::{DatagramError, DatagramErrorBody, Detail, OpenCapError};
+
+/// The path prefix of the OpenCAP routes, the scope [`crate::Api::configure`] mounts them under.
+pub const OPENCAP_SCOPE: &str = "/v1";
 
 /// Which protocol's error body to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
-    /// Datagram routes: `{"error": {"message", "code", "detail"?}}` (`docs/api.md#errors`).
+    /// Datagram routes: [`DatagramError`], `{"error": {"message", "code", "detail"?}}`
+    /// (`docs/api.md`).
     Datagram,
-    /// OpenCAP routes (`/v1/…`): `{"message", "code"}` (`docs/opencap.md`).
+    /// OpenCAP routes (`/v1/…`): [`OpenCapError`], `{"message", "code"}`
+    /// (`docs/opencap.md`).
     OpenCap,
 }
 
 impl Flavor {
-    /// The flavor of the routes `path` belongs to.
+    /// The shape the routes `req` went to answer in: [`Flavor::OpenCap`] once [`opencap_shape`]
+    /// has seen the request, else [`Flavor::Datagram`].
+    pub fn of(req: &HttpRequest) -> Flavor {
+        req.extensions()
+            .get::<Flavor>()
+            .copied()
+            .unwrap_or(Flavor::Datagram)
+    }
+
+    /// The shape the routes at `path` answer in, without a request: OpenCAP under
+    /// [`OPENCAP_SCOPE`], where [`crate::Api::configure`] mounts those routes.
     pub fn of_path(path: &str) -> Flavor {
-        if path == "/v1" || path.starts_with("/v1/") {
-            Flavor::OpenCap
-        } else {
-            Flavor::Datagram
+        match path.strip_prefix(OPENCAP_SCOPE) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => Flavor::OpenCap,
+            _ => Flavor::Datagram,
         }
     }
 }
+
+/// The message of every Datagram `401`, as the Datagram docs spell it.
+const UNAUTHORIZED: &str = "UNAUTHORIZED";
+/// The message of an opaque `500`.
+const INTERNAL: &str = "internal server error";
+/// The message of a `503`.
+const UNAVAILABLE: &str = "the service is temporarily unavailable; retry shortly";
 
 /// An error answer (boxed: it travels in every handler's `Result`).
 #[derive(Debug)]
@@ -36,82 +68,131 @@ pub struct ApiError(Box<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    flavor: Flavor,
     status: StatusCode,
-    code: &'static str,
-    message: String,
-    detail: Option<Value>,
-    www_authenticate: Option<String>,
+    code: Cow<'static, str>,
+    says: Says,
+    detail: Option<Fact>,
+    /// `WWW-Authenticate` (a `401`).
+    challenge: Option<Challenge>,
     /// Seconds for `Retry-After` (429; 503 always says 5).
     retry_after: Option<u64>,
+    /// The id of the request, on an opaque `5xx` (written by the `observe` middleware).
+    request_id: Option<String>,
     /// The cause, for the log only (5xx); never sent.
     cause: Option<String>,
     /// Close the connection after this answer (`Connection: close`).
     close: bool,
 }
 
+/// What the body says besides the code.
+#[derive(Debug)]
+enum Says {
+    /// This message, in both shapes.
+    Message(Cow<'static, str>),
+    /// A refused credential and why: the Datagram shape says its documented [`UNAUTHORIZED`]
+    /// and puts the reason in `detail`; the OpenCAP shape has one message, the reason.
+    Unauthorized(Cow<'static, str>),
+}
+
+/// A Datagram `detail` besides a `401`'s reason and a `5xx`'s request id.
+#[derive(Debug)]
+enum Fact {
+    /// The request field at fault.
+    Field(String),
+    /// The methods the path takes; also the `Allow` header.
+    Allow(&'static str),
+    /// When the alias expired.
+    ExpiredAt(i64),
+}
+
+/// The `WWW-Authenticate` challenge of a `401` (RFC 6750 §3).
+#[derive(Debug)]
+enum Challenge {
+    /// `Bearer realm="aliaskit"`: no credential, or not a valid one.
+    Bearer,
+    /// A bearer token was refused: `error="invalid_token"` and why.
+    InvalidToken {
+        /// The refusal, as the body says it.
+        reason: String,
+    },
+}
+
+impl Challenge {
+    fn header(&self) -> Option<HeaderValue> {
+        match self {
+            Challenge::Bearer => Some(HeaderValue::from_static("Bearer realm=\"aliaskit\"")),
+            Challenge::InvalidToken { reason } => {
+                // RFC 6750 §3: `error_description` is visible ASCII without `"` and `\`. The
+                // reason may quote an alias id or an `alg` from the token, in any script;
+                // anything else would make the header value invalid and the header would be
+                // lost.
+                let description: String = reason
+                    .chars()
+                    .map(|c| match c {
+                        '"' | '\\' => '\'',
+                        ' ' | '!'..='~' => c,
+                        _ => '?',
+                    })
+                    .collect();
+                HeaderValue::from_str(&format!(
+                    "Bearer realm=\"aliaskit\", error=\"invalid_token\", error_description=\"{description}\""
+                ))
+                .ok()
+            }
+        }
+    }
+}
+
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::saying(status, code, Says::Message(message.into()))
+    }
+
+    fn saying(status: StatusCode, code: &'static str, says: Says) -> Self {
         ApiError(Box::new(Inner {
-            flavor: Flavor::Datagram,
             status,
-            code,
-            message: message.into(),
+            code: Cow::Borrowed(code),
+            says,
             detail: None,
-            www_authenticate: None,
+            challenge: None,
             retry_after: None,
+            request_id: None,
             cause: None,
             close: false,
         }))
     }
 
-    fn detail(mut self, detail: Value) -> Self {
-        self.0.detail = Some(detail);
-        self
-    }
-
     /// `400 invalid_request`, naming the field when there is one.
-    pub fn invalid(field: Option<&str>, message: impl Into<String>) -> Self {
-        let e = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
-        match field {
-            Some(f) => e.detail(json!({ "field": f })),
-            None => e,
-        }
+    pub fn invalid(field: Option<&str>, message: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
+        e.0.detail = field.map(|f| Fact::Field(f.to_owned()));
+        e
     }
 
     /// `400 malformed_json`.
-    pub fn malformed_json(message: impl Into<String>) -> Self {
+    pub fn malformed_json(message: impl Into<Cow<'static, str>>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", message)
     }
 
-    /// `401 unauthorized`, message `UNAUTHORIZED` as the Datagram docs spell it.
-    pub fn unauthorized(reason: &str) -> Self {
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "UNAUTHORIZED")
-            .detail(Value::String(reason.to_owned()));
-        e.0.www_authenticate = Some("Bearer realm=\"aliaskit\"".into());
-        e
+    /// `401 unauthorized`: `UNAUTHORIZED` (as the Datagram docs spell it) and `reason`.
+    pub fn unauthorized(reason: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::refused("unauthorized", reason.into(), Challenge::Bearer)
     }
 
     /// `401` for a refused bearer token: its stable code, its reason, and the RFC 6750 header.
     pub fn invalid_token(e: &TokenError) -> Self {
         let reason = e.to_string();
-        let mut err = ApiError::new(StatusCode::UNAUTHORIZED, e.code(), "UNAUTHORIZED")
-            .detail(Value::String(reason.clone()));
-        // RFC 6750 §3: `error_description` is visible ASCII without `"` and `\`. The reason may
-        // quote an alias id or an `alg` from the token, in any script; anything else would make
-        // the header value invalid and the header would be lost.
-        let description: String = reason
-            .chars()
-            .map(|c| match c {
-                '"' | '\\' => '\'',
-                ' ' | '!'..='~' => c,
-                _ => '?',
-            })
-            .collect();
-        err.0.www_authenticate = Some(format!(
-            "Bearer realm=\"aliaskit\", error=\"invalid_token\", error_description=\"{description}\""
-        ));
-        err
+        ApiError::refused(
+            e.code(),
+            Cow::Owned(reason.clone()),
+            Challenge::InvalidToken { reason },
+        )
+    }
+
+    fn refused(code: &'static str, reason: Cow<'static, str>, challenge: Challenge) -> Self {
+        let mut e = ApiError::saying(StatusCode::UNAUTHORIZED, code, Says::Unauthorized(reason));
+        e.0.challenge = Some(challenge);
+        e
     }
 
     /// `404 alias_not_found`, message `Alias not found` as the Datagram docs spell it.
@@ -128,14 +209,15 @@ impl ApiError {
         )
     }
 
-    /// `405 method_not_allowed`, with the methods the path takes.
-    pub fn method_not_allowed(method: &str, allowed: &str) -> Self {
-        ApiError::new(
+    /// `405 method_not_allowed`, with the methods the path takes (in `Allow` and `detail`).
+    pub fn method_not_allowed(method: &str, allowed: &'static str) -> Self {
+        let mut e = ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             format!("{method} is not allowed here; use {allowed}"),
-        )
-        .detail(json!({ "allow": allowed }))
+        );
+        e.0.detail = Some(Fact::Allow(allowed));
+        e
     }
 
     /// `413 payload_too_large`.
@@ -179,7 +261,7 @@ impl ApiError {
         let mut e = ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "internal server error",
+            INTERNAL,
         );
         e.0.cause = Some(cause.to_string());
         e
@@ -187,43 +269,128 @@ impl ApiError {
 
     /// `503 unavailable`: the database does not answer; the client may retry.
     pub fn unavailable(cause: impl fmt::Display) -> Self {
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the service is temporarily unavailable; retry shortly",
-        );
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE);
         e.0.cause = Some(cause.to_string());
         e.0.retry_after = Some(5);
         e
     }
 
-    /// The same error, written in `flavor`'s body shape.
-    pub fn flavored(mut self, flavor: Flavor) -> Self {
-        self.0.flavor = flavor;
-        self
-    }
-
-    /// The same error, in the body shape of the routes `req` went to.
-    pub fn for_request(self, req: &actix_web::HttpRequest) -> Self {
-        self.flavored(Flavor::of_path(req.path()))
-    }
-
     /// `429 too_many_requests`, with `Retry-After`.
-    pub fn too_many(message: impl Into<String>, retry_after: u64) -> Self {
+    pub fn too_many(message: impl Into<Cow<'static, str>>, retry_after: u64) -> Self {
         let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
         e.0.retry_after = Some(retry_after.max(1));
         e
     }
 
+    /// The opaque body of a `5xx` answer with `status`: `unavailable` for a `503`, else
+    /// `internal_error`, naming the request whose log line has the cause.
+    pub(crate) fn opaque(status: StatusCode, request_id: &str) -> Self {
+        let mut e = if status == StatusCode::SERVICE_UNAVAILABLE {
+            ApiError::new(status, "unavailable", UNAVAILABLE)
+        } else {
+            ApiError::new(status, "internal_error", INTERNAL)
+        };
+        e.0.request_id = Some(request_id.to_owned());
+        e
+    }
+
+    /// A `4xx` that a layer other than aliaskit's handlers wrote without a JSON body (actix-cors
+    /// refusing a preflight): the code is the status's reason phrase in snake case
+    /// (`bad_request`, `payload_too_large`), as aliaskit's own codes for those statuses are.
+    pub(crate) fn foreign(status: StatusCode, message: String) -> Self {
+        let mut e = ApiError::new(status, "client_error", message);
+        if let Some(reason) = status.canonical_reason() {
+            e.0.code = Cow::Owned(reason.to_ascii_lowercase().replace([' ', '-'], "_"));
+        }
+        e
+    }
+
     /// The stable machine code.
-    pub fn code(&self) -> &'static str {
-        self.0.code
+    pub fn code(&self) -> &str {
+        &self.0.code
     }
 
     /// The cause to log, if any.
     pub fn cause(&self) -> Option<&str> {
         self.0.cause.as_deref()
     }
+
+    /// The body in the Datagram shape.
+    pub fn datagram(&self) -> DatagramError<'_> {
+        let e = &self.0;
+        let (message, reason) = match &e.says {
+            Says::Message(message) => (message.as_ref(), None),
+            Says::Unauthorized(reason) => (UNAUTHORIZED, Some(Detail::Reason(reason))),
+        };
+        let detail = reason
+            .or(e.detail.as_ref().map(|fact| match fact {
+                Fact::Field(field) => Detail::Field { field },
+                Fact::Allow(allow) => Detail::Allow { allow },
+                Fact::ExpiredAt(expired_at) => Detail::ExpiredAt {
+                    expired_at: *expired_at,
+                },
+            }))
+            .or(e
+                .request_id
+                .as_deref()
+                .map(|request_id| Detail::RequestId { request_id }));
+        DatagramError {
+            error: DatagramErrorBody {
+                message,
+                code: &e.code,
+                detail,
+            },
+        }
+    }
+
+    /// The body in the OpenCAP shape.
+    pub fn opencap(&self) -> OpenCapError<'_> {
+        let e = &self.0;
+        let message = match &e.says {
+            Says::Message(message) | Says::Unauthorized(message) => message,
+        };
+        OpenCapError {
+            message,
+            code: &e.code,
+            request_id: e.request_id.as_deref(),
+        }
+    }
+
+    /// The body in `flavor`'s shape, as JSON.
+    pub fn body(&self, flavor: Flavor) -> Vec<u8> {
+        match flavor {
+            Flavor::Datagram => json(&self.datagram()),
+            Flavor::OpenCap => json(&self.opencap()),
+        }
+    }
+
+    /// The whole answer, its body in `flavor`'s shape.
+    pub fn response(&self, flavor: Flavor) -> HttpResponse {
+        let e = &self.0;
+        let mut response = HttpResponse::build(e.status);
+        if let Some(value) = e.challenge.as_ref().and_then(Challenge::header) {
+            response.insert_header((header::WWW_AUTHENTICATE, value));
+        }
+        if let Some(Fact::Allow(allow)) = e.detail
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            response.insert_header((header::ALLOW, value));
+        }
+        if let Some(seconds) = e.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        if e.close {
+            response.force_close();
+        }
+        response
+            .content_type(header::ContentType::json())
+            .body(self.body(flavor))
+    }
+}
+
+/// `value` as JSON. The error shapes hold only strings and integers, which always serialize.
+fn json(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// Caller input in a message: at most 80 characters.
@@ -238,62 +405,45 @@ fn shorten(s: &str) -> String {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = &self.0;
-        match &e.cause {
-            Some(cause) => write!(f, "{} ({}): {cause}", e.code, e.status),
-            None => write!(f, "{} ({}): {}", e.code, e.status, e.message),
+        match (&e.cause, &e.says) {
+            (Some(cause), _) => write!(f, "{} ({}): {cause}", e.code, e.status),
+            (None, Says::Message(message) | Says::Unauthorized(message)) => {
+                write!(f, "{} ({}): {message}", e.code, e.status)
+            }
         }
     }
 }
 
+/// Written in the Datagram shape; [`opencap_shape`] rewrites it on the OpenCAP routes.
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.0.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let e = &self.0;
-        let body = match e.flavor {
-            Flavor::Datagram => {
-                let mut error = json!({ "message": e.message, "code": e.code });
-                if let Some(detail) = &e.detail {
-                    error["detail"] = detail.clone();
-                }
-                json!({ "error": error })
-            }
-            // OpenCAP has one message: the specific reason where the Datagram shape keeps the
-            // documented "UNAUTHORIZED" and puts the reason in `detail`.
-            Flavor::OpenCap => {
-                let message = match (&e.detail, e.message.as_str()) {
-                    (Some(Value::String(reason)), "UNAUTHORIZED") => reason.as_str(),
-                    _ => e.message.as_str(),
-                };
-                json!({ "message": message, "code": e.code })
-            }
-        };
-        let mut response = HttpResponse::build(e.status);
-        if let Some(value) = e
-            .www_authenticate
-            .as_deref()
-            .and_then(|v| HeaderValue::from_str(v).ok())
-        {
-            response.insert_header((header::WWW_AUTHENTICATE, value));
-        }
-        if e.close {
-            response.force_close();
-        }
-        if let Some(seconds) = e.retry_after {
-            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-        }
-        if let Some(value) = e
-            .detail
-            .as_ref()
-            .and_then(|d| d["allow"].as_str())
-            .and_then(|allow| HeaderValue::from_str(allow).ok())
-        {
-            response.insert_header((header::ALLOW, value));
-        }
-        response.json(body)
+        self.response(Flavor::Datagram)
     }
+}
+
+/// The OpenCAP routes' error shape, for the scope it wraps: marks each request
+/// [`Flavor::OpenCap`] (so the `observe` middleware writes its opaque `5xx` and foreign `4xx`
+/// bodies in that shape too) and writes every [`ApiError`] answered under it — a handler's, an
+/// extractor's, a `404` or `405` — as an [`OpenCapError`], its status and headers unchanged.
+pub async fn opencap_shape(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    req.extensions_mut().insert(Flavor::OpenCap);
+    let res = next.call(req).await?.map_into_boxed_body();
+    let body = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(|e| e.body(Flavor::OpenCap));
+    Ok(match body {
+        Some(body) => res.map_body(|_, _| BoxBody::new(body)),
+        None => res,
+    })
 }
 
 impl From<ServiceError> for ApiError {
@@ -301,18 +451,19 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::AliasNotFound => ApiError::alias_not_found(),
             ServiceError::AliasExpired { expired_at } => {
-                ApiError::new(StatusCode::GONE, "alias_expired", "Alias expired")
-                    .detail(json!({ "expired_at": expired_at }))
+                let mut e = ApiError::new(StatusCode::GONE, "alias_expired", "Alias expired");
+                e.0.detail = Some(Fact::ExpiredAt(expired_at));
+                e
             }
             ServiceError::Unauthorized { reason } | ServiceError::WrongPasscode { reason, .. } => {
                 ApiError::unauthorized(reason)
             }
             e @ ServiceError::PasscodeLocked { block, retry_after } => {
                 let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
-                err.0.code = match block.scope {
+                err.0.code = Cow::Borrowed(match block.scope {
                     aliaskit_service::PasscodeScope::Alias => "passcode_locked",
                     aliaskit_service::PasscodeScope::Client => "passcode_locked_for_address",
-                };
+                });
                 err
             }
             ServiceError::InvalidToken(e) => ApiError::invalid_token(&e),
@@ -341,19 +492,19 @@ impl From<ServiceError> for ApiError {
             e @ ServiceError::DomainNotServed { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "domain_not_served", e.to_string())
             }
-            e @ ServiceError::SignupClosed => ApiError::unauthorized(&e.to_string()),
+            e @ ServiceError::SignupClosed => ApiError::unauthorized(e.to_string()),
             e @ ServiceError::CapUserTaken => {
                 ApiError::new(StatusCode::CONFLICT, "alias_taken", e.to_string())
             }
             e @ ServiceError::LoginFailed => {
                 let mut err =
                     ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", e.to_string());
-                err.0.www_authenticate = Some("Bearer realm=\"aliaskit\"".into());
+                err.0.challenge = Some(Challenge::Bearer);
                 err
             }
             e @ ServiceError::AccountLocked { retry_after } => {
                 let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
-                err.0.code = "account_locked";
+                err.0.code = Cow::Borrowed("account_locked");
                 err
             }
             ServiceError::Unavailable(cause) => ApiError::unavailable(cause),

@@ -150,7 +150,10 @@ mod tests {
         // The runtime is single-threaded: this yield lets `queued` enqueue its job.
         actix_web::rt::task::yield_now().await;
         let refused = pool.run(|| "must not run").await;
-        assert_eq!(refused.err().map(|e| e.code()), Some("unavailable"));
+        assert_eq!(
+            refused.as_ref().err().map(ApiError::code),
+            Some("unavailable")
+        );
         let _ = release.send(());
         assert_eq!(blocker.await.ok().and_then(Result::ok), Some("ran"));
         assert_eq!(queued.await.ok().and_then(Result::ok), Some("queued ran"));
@@ -160,7 +163,10 @@ mod tests {
     async fn a_panicking_job_is_an_error_and_the_thread_keeps_hashing() {
         let pool = HashingPool::new(1, 4);
         let panicked = pool.run(|| -> u32 { panic!("boom") }).await;
-        assert_eq!(panicked.err().map(|e| e.code()), Some("internal_error"));
+        assert_eq!(
+            panicked.as_ref().err().map(ApiError::code),
+            Some("internal_error")
+        );
         assert_eq!(pool.run(|| 7).await.ok(), Some(7));
     }
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::openapi::{InternalError, Unavailable};
+use crate::wire::error::{InternalError, Unavailable};
 use crate::wire::health::Status;
 use crate::{Api, ApiError};
 

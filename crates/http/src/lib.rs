@@ -117,14 +117,11 @@ impl Api {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.clone()))
             .app_data(web::PayloadConfig::new(self.body_limit))
-            .app_data(web::QueryConfig::default().error_handler(|e, req| {
-                ApiError::invalid(None, format!("bad query string: {e}"))
-                    .for_request(req)
-                    .into()
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError::invalid(None, format!("bad query string: {e}")).into()
             }))
             .app_data(
-                web::PathConfig::default()
-                    .error_handler(|_, req| ApiError::alias_not_found().for_request(req).into()),
+                web::PathConfig::default().error_handler(|_, _| ApiError::alias_not_found().into()),
             )
             // Routes are tried in this order: the hot public retrieve first.
             .service(resource("/api/v1/alias/{id}", "GET").route(web::get().to(public::retrieve)))
@@ -171,9 +168,11 @@ impl Api {
                 resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
                     .route(web::post().to(org::rotate_stream_key)),
             )
+            // OpenCAP: its own error shape and open CORS, for everything under the scope.
             .service(
-                web::scope("/v1")
+                web::scope(error::OPENCAP_SCOPE)
                     .wrap(cors())
+                    .wrap(middleware::from_fn(error::opencap_shape))
                     .service(
                         resource("/addresses", "GET, PUT")
                             .route(web::get().to(opencap::lookup))
@@ -222,14 +221,12 @@ pub fn app(
 /// A resource whose other methods answer `405` with `Allow: <allow>` and a JSON body.
 fn resource(path: &str, allow: &'static str) -> Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
-        Err::<HttpResponse, _>(
-            ApiError::method_not_allowed(req.method().as_str(), allow).for_request(&req),
-        )
+        Err::<HttpResponse, _>(ApiError::method_not_allowed(req.method().as_str(), allow))
     }))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::no_route(req.method().as_str(), req.path()).for_request(&req))
+    Err(ApiError::no_route(req.method().as_str(), req.path()))
 }
 
 /// OpenCAP is called from wallets in browsers: any origin, preflight answered.
@@ -329,12 +326,12 @@ mod tests {
         let late = api
             .blocking(&req, || std::thread::sleep(Duration::from_secs(2)))
             .await;
-        assert_eq!(late.err().map(|e| e.code()), Some("unavailable"));
+        assert_eq!(late.as_ref().err().map(ApiError::code), Some("unavailable"));
         let took = started.elapsed();
         assert!(took < Duration::from_millis(1_500), "{took:?}");
         let spent = api.blocking(&req, || 7).await;
         assert_eq!(
-            spent.err().map(|e| e.code()),
+            spent.as_ref().err().map(ApiError::code),
             Some("unavailable"),
             "no time left"
         );

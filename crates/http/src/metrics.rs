@@ -330,7 +330,7 @@ fn method_label(method: &Method) -> &'static str {
     responses(
         (status = 200, description = "Every metric, in the Prometheus text exposition format \
 (`text/plain; version=0.0.4`).", body = String, content_type = "text/plain"),
-        (status = 500, response = crate::openapi::InternalError),
+        (status = 500, response = crate::wire::error::InternalError),
     ),
 )]
 pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {

@@ -8,7 +8,8 @@
 //! pattern (see [`crate::metrics`]). A 5xx body is replaced with an opaque one that names the
 //! request id, and its cause is logged with it.
 //! A 4xx that is not JSON — written by a layer other than our handlers, such as actix-cors
-//! refusing a preflight in plain text — gets the JSON error shape of its routes.
+//! refusing a preflight in plain text — gets the JSON error shape of its routes. Both are
+//! written by [`ApiError`], in the shape its routes chose ([`Flavor::of`]).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,11 +17,11 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
-use serde_json::json;
+
+use crate::{ApiError, Flavor};
 
 /// The id of the request being served, in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub async fn observe(
             .error()
             .map_or_else(|| "no error recorded".to_owned(), ToString::to_string);
         tracing::error!(request_id = %id, %method, %path, status = status.as_u16(), %cause, "request failed");
-        let body = opaque_body(status, &id, crate::Flavor::of_path(&path));
+        let body = ApiError::opaque(status, &id).body(Flavor::of(res.request()));
         res = res.map_body(|head, _| json_body(head, body));
     } else {
         tracing::info!(request_id = %id, %method, %path, status = status.as_u16(), latency_ms, "request");
@@ -71,7 +72,7 @@ pub async fn observe(
                 },
                 |e| e.to_string().chars().take(200).collect(),
             );
-            let body = client_error_body(status, &message, crate::Flavor::of_path(&path));
+            let body = ApiError::foreign(status, message).body(Flavor::of(res.request()));
             res = res.map_body(|head, _| json_body(head, body));
         }
     }
@@ -79,7 +80,7 @@ pub async fn observe(
 }
 
 /// `body` as the response's body, labelled JSON.
-fn json_body(head: &mut actix_web::dev::ResponseHead, body: String) -> BoxBody {
+fn json_body(head: &mut actix_web::dev::ResponseHead, body: Vec<u8>) -> BoxBody {
     head.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -92,38 +93,6 @@ fn is_json(headers: &header::HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
-}
-
-/// The JSON error body for a 4xx written elsewhere: the code is the status's reason phrase in
-/// snake case (`bad_request`, `payload_too_large`), as our own codes for those statuses are.
-fn client_error_body(status: StatusCode, message: &str, flavor: crate::Flavor) -> String {
-    let code = status.canonical_reason().map_or_else(
-        || "client_error".to_owned(),
-        |reason| reason.to_ascii_lowercase().replace([' ', '-'], "_"),
-    );
-    match flavor {
-        crate::Flavor::Datagram => json!({ "error": { "message": message, "code": code } }),
-        crate::Flavor::OpenCap => json!({ "message": message, "code": code }),
-    }
-    .to_string()
-}
-
-fn opaque_body(status: StatusCode, id: &str, flavor: crate::Flavor) -> String {
-    let (code, message) = if status == StatusCode::SERVICE_UNAVAILABLE {
-        (
-            "unavailable",
-            "the service is temporarily unavailable; retry shortly",
-        )
-    } else {
-        ("internal_error", "internal server error")
-    };
-    match flavor {
-        crate::Flavor::Datagram => json!({
-            "error": { "message": message, "code": code, "detail": { "request_id": id } }
-        }),
-        crate::Flavor::OpenCap => json!({ "message": message, "code": code, "request_id": id }),
-    }
-    .to_string()
 }
 
 /// A client-sent id, if it is 1–64 characters of `[A-Za-z0-9._-]` (anything else could forge
@@ -162,6 +131,7 @@ fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use actix_web::{App, HttpResponse, middleware, test, web};
+    use serde_json::json;
 
     use super::*;
 
@@ -174,9 +144,14 @@ mod tests {
                     "/plain",
                     web::get().to(|| async { HttpResponse::BadRequest().body("nope") }),
                 )
-                .route(
-                    "/v1/plain",
-                    web::get().to(|| async { HttpResponse::UriTooLong().finish() }),
+                // The OpenCAP routes' scope, as `Api::configure` mounts it.
+                .service(
+                    web::scope(crate::error::OPENCAP_SCOPE)
+                        .wrap(middleware::from_fn(crate::error::opencap_shape))
+                        .route(
+                            "/plain",
+                            web::get().to(|| async { HttpResponse::UriTooLong().finish() }),
+                        ),
                 )
                 .route(
                     "/json",

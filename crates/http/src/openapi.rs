@@ -16,13 +16,19 @@ use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::ContentType;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use crate::ApiError;
 use crate::wire::alias::{AliasType, ListStatus};
+use crate::wire::error::{
+    AliasGone, AliasNotFound, BadRequest, CapBadRequest, CapConflict, CapInternalError,
+    CapNotFound, CapPayloadTooLarge, CapRequestTimeout, CapTooManyRequests, CapUnauthorized,
+    CapUnavailable, CapUnsupportedMediaType, DatagramError, DatagramErrorBody, InternalError,
+    MethodNotAllowed, OpenCapError, PayloadTooLarge, RequestTimeout, TooManyRequests, Unauthorized,
+    Unavailable, UnsupportedMediaType,
+};
 use crate::wire::opencap::AddressType;
 
 /// The description of every route. [`json`] is its served form.
@@ -64,7 +70,14 @@ line `400`) have no body: see docs/api.md."
         crate::opencap::delete_user,
     ),
     components(
-        schemas(AddressType, AliasType, ListStatus, Error, ErrorDetail, CapError),
+        schemas(
+            AddressType,
+            AliasType,
+            ListStatus,
+            DatagramError,
+            DatagramErrorBody,
+            OpenCapError
+        ),
         responses(
             BadRequest,
             Unauthorized,
@@ -224,142 +237,3 @@ impl Modify for SecuritySchemes {
         );
     }
 }
-
-// The error shapes and the reusable error responses.
-
-/// A Datagram error: `{"error": {"message", "code", "detail"?}}`.
-#[derive(Serialize, ToSchema)]
-pub struct Error {
-    /// What went wrong.
-    pub error: ErrorDetail,
-}
-
-/// The inside of a Datagram error.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Human text; `UNAUTHORIZED` and `Alias not found` as the Datagram docs spell them.
-    #[schema(example = "Alias not found")]
-    pub message: String,
-    /// A stable machine code (docs/api.md).
-    #[schema(example = "alias_not_found")]
-    pub code: String,
-    /// More: the field (`{"field"}`), the reason of a `401` (a string), the allowed methods
-    /// (`{"allow"}`), the expiry (`{"expired_at"}`), or the request id of a `5xx`
-    /// (`{"request_id"}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Value, required = false)]
-    pub detail: Option<Value>,
-}
-
-/// An OpenCAP error: `{"message", "code"}`, plus `request_id` on a `5xx`.
-#[derive(Serialize, ToSchema)]
-pub struct CapError {
-    /// Human text.
-    #[schema(example = "alias not found")]
-    pub message: String,
-    /// A stable machine code.
-    #[schema(example = "alias_not_found")]
-    pub code: String,
-    /// The request id, on a `5xx` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = String, required = false)]
-    pub request_id: Option<String>,
-}
-
-// The reusable error responses, by route family.
-
-/// Bad input: `invalid_request` (`detail.field` names the field) or `malformed_json`.
-#[derive(ToResponse)]
-pub struct BadRequest(pub Error);
-
-/// No valid credential (`unauthorized`) or a refused token (its code, e.g. `token_expired`).
-#[derive(ToResponse)]
-#[response(headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"aliaskit\"`, \
-with `error=\"invalid_token\"` and `error_description` when a token was refused.")))]
-pub struct Unauthorized(pub Error);
-
-/// `alias_not_found`: no such alias, not this organization's, or an id that cannot be one.
-#[derive(ToResponse)]
-pub struct AliasNotFound(pub Error);
-
-/// `alias_expired`: the alias is past `expired_at` (`detail.expired_at`).
-#[derive(ToResponse)]
-pub struct AliasGone(pub Error);
-
-/// `method_not_allowed`: the path takes other methods, listed in `Allow`.
-#[derive(ToResponse)]
-#[response(headers(("Allow" = String, description = "The methods the path takes.")))]
-pub struct MethodNotAllowed(pub Error);
-
-/// `request_timeout`: the body did not arrive in full within `server.body_timeout` (10 s by
-/// default) of the request's head; the server closes the connection after this answer.
-#[derive(ToResponse)]
-pub struct RequestTimeout(pub Error);
-
-/// `payload_too_large`: the body is over `server.body_limit` (64 KiB by default).
-#[derive(ToResponse)]
-pub struct PayloadTooLarge(pub Error);
-
-/// `unsupported_media_type`: the body is not sent as `Content-Type: application/json`.
-#[derive(ToResponse)]
-pub struct UnsupportedMediaType(pub Error);
-
-/// `too_many_requests`: over a request limit.
-#[derive(ToResponse)]
-#[response(headers(("Retry-After" = u64, description = "Seconds until a retry may succeed.")))]
-pub struct TooManyRequests(pub Error);
-
-/// `internal_error`: opaque; `detail.request_id` matches the log line with the cause.
-#[derive(ToResponse)]
-pub struct InternalError(pub Error);
-
-/// `unavailable`: the database does not answer; the server recovers by itself.
-#[derive(ToResponse)]
-#[response(headers(("Retry-After" = u64, description = "Seconds until a retry may succeed (5).")))]
-pub struct Unavailable(pub Error);
-
-/// Bad input: `invalid_request`, `malformed_json`, `domain_not_served`.
-#[derive(ToResponse)]
-pub struct CapBadRequest(pub CapError);
-
-/// No valid token, a refused token, a wrong alias or password (`login_failed`), or signup
-/// closed to the public.
-#[derive(ToResponse)]
-#[response(headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"aliaskit\"`, \
-with `error=\"invalid_token\"` and `error_description` when a token was refused.")))]
-pub struct CapUnauthorized(pub CapError);
-
-/// `alias_not_found` or `address_not_found`.
-#[derive(ToResponse)]
-pub struct CapNotFound(pub CapError);
-
-/// `alias_taken`: the alias is registered already.
-#[derive(ToResponse)]
-pub struct CapConflict(pub CapError);
-
-/// `request_timeout`: the body did not arrive in full within `server.body_timeout` (10 s by
-/// default) of the request's head; the server closes the connection after this answer.
-#[derive(ToResponse)]
-pub struct CapRequestTimeout(pub CapError);
-
-/// `payload_too_large`: the body is over `server.body_limit` (64 KiB by default).
-#[derive(ToResponse)]
-pub struct CapPayloadTooLarge(pub CapError);
-
-/// `unsupported_media_type`: the body is not sent as `Content-Type: application/json`.
-#[derive(ToResponse)]
-pub struct CapUnsupportedMediaType(pub CapError);
-
-/// `too_many_requests` (per client IP) or `account_locked` (too many failed logins).
-#[derive(ToResponse)]
-#[response(headers(("Retry-After" = u64, description = "Seconds until a retry may succeed.")))]
-pub struct CapTooManyRequests(pub CapError);
-
-/// `internal_error`: opaque, with the `request_id` of the log line with the cause.
-#[derive(ToResponse)]
-pub struct CapInternalError(pub CapError);
-
-/// `unavailable`: the database does not answer; the server recovers by itself.
-#[derive(ToResponse)]
-#[response(headers(("Retry-After" = u64, description = "Seconds until a retry may succeed (5).")))]
-pub struct CapUnavailable(pub CapError);

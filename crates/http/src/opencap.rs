@@ -1,6 +1,8 @@
 //! The OpenCAP routes (`docs/opencap.md`): `/v1/addresses` (Address Query and Alias Management),
-//! `/v1/auth` and `/v1/users`. Errors are `{"message", "code"}`; CORS is open.
+//! `/v1/auth` and `/v1/users`. Errors are `{"message", "code"}` (written so by the `/v1` scope,
+//! [`crate::error::opencap_shape`]); CORS is open.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -14,13 +16,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{authenticate_org, bearer};
 use crate::body::JsonBody;
-use crate::error::Flavor;
 use crate::metrics::{Limit, LoginFailure};
-use crate::openapi::{
-    CapBadRequest, CapConflict, CapInternalError, CapNotFound, CapPayloadTooLarge,
-    CapTooManyRequests, CapUnauthorized, CapUnavailable, CapUnsupportedMediaType,
-};
 use crate::wire::Message;
+use crate::wire::error::{
+    CapBadRequest, CapConflict, CapInternalError, CapNotFound, CapPayloadTooLarge,
+    CapRequestTimeout, CapTooManyRequests, CapUnauthorized, CapUnavailable,
+    CapUnsupportedMediaType,
+};
 use crate::wire::opencap::{
     Address as AddressJson, AddressOrAll, AddressType as AddressTypeSchema, Jwt, SignedUp,
 };
@@ -28,12 +30,8 @@ use crate::{Api, ApiError};
 
 type Answer = Result<HttpResponse, ApiError>;
 
-fn cap(e: impl Into<ApiError>) -> ApiError {
-    e.into().flavored(Flavor::OpenCap)
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    cap(ApiError::invalid(Some(field), message))
+fn invalid(field: &str, message: impl Into<Cow<'static, str>>) -> ApiError {
+    ApiError::invalid(Some(field), message)
 }
 
 fn parse_alias(raw: &str) -> Result<CapAlias, ApiError> {
@@ -101,9 +99,7 @@ pub async fn lookup(
         None => {
             let service = api.service.clone();
             api.blocking(&req, move || service.opencap().lookup(&alias, address_type))
-                .await
-                .map_err(cap)?
-                .map_err(cap)?
+                .await??
         }
     };
     Ok(HttpResponse::Ok().json(match &found {
@@ -131,14 +127,12 @@ pub struct LoginBody {
 
 fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
     match api.trusted_proxies.client_ip(req) {
-        Some(ip) => api
-            .limit(
-                &api.auth_limiter,
-                &ip,
-                Limit::Auth,
-                "attempts from this address",
-            )
-            .map_err(cap),
+        Some(ip) => api.limit(
+            &api.auth_limiter,
+            &ip,
+            Limit::Auth,
+            "attempts from this address",
+        ),
         None => Ok(()),
     }
 }
@@ -156,7 +150,7 @@ fn limited(api: &Api, req: &HttpRequest) -> Result<(), ApiError> {
         (status = 200, description = "A login token for `Authorization: Bearer`.", body = Jwt),
         (status = 400, response = CapBadRequest),
         (status = 401, response = CapUnauthorized),
-        (status = 408, response = crate::openapi::CapRequestTimeout),
+        (status = 408, response = CapRequestTimeout),
         (status = 413, response = CapPayloadTooLarge),
         (status = 415, response = CapUnsupportedMediaType),
         (status = 429, response = CapTooManyRequests),
@@ -173,9 +167,9 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginBo
     let password = Password::new(password).map_err(|_| {
         api.metrics
             .record_login_failure(LoginFailure::WrongCredentials);
-        cap(ServiceError::LoginFailed)
+        ServiceError::LoginFailed
     })?;
-    let jwt = log_in(&api, &req, alias, password).await.map_err(cap)?;
+    let jwt = log_in(&api, &req, alias, password).await?;
     match &jwt {
         Ok(_) => api.metrics.record_login(),
         Err(ServiceError::LoginFailed) => api
@@ -187,7 +181,7 @@ pub async fn login(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginBo
         // The database or the key ring failed: not a refusal; the 5xx is in the request counts.
         Err(_) => {}
     }
-    let jwt = jwt.map_err(cap)?;
+    let jwt = jwt?;
     Ok(HttpResponse::Ok().json(Jwt { jwt }))
 }
 
@@ -231,7 +225,7 @@ needs an organization API key.",
         (status = 400, response = CapBadRequest),
         (status = 401, response = CapUnauthorized),
         (status = 409, response = CapConflict),
-        (status = 408, response = crate::openapi::CapRequestTimeout),
+        (status = 408, response = CapRequestTimeout),
         (status = 413, response = CapPayloadTooLarge),
         (status = 415, response = CapUnsupportedMediaType),
         (status = 429, response = CapTooManyRequests),
@@ -246,7 +240,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
     let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
     let by = match bearer(&req).map(str::to_owned) {
         None => Signup::Open,
-        Some(key) => Signup::ByOrg(authenticate_org(&api, &req, key).await.map_err(cap)?),
+        Some(key) => Signup::ByOrg(authenticate_org(&api, &req, key).await?),
     };
     let registered = alias.clone();
     // As a login: the checks and the hash-free database steps on the blocking pool, only the
@@ -254,20 +248,11 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
     let service = api.service.clone();
     let pending = api
         .blocking(&req, move || service.opencap().signup_start(&alias, by))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
-    let hashed = api
-        .hashing
-        .run(move || pending.hash(&password))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+        .await??;
+    let hashed = api.hashing.run(move || pending.hash(&password)).await??;
     let service = api.service.clone();
     api.blocking(&req, move || service.opencap().signup_finish(hashed))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+        .await??;
     Ok(HttpResponse::Ok().json(SignedUp {
         alias: registered.as_str(),
     }))
@@ -285,20 +270,17 @@ impl FromRequest for CapAuth {
         let token = bearer(req).map(str::to_owned);
         let req = req.clone();
         Box::pin(async move {
-            let api =
-                api.ok_or_else(|| cap(ApiError::internal("the Api state is not registered")))?;
+            let api = api.ok_or_else(|| ApiError::internal("the Api state is not registered"))?;
             let token = token.ok_or_else(|| {
-                cap(ApiError::unauthorized(
+                ApiError::unauthorized(
                     "send the token from POST /v1/auth as Authorization: Bearer <jwt>",
-                ))
+                )
             })?;
             let service = api.service.clone();
             let user = api
                 .blocking(&req, move || service.opencap().authenticate(&token))
-                .await
-                .map_err(cap)?
-                .inspect_err(|e| api.metrics.record_token_error(e))
-                .map_err(cap)?;
+                .await?
+                .inspect_err(|e| api.metrics.record_token_error(e))?;
             Ok(CapAuth(user))
         })
     }
@@ -334,7 +316,7 @@ pub struct PutAddress {
         (status = 200, description = "The stored address.", body = AddressJson),
         (status = 400, response = CapBadRequest),
         (status = 401, response = CapUnauthorized),
-        (status = 408, response = crate::openapi::CapRequestTimeout),
+        (status = 408, response = CapRequestTimeout),
         (status = 413, response = CapPayloadTooLarge),
         (status = 415, response = CapUnsupportedMediaType),
         (status = 500, response = CapInternalError),
@@ -364,9 +346,7 @@ pub async fn put_address(
         .blocking(&req, move || {
             service.opencap().put_address(&user, address, extensions)
         })
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+        .await??;
     Ok(HttpResponse::Ok().json(AddressJson::from(&stored)))
 }
 
@@ -398,9 +378,7 @@ pub async fn delete_address(
     api.blocking(&req, move || {
         service.opencap().delete_address(&user, address_type)
     })
-    .await
-    .map_err(cap)?
-    .map_err(cap)?;
+    .await??;
     Ok(HttpResponse::Ok().json(Message {
         message: format!("address of type {} deleted", address_type.code()),
     }))
@@ -424,9 +402,7 @@ pub async fn delete_user(api: web::Data<Api>, req: HttpRequest, CapAuth(user): C
     let alias = user.alias.clone();
     let service = api.service.clone();
     api.blocking(&req, move || service.opencap().delete_user(&user))
-        .await
-        .map_err(cap)?
-        .map_err(cap)?;
+        .await??;
     Ok(HttpResponse::Ok().json(Message {
         message: format!("user {alias} deleted"),
     }))

@@ -8,14 +8,14 @@ use utoipa::IntoParams;
 
 use crate::auth::Org;
 use crate::body::JsonBody;
-use crate::openapi::{
-    AliasNotFound, BadRequest, InternalError, PayloadTooLarge, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
-};
 use crate::wire::Message;
 use crate::wire::alias::{
     AliasData, AliasJson, AliasList, AliasPage, AliasType, CreateBody, ListStatus, UpdateBody,
     alias_answer,
+};
+use crate::wire::error::{
+    AliasNotFound, BadRequest, InternalError, PayloadTooLarge, RequestTimeout, TooManyRequests,
+    Unauthorized, Unavailable, UnsupportedMediaType,
 };
 use crate::{Api, ApiError};
 
@@ -33,7 +33,7 @@ type Answer = Result<HttpResponse, ApiError>;
         (status = 200, description = "The new alias, secrets echoed.", body = AliasData),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 408, response = crate::openapi::RequestTimeout),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),
@@ -193,7 +193,7 @@ pub async fn get(
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = AliasNotFound),
-        (status = 408, response = crate::openapi::RequestTimeout),
+        (status = 408, response = RequestTimeout),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 429, response = TooManyRequests),

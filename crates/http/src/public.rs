@@ -7,11 +7,11 @@ use utoipa::IntoParams;
 
 use crate::auth::bearer;
 use crate::metrics::Limit;
-use crate::openapi::{
-    AliasGone, AliasNotFound, BadRequest, InternalError, TooManyRequests, Unauthorized, Unavailable,
-};
 use crate::org::alias_id;
 use crate::wire::alias::{AliasData, alias_answer};
+use crate::wire::error::{
+    AliasGone, AliasNotFound, BadRequest, InternalError, TooManyRequests, Unauthorized, Unavailable,
+};
 use crate::{Api, ApiError};
 
 /// Query of the retrieve; other parameters are ignored (clients add cache busters). No

@@ -1,5 +1,5 @@
-//! The JSON of the Datagram alias API (`docs/api.md`): request bodies in, aliases out. Each type is
-//! both what the handlers read or write and, through `ToSchema`, its OpenAPI schema.
+//! The JSON of the Datagram alias API (`docs/api.md`): request bodies in, aliases out. Each type
+//! is both what the handlers read or write and, through `ToSchema`, its OpenAPI schema.
 
 use std::str::FromStr;
 

@@ -4,9 +4,11 @@
 //!
 //! - [`alias`]: the Datagram alias API (aliases, the listing, the create and update bodies);
 //! - [`opencap`]: OpenCAP addresses, login and signup answers;
-//! - [`health`]: `/healthz` and `/readyz`.
+//! - [`health`]: `/healthz` and `/readyz`;
+//! - [`error`]: the two error shapes, and the reusable error responses the routes list.
 
 pub mod alias;
+pub mod error;
 pub mod health;
 pub mod opencap;
 

@@ -1,5 +1,5 @@
-//! The JSON answers of the OpenCAP routes (DESIGN §7): addresses, the login token, the alias
-//! signed up.
+//! The JSON answers of the OpenCAP routes (`docs/opencap.md`): addresses, the login token, the
+//! alias signed up.
 
 use std::borrow::Cow;
 

@@ -254,8 +254,8 @@ async fn health_ready_and_request_ids() {
     }
 }
 
-#[actix_web::test]
-async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
+/// An `Api` over a PostgreSQL that is not there, serving OpenCAP aliases of example.com.
+fn unreachable() -> Api {
     let db = aliaskit_store::Database::open(
         "postgres://nobody:hunter2@127.0.0.1:1/none",
         aliaskit_store::PoolOptions {
@@ -266,7 +266,19 @@ async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
         aliaskit_store::testing::test_vault().unwrap(),
     )
     .unwrap();
-    let api = Api::new(aliaskit_service::Service::new(db, Default::default()));
+    let config = aliaskit_service::ServiceConfig {
+        opencap: aliaskit_service::OpenCapConfig {
+            domains: vec!["example.com".into()],
+            ..aliaskit_service::OpenCapConfig::default()
+        },
+        ..aliaskit_service::ServiceConfig::default()
+    };
+    Api::new(aliaskit_service::Service::new(db, config))
+}
+
+#[actix_web::test]
+async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
+    let api = unreachable();
     let answer = send(&api, TestRequest::get().uri("/readyz")).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(answer.header("retry-after"), Some("5"));
@@ -289,4 +301,177 @@ async fn an_unreachable_database_is_503_with_retry_after_and_an_opaque_body() {
     assert!(!answer.body.to_string().contains("hunter2"));
     let answer = send(&api, TestRequest::get().uri("/api/v1/alias/abc")).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The error shape is decided by the route, whatever layer answered — a handler, an extractor,
+/// the router's `404` or `405`: under `/v1` every error is OpenCAP's `{"message", "code"}`,
+/// elsewhere Datagram's `{"error": {"message", "code", "detail"?}}`; the headers are the same.
+#[actix_web::test]
+async fn the_error_shape_is_decided_by_the_route() {
+    let env = envs().remove(0);
+    let key = format!("Bearer {}", env.key);
+    let huge = json!({"alias": "a$example.com", "password": "x".repeat(70 * 1024)});
+    let json_body = |req: TestRequest, body: &str| {
+        req.insert_header(("Content-Type", "application/json"))
+            .set_payload(body.to_owned())
+    };
+    let create = || {
+        TestRequest::post()
+            .uri("/organization/api/v1/alias/create")
+            .insert_header(("Authorization", key.clone()))
+    };
+    let opencap = [
+        (TestRequest::delete().uri("/v1/users"), 401, "unauthorized"),
+        (
+            json_body(TestRequest::post().uri("/v1/auth"), &huge.to_string()),
+            413,
+            "payload_too_large",
+        ),
+        (
+            TestRequest::post()
+                .uri("/v1/auth")
+                .insert_header(("Content-Type", "text/plain"))
+                .set_payload("{}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            json_body(TestRequest::post().uri("/v1/auth"), "{\"alias\": "),
+            400,
+            "malformed_json",
+        ),
+        (
+            TestRequest::get().uri("/v1/addresses?alias=a&alias=b"),
+            400,
+            "invalid_request",
+        ),
+        (TestRequest::get().uri("/v1/nope"), 404, "not_found"),
+        (TestRequest::get().uri("/v1"), 404, "not_found"),
+        (
+            TestRequest::patch().uri("/v1/addresses"),
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (req, status, code) in opencap {
+        let answer = send(&env.api, req).await;
+        let mut keys: Vec<&str> = answer
+            .body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(
+            (answer.status.as_u16(), keys, answer.body["code"].as_str()),
+            (status, vec!["code", "message"], Some(code)),
+            "{:?}",
+            answer.body
+        );
+        assert!(answer.body["message"].is_string());
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        match status {
+            401 => assert_eq!(
+                (
+                    answer.header("www-authenticate"),
+                    answer.body["message"].as_str()
+                ),
+                (
+                    Some("Bearer realm=\"aliaskit\""),
+                    Some("send the token from POST /v1/auth as Authorization: Bearer <jwt>")
+                ),
+                "OpenCAP's message is the reason"
+            ),
+            405 => assert_eq!(answer.header("allow"), Some("GET, PUT")),
+            _ => {}
+        }
+    }
+
+    let datagram = [
+        (
+            TestRequest::get().uri("/organization/api/v1/aliases"),
+            401,
+            "unauthorized",
+        ),
+        (
+            json_body(create(), &"x".repeat(70 * 1024)),
+            413,
+            "payload_too_large",
+        ),
+        (
+            create()
+                .insert_header(("Content-Type", "text/plain"))
+                .set_payload("{}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (json_body(create(), "{\"type\": "), 400, "malformed_json"),
+        (
+            TestRequest::get()
+                .uri("/organization/api/v1/aliases?limit=1&limit=2")
+                .insert_header(("Authorization", key.clone())),
+            400,
+            "invalid_request",
+        ),
+        (TestRequest::get().uri("/nope"), 404, "not_found"),
+        // A path that only starts like the OpenCAP scope is not under it.
+        (TestRequest::get().uri("/v1x/addresses"), 404, "not_found"),
+        (
+            TestRequest::patch().uri("/healthz"),
+            405,
+            "method_not_allowed",
+        ),
+    ];
+    for (req, status, code) in datagram {
+        let answer = send(&env.api, req).await;
+        assert_eq!(
+            (answer.status.as_u16(), error_of(&answer).0),
+            (status, code.to_owned()),
+            "{:?}",
+            answer.body
+        );
+        assert_eq!(answer.body.as_object().map(|o| o.len()), Some(1));
+        assert_eq!(answer.header("content-type"), Some("application/json"));
+        if status == 405 {
+            assert_eq!(answer.header("allow"), Some("GET, HEAD"));
+            assert_eq!(
+                answer.body["error"]["detail"],
+                json!({"allow": "GET, HEAD"})
+            );
+        }
+    }
+    let answer = send(
+        &env.api,
+        TestRequest::get().uri("/organization/api/v1/aliases"),
+    )
+    .await;
+    assert_eq!(
+        answer.body,
+        json!({"error": {"message": "UNAUTHORIZED", "code": "unauthorized", "detail": "send the organization API key as Authorization: Bearer <key>"}}),
+        "Datagram's message is UNAUTHORIZED, the reason in detail"
+    );
+    assert_eq!(
+        answer.header("www-authenticate"),
+        Some("Bearer realm=\"aliaskit\"")
+    );
+
+    // The opaque 5xx, written by the observe middleware, is in the route's shape too.
+    let api = unreachable();
+    let answer = send(
+        &api,
+        TestRequest::get().uri("/v1/addresses?alias=alice%24example.com"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.header("retry-after"), Some("5"));
+    let id = answer.header("x-request-id").unwrap().to_owned();
+    assert_eq!(
+        answer.body,
+        json!({"message": "the service is temporarily unavailable; retry shortly", "code": "unavailable", "request_id": id})
+    );
+    let answer = send(&api, TestRequest::get().uri("/readyz")).await;
+    let id = answer.header("x-request-id").unwrap().to_owned();
+    assert_eq!(
+        answer.body,
+        json!({"error": {"message": "the service is temporarily unavailable; retry shortly", "code": "unavailable", "detail": {"request_id": id}}})
+    );
 }
