@@ -446,6 +446,11 @@ pub async fn opencap_shape(
     })
 }
 
+/// Every use case's failure, mapped one by one (no catch-all: a new [`ServiceError`] variant does
+/// not compile until it is mapped here). The messages are the wire text, written here rather
+/// than taken from the service's `Display`, which speaks to logs and the CLI: the Datagram ones
+/// as the Datagram docs spell them (`UNAUTHORIZED`, `Alias not found`), the OpenCAP ones as
+/// `docs/opencap.md` documents them.
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
@@ -458,15 +463,22 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized { reason } | ServiceError::WrongPasscode { reason, .. } => {
                 ApiError::unauthorized(reason)
             }
-            e @ ServiceError::PasscodeLocked { block, retry_after } => {
-                let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
-                err.0.code = Cow::Borrowed(match block.scope {
+            ServiceError::PasscodeLocked { block, retry_after } => {
+                let mut e = ApiError::too_many(
+                    format!(
+                        "too many wrong passcodes for this alias; try again in {retry_after} s, \
+                         or use an access token"
+                    ),
+                    retry_after.max(1).unsigned_abs(),
+                );
+                e.0.code = Cow::Borrowed(match block.scope {
                     aliaskit_service::PasscodeScope::Alias => "passcode_locked",
                     aliaskit_service::PasscodeScope::Client => "passcode_locked_for_address",
                 });
-                err
+                e
             }
             ServiceError::InvalidToken(e) => ApiError::invalid_token(&e),
+            // The domain's messages name the field and rule, quoting caller input shortened.
             ServiceError::Invalid(e) => match e {
                 aliaskit_domain::Error::InvalidField { field, .. } => {
                     ApiError::invalid(Some(field), e.to_string())
@@ -486,32 +498,45 @@ impl From<ServiceError> for ApiError {
             ServiceError::CapAliasNotFound => {
                 ApiError::new(StatusCode::NOT_FOUND, "alias_not_found", "alias not found")
             }
-            e @ ServiceError::AddressNotFound { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, "address_not_found", e.to_string())
+            ServiceError::AddressNotFound { address_type } => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "address_not_found",
+                format!("this alias has no address of type {address_type}"),
+            ),
+            ServiceError::DomainNotServed { domain } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "domain_not_served",
+                format!("this server does not hold aliases of {domain}"),
+            ),
+            ServiceError::SignupClosed => {
+                ApiError::unauthorized("signup needs an organization API key on this server")
             }
-            e @ ServiceError::DomainNotServed { .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "domain_not_served", e.to_string())
+            ServiceError::CapUserTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "alias_taken",
+                "this alias is already registered",
+            ),
+            ServiceError::LoginFailed => {
+                let mut e = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "login_failed",
+                    "invalid alias or password",
+                );
+                e.0.challenge = Some(Challenge::Bearer);
+                e
             }
-            e @ ServiceError::SignupClosed => ApiError::unauthorized(e.to_string()),
-            e @ ServiceError::CapUserTaken => {
-                ApiError::new(StatusCode::CONFLICT, "alias_taken", e.to_string())
-            }
-            e @ ServiceError::LoginFailed => {
-                let mut err =
-                    ApiError::new(StatusCode::UNAUTHORIZED, "login_failed", e.to_string());
-                err.0.challenge = Some(Challenge::Bearer);
-                err
-            }
-            e @ ServiceError::AccountLocked { retry_after } => {
-                let mut err = ApiError::too_many(e.to_string(), retry_after.max(1).unsigned_abs());
-                err.0.code = Cow::Borrowed("account_locked");
-                err
+            ServiceError::AccountLocked { retry_after } => {
+                let mut e = ApiError::too_many(
+                    format!("too many failed logins; try again in {retry_after} s"),
+                    retry_after.max(1).unsigned_abs(),
+                );
+                e.0.code = Cow::Borrowed("account_locked");
+                e
             }
             ServiceError::Unavailable(cause) => ApiError::unavailable(cause),
             e @ (ServiceError::Store(_) | ServiceError::Random(_) | ServiceError::Hashing(_)) => {
                 ApiError::internal(chain(&e))
             }
-            other => ApiError::internal(chain(&other)),
         }
     }
 }
@@ -532,4 +557,244 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use aliaskit_service::{PasscodeBlock, PasscodeScope};
+    use aliaskit_store::StoreError;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn shapes(e: &ApiError) -> (Value, Value) {
+        (
+            serde_json::to_value(e.datagram()).unwrap_or_default(),
+            serde_json::to_value(e.opencap()).unwrap_or_default(),
+        )
+    }
+
+    /// The messages clients read are written in this file, whatever the service's `Display`
+    /// says (that one speaks to logs and the CLI).
+    #[test]
+    fn every_service_error_has_its_status_code_and_wire_text_here() {
+        let block = |scope| PasscodeBlock { scope, until: 0 };
+        let cases = [
+            (
+                ServiceError::AliasNotFound,
+                404,
+                "alias_not_found",
+                "Alias not found",
+            ),
+            (
+                ServiceError::AliasExpired { expired_at: 7 },
+                410,
+                "alias_expired",
+                "Alias expired",
+            ),
+            (
+                ServiceError::Unauthorized { reason: "why" },
+                401,
+                "unauthorized",
+                "why",
+            ),
+            (
+                ServiceError::WrongPasscode {
+                    reason: "why",
+                    began: Some(block(PasscodeScope::Alias)),
+                },
+                401,
+                "unauthorized",
+                "why",
+            ),
+            (
+                ServiceError::PasscodeLocked {
+                    block: block(PasscodeScope::Alias),
+                    retry_after: 30,
+                },
+                429,
+                "passcode_locked",
+                "too many wrong passcodes for this alias; try again in 30 s, or use an access \
+                 token",
+            ),
+            (
+                ServiceError::PasscodeLocked {
+                    block: block(PasscodeScope::Client),
+                    retry_after: 30,
+                },
+                429,
+                "passcode_locked_for_address",
+                "too many wrong passcodes for this alias; try again in 30 s, or use an access \
+                 token",
+            ),
+            (
+                ServiceError::InvalidToken(TokenError::Expired { by: 60 }),
+                401,
+                "token_expired",
+                "token expired 1 min ago",
+            ),
+            (
+                ServiceError::OrgNameTaken,
+                409,
+                "conflict",
+                "an organization with this name exists already",
+            ),
+            (
+                ServiceError::OrgNotFound {
+                    name: "acme".into(),
+                },
+                404,
+                "not_found",
+                "no organization is named acme",
+            ),
+            (
+                ServiceError::CapAliasNotFound,
+                404,
+                "alias_not_found",
+                "alias not found",
+            ),
+            (
+                ServiceError::AddressNotFound { address_type: 100 },
+                404,
+                "address_not_found",
+                "this alias has no address of type 100",
+            ),
+            (
+                ServiceError::DomainNotServed {
+                    domain: "example.org".into(),
+                },
+                400,
+                "domain_not_served",
+                "this server does not hold aliases of example.org",
+            ),
+            (
+                ServiceError::SignupClosed,
+                401,
+                "unauthorized",
+                "signup needs an organization API key on this server",
+            ),
+            (
+                ServiceError::CapUserTaken,
+                409,
+                "alias_taken",
+                "this alias is already registered",
+            ),
+            (
+                ServiceError::LoginFailed,
+                401,
+                "login_failed",
+                "invalid alias or password",
+            ),
+            (
+                ServiceError::AccountLocked { retry_after: 90 },
+                429,
+                "account_locked",
+                "too many failed logins; try again in 90 s",
+            ),
+            (
+                ServiceError::Unavailable(StoreError::Unavailable {
+                    reason: "secret-host refused".into(),
+                }),
+                503,
+                "unavailable",
+                UNAVAILABLE,
+            ),
+            (
+                ServiceError::Store(StoreError::Unavailable {
+                    reason: "secret-host refused".into(),
+                }),
+                500,
+                "internal_error",
+                INTERNAL,
+            ),
+            (
+                ServiceError::Random("secret-host".into()),
+                500,
+                "internal_error",
+                INTERNAL,
+            ),
+            (
+                ServiceError::Hashing("secret-host".into()),
+                500,
+                "internal_error",
+                INTERNAL,
+            ),
+        ];
+        for (service_error, status, code, message) in cases {
+            let label = format!("{service_error:?}");
+            let e = ApiError::from(service_error);
+            assert_eq!(
+                (e.status_code().as_u16(), e.code()),
+                (status, code),
+                "{label}"
+            );
+            let (datagram, opencap) = shapes(&e);
+            assert_eq!(opencap["message"], message, "{label}");
+            if status == 401 && code != "login_failed" {
+                // The Datagram docs' one message; the reason in `detail`.
+                assert_eq!(datagram["error"]["message"], UNAUTHORIZED, "{label}");
+                assert_eq!(datagram["error"]["detail"], message, "{label}");
+            } else {
+                assert_eq!(datagram["error"]["message"], message, "{label}");
+            }
+            assert_eq!(
+                e.response(Flavor::Datagram)
+                    .headers()
+                    .contains_key(header::WWW_AUTHENTICATE),
+                status == 401,
+                "{label}"
+            );
+            assert!(!datagram.to_string().contains("secret-host"), "{label}");
+            let retry = e
+                .response(Flavor::OpenCap)
+                .headers()
+                .get(header::RETRY_AFTER)
+                .cloned();
+            assert_eq!(
+                retry.is_some(),
+                matches!(status, 429 | 503),
+                "{label}: {retry:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_two_shapes_of_each_kind_of_detail() {
+        let field = ApiError::invalid(Some("name"), "name is too long");
+        assert_eq!(
+            shapes(&field),
+            (
+                json!({"error": {"message": "name is too long", "code": "invalid_request", "detail": {"field": "name"}}}),
+                json!({"message": "name is too long", "code": "invalid_request"}),
+            )
+        );
+        let expired = ApiError::from(ServiceError::AliasExpired { expired_at: 7 });
+        assert_eq!(
+            shapes(&expired).0["error"]["detail"],
+            json!({"expired_at": 7})
+        );
+        let method = ApiError::method_not_allowed("PATCH", "GET, PUT");
+        assert_eq!(
+            shapes(&method).0["error"]["detail"],
+            json!({"allow": "GET, PUT"})
+        );
+        let response = method.response(Flavor::OpenCap);
+        assert_eq!(
+            response.headers().get(header::ALLOW),
+            Some(&HeaderValue::from_static("GET, PUT"))
+        );
+        let opaque = ApiError::opaque(StatusCode::BAD_GATEWAY, "abc");
+        assert_eq!(
+            shapes(&opaque),
+            (
+                json!({"error": {"message": INTERNAL, "code": "internal_error", "detail": {"request_id": "abc"}}}),
+                json!({"message": INTERNAL, "code": "internal_error", "request_id": "abc"}),
+            )
+        );
+        let foreign = ApiError::foreign(StatusCode::URI_TOO_LONG, "too long".into());
+        assert_eq!(
+            shapes(&foreign).1,
+            json!({"message": "too long", "code": "uri_too_long"})
+        );
+    }
 }

@@ -4,12 +4,14 @@ use aliaskit_token::TokenError;
 /// Result with [`ServiceError`].
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
-/// Why a use case failed, in domain terms. The HTTP crate maps these to statuses in one place.
+/// Why a use case failed, in domain terms. The HTTP crate maps these to statuses, and writes
+/// what a client reads, in one place (`aliaskit_http::error`); the messages here are for logs
+/// and the CLI. Exhaustive on purpose: a new variant must be mapped there, not fall into a
+/// catch-all.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum ServiceError {
     /// No alias with this id (or not one the caller owns).
-    #[error("Alias not found")]
+    #[error("no alias with this id, or not the caller's")]
     AliasNotFound,
     /// The alias is past its `expired_at`.
     #[error("the alias expired at {expired_at}")]
@@ -18,14 +20,14 @@ pub enum ServiceError {
         expired_at: i64,
     },
     /// No valid credential was presented.
-    #[error("UNAUTHORIZED")]
+    #[error("no valid credential: {reason}")]
     Unauthorized {
         /// What would have been needed, for the error's detail.
         reason: &'static str,
     },
     /// A wrong passcode, counted against the alias's budget: the same answer as any missing
     /// credential. `began` is the block this failure began, if it spent a budget.
-    #[error("UNAUTHORIZED")]
+    #[error("wrong passcode ({reason})")]
     WrongPasscode {
         /// What would have been needed, for the error's detail.
         reason: &'static str,
@@ -34,9 +36,7 @@ pub enum ServiceError {
     },
     /// Passcode attempts for this alias (from every address, or from this one) are refused for
     /// a while: too many wrong passcodes. Tokens and the owner's key still work.
-    #[error(
-        "too many wrong passcodes for this alias; try again in {retry_after} s, or use an access token"
-    )]
+    #[error("passcode attempts for this alias are blocked for {retry_after} s more")]
     PasscodeLocked {
         /// The block.
         block: crate::PasscodeBlock,
