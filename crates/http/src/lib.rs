@@ -168,10 +168,12 @@ impl Api {
                 resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
                     .route(web::post().to(org::rotate_stream_key)),
             )
-            // OpenCAP: its own error shape and open CORS, for everything under the scope.
+            // OpenCAP: its own error shape and open CORS (any origin, with or without an
+            // `Origin` header), for everything under the scope.
             .service(
                 web::scope(error::OPENCAP_SCOPE)
                     .wrap(cors())
+                    .wrap(any_origin())
                     .wrap(middleware::from_fn(error::opencap_shape))
                     .service(
                         resource("/addresses", "GET, PUT")
@@ -229,7 +231,9 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::no_route(req.method().as_str(), req.path()))
 }
 
-/// OpenCAP is called from wallets in browsers: any origin, preflight answered.
+/// OpenCAP is called from wallets in browsers: any origin, preflight answered. actix-cors
+/// answers preflights, and marks the answers to requests that carry `Origin`; [`any_origin`]
+/// marks the rest.
 fn cors() -> actix_cors::Cors {
     actix_cors::Cors::default()
         .allow_any_origin()
@@ -237,6 +241,18 @@ fn cors() -> actix_cors::Cors {
         .allowed_methods(["GET", "PUT", "POST", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(86_400)
+}
+
+/// `Access-Control-Allow-Origin: *` on every answer under the OpenCAP scope, with or without
+/// an `Origin` in the request — as the OpenCAP reference server sends it — so that an answer
+/// stored by a cache from a request without `Origin` still serves a browser. actix-cors sets
+/// the header only when the request has an `Origin`; this fills it in on the others (errors,
+/// the opaque 5xx and refused preflights included).
+fn any_origin() -> middleware::DefaultHeaders {
+    middleware::DefaultHeaders::new().add((
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        header::HeaderValue::from_static("*"),
+    ))
 }
 
 /// How long a request has waited on the database so far (in its extensions).

@@ -468,7 +468,13 @@ async fn the_error_shape_is_decided_by_the_route() {
         answer.body,
         json!({"message": "the service is temporarily unavailable; retry shortly", "code": "unavailable", "request_id": id})
     );
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("*"),
+        "any origin on every /v1 answer, without an Origin too"
+    );
     let answer = send(&api, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(answer.header("access-control-allow-origin"), None);
     let id = answer.header("x-request-id").unwrap().to_owned();
     assert_eq!(
         answer.body,

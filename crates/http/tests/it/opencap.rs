@@ -128,8 +128,8 @@ async fn publish_and_resolve_with_extensions_always_present() {
             );
             assert_eq!(
                 one.header("access-control-allow-origin"),
-                None,
-                "no Origin, no CORS header"
+                Some("*"),
+                "without an Origin too, so a cached answer serves browsers"
             );
         }
         let all = send(
@@ -523,17 +523,83 @@ async fn delete_address_answers_200_then_404() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 }
 
+/// As the OpenCAP reference server: `Access-Control-Allow-Origin: *` on every answer under
+/// `/v1`, whether or not the request has an `Origin` (an answer a cache stored for a request
+/// without one must serve a browser too), successes and errors alike; preflights answered.
 #[actix_web::test]
 async fn cors_is_open_and_preflight_is_answered() {
     let (_db, api) = apis().remove(0);
-    let answer = send(
-        &api,
-        TestRequest::get()
-            .uri("/v1/addresses?alias=nobody$example.com")
-            .insert_header(("Origin", "https://wallet.example")),
-    )
-    .await;
-    assert_eq!(answer.header("access-control-allow-origin"), Some("*"));
+    let token = jwt(&api).await;
+    let bearer = format!("Bearer {token}");
+    put(&api, &token, json!({"address_type": 100, "address": BTC})).await;
+    let requests = || {
+        [
+            (
+                TestRequest::get().uri("/v1/addresses?alias=alice$example.com&address_type=100"),
+                200,
+            ),
+            (
+                TestRequest::get().uri("/v1/addresses?alias=alice$example.com"),
+                200,
+            ),
+            (
+                TestRequest::put()
+                    .uri("/v1/addresses")
+                    .insert_header(("Authorization", bearer.clone()))
+                    .set_json(json!({"address_type": 100, "address": BTC})),
+                200,
+            ),
+            (
+                TestRequest::get().uri("/v1/addresses?alias=nobody$example.com"),
+                404,
+            ),
+            (TestRequest::get().uri("/v1/addresses?alias=Alice"), 400),
+            (TestRequest::delete().uri("/v1/users"), 401),
+            (
+                TestRequest::post()
+                    .uri("/v1/auth")
+                    .insert_header(("Content-Type", "text/plain"))
+                    .set_payload("{}"),
+                415,
+            ),
+            (TestRequest::patch().uri("/v1/addresses"), 405),
+            (TestRequest::get().uri("/v1/nope"), 404),
+        ]
+    };
+    for origin in [None, Some("https://wallet.example")] {
+        for (req, status) in requests() {
+            let req = match origin {
+                Some(origin) => req.insert_header(("Origin", origin)),
+                None => req,
+            };
+            let answer = send(&api, req).await;
+            assert_eq!(
+                answer.status.as_u16(),
+                status,
+                "{origin:?} {:?}",
+                answer.body
+            );
+            assert_eq!(
+                answer.header("access-control-allow-origin"),
+                Some("*"),
+                "{origin:?} {status} {:?}",
+                answer.body
+            );
+        }
+    }
+    // The lookup again, now answered from the service's cache, with and without Origin.
+    for origin in ["https://wallet.example", "https://other.example"] {
+        let answer = send(
+            &api,
+            TestRequest::get()
+                .uri("/v1/addresses?alias=alice$example.com&address_type=100")
+                .insert_header(("Origin", origin)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.header("access-control-allow-origin"), Some("*"));
+    }
+
     let preflight = send(
         &api,
         TestRequest::default()
@@ -555,15 +621,28 @@ async fn cors_is_open_and_preflight_is_answered() {
             .unwrap()
             .contains("PUT")
     );
-    // Outside /v1 there is no CORS.
-    let answer = send(
+    // A refused preflight is an answer under /v1 too.
+    let refused = send(
         &api,
-        TestRequest::get()
-            .uri("/healthz")
-            .insert_header(("Origin", "https://wallet.example")),
+        TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/v1/addresses")
+            .insert_header(("Origin", "https://wallet.example"))
+            .insert_header(("Access-Control-Request-Method", "PATCH")),
     )
     .await;
-    assert_eq!(answer.header("access-control-allow-origin"), None);
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.header("access-control-allow-origin"), Some("*"));
+    // Outside /v1 there is no CORS, with or without Origin.
+    for origin in [None, Some("https://wallet.example")] {
+        let req = TestRequest::get().uri("/healthz");
+        let req = match origin {
+            Some(origin) => req.insert_header(("Origin", origin)),
+            None => req,
+        };
+        let answer = send(&api, req).await;
+        assert_eq!(answer.header("access-control-allow-origin"), None);
+    }
 }
 
 #[actix_web::test]
