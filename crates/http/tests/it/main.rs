@@ -21,7 +21,11 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use aliaskit_domain::OrgName;
-use aliaskit_http::Api;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aliaskit_http::{Api, RateLimiter};
+use aliaskit_service::{OpenCapConfig, ServiceConfig};
 use aliaskit_store::testing::TestDb;
 use serde_json::{Value, json};
 
@@ -46,23 +50,73 @@ pub struct Env {
     pub key: String,
 }
 
-/// One environment per backend.
+/// How a test's `Api` is built: the default service and limits, or OpenCAP for `example.com`,
+/// or the request limits off or set — then one [`Env`] per backend.
+#[derive(Default)]
+pub struct TestApp {
+    config: ServiceConfig,
+    /// Every request limit at this many per period; `None` keeps `Api::new`'s.
+    limits: Option<(u32, Duration)>,
+}
+
+impl TestApp {
+    /// The default service and request limits.
+    pub fn new() -> TestApp {
+        TestApp::default()
+    }
+
+    /// Serves OpenCAP aliases of `example.com`, with open signup and a lockout after three
+    /// failed logins.
+    pub fn with_opencap(mut self) -> TestApp {
+        self.config.opencap = OpenCapConfig {
+            domains: vec!["example.com".into()],
+            open_signup: true,
+            lockout_threshold: 3,
+            ..OpenCapConfig::default()
+        };
+        self
+    }
+
+    /// No request limit: for tests that send many requests on purpose.
+    pub fn unlimited(self) -> TestApp {
+        self.limited(0, Duration::from_secs(1))
+    }
+
+    /// Every request limit (retrieve, organization, login) at `n` per `per`.
+    pub fn limited(mut self, n: u32, per: Duration) -> TestApp {
+        self.limits = Some((n, per));
+        self
+    }
+
+    /// One environment per backend: a fresh database with organization `acme`.
+    pub fn envs(self) -> Vec<Env> {
+        TestDb::all()
+            .unwrap()
+            .into_iter()
+            .map(|db| {
+                let service = aliaskit_service::Service::new(db.db.clone(), self.config.clone());
+                let (_, key) = service
+                    .create_org(&OrgName::parse("acme").unwrap())
+                    .unwrap();
+                let mut api = Api::new(service);
+                if let Some((n, per)) = self.limits {
+                    api.auth_limiter = Arc::new(RateLimiter::new(n, per));
+                    api.retrieve_limiter = Arc::new(RateLimiter::new(n, per));
+                    api.org_limiter = Arc::new(RateLimiter::new(n, per));
+                }
+                Env {
+                    db,
+                    api,
+                    key: key.expose().to_owned(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One environment per backend, with the default service and limits.
 pub fn envs() -> Vec<Env> {
-    TestDb::all()
-        .unwrap()
-        .into_iter()
-        .map(|db| {
-            let service = aliaskit_service::Service::new(db.db.clone(), Default::default());
-            let (_, key) = service
-                .create_org(&OrgName::parse("acme").unwrap())
-                .unwrap();
-            Env {
-                db,
-                api: Api::new(service),
-                key: key.expose().to_owned(),
-            }
-        })
-        .collect()
+    TestApp::new().envs()
 }
 
 /// What a client sees of a response.

@@ -2,15 +2,13 @@
 //! parsed and every counter, label set and histogram count checked exactly.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Service as _;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::{self, TestRequest};
-use aliaskit_domain::OrgName;
-use aliaskit_http::{Api, RateLimiter};
-use aliaskit_service::{OpenCapConfig, Service, ServiceConfig};
+use aliaskit_http::Api;
+use aliaskit_service::{Service, ServiceConfig};
 use serde_json::json;
 
 use crate::*;
@@ -137,32 +135,12 @@ async fn scrape(api: &Api) -> (String, String) {
 /// One `Api` per backend: OpenCAP for example.com with open signup and a lockout after three
 /// failures, and limits of one request per hour where a test wants to see a 429.
 fn apis() -> Vec<(aliaskit_store::testing::TestDb, Api, String)> {
-    let hour = Duration::from_secs(3600);
-    aliaskit_store::testing::TestDb::all()
-        .unwrap()
+    TestApp::new()
+        .with_opencap()
+        .limited(1, Duration::from_secs(3600))
+        .envs()
         .into_iter()
-        .map(|db| {
-            let config = ServiceConfig {
-                opencap: OpenCapConfig {
-                    domains: vec!["example.com".into()],
-                    open_signup: true,
-                    lockout_threshold: 3,
-                    ..OpenCapConfig::default()
-                },
-                ..ServiceConfig::default()
-            };
-            let service = Service::new(db.db.clone(), config);
-            let (_, key) = service
-                .create_org(&OrgName::parse("acme").unwrap())
-                .unwrap();
-            let api = Api {
-                auth_limiter: Arc::new(RateLimiter::new(1, hour)),
-                retrieve_limiter: Arc::new(RateLimiter::new(1, hour)),
-                org_limiter: Arc::new(RateLimiter::new(1, hour)),
-                ..Api::new(service)
-            };
-            (db, api, key.expose().to_owned())
-        })
+        .map(|env| (env.db, env.api, env.key))
         .collect()
 }
 

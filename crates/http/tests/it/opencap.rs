@@ -15,27 +15,14 @@ const PASSWORD: &str = "correct horse battery";
 const BTC: &str = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
 const NANO: &str = "nano_1os1zf6ne5ydfmugdnqhwqbgze3p6f6x4k7fsz7epadknw7fae7qmihkaj8i";
 
-/// One API per backend, serving example.com with open signup.
+/// One API per backend, serving example.com with open signup, logins unlimited.
 fn apis() -> Vec<(aliaskit_store::testing::TestDb, Api)> {
-    aliaskit_store::testing::TestDb::all()
-        .unwrap()
+    TestApp::new()
+        .with_opencap()
+        .unlimited()
+        .envs()
         .into_iter()
-        .map(|db| {
-            let config = ServiceConfig {
-                opencap: OpenCapConfig {
-                    domains: vec!["example.com".into()],
-                    open_signup: true,
-                    lockout_threshold: 3,
-                    ..OpenCapConfig::default()
-                },
-                ..ServiceConfig::default()
-            };
-            let api = Api {
-                auth_limiter: Arc::new(RateLimiter::new(0, Duration::from_secs(60))),
-                ..Api::new(Service::new(db.db.clone(), config))
-            };
-            (db, api)
-        })
+        .map(|env| (env.db, env.api))
         .collect()
 }
 

@@ -177,23 +177,17 @@ fn report(failures: &[String]) {
     );
 }
 
-/// `api` without rate limits: these tests send a hundred requests a second on purpose (a flood
-/// is answered with a JSON 429, but that is not what they are about).
-fn unlimited(api: &aliaskit_http::Api) -> aliaskit_http::Api {
-    let second = std::time::Duration::from_secs(1);
-    aliaskit_http::Api {
-        auth_limiter: std::sync::Arc::new(aliaskit_http::RateLimiter::new(0, second)),
-        retrieve_limiter: std::sync::Arc::new(aliaskit_http::RateLimiter::new(0, second)),
-        org_limiter: std::sync::Arc::new(aliaskit_http::RateLimiter::new(0, second)),
-        ..api.clone()
-    }
+/// One environment per backend, without rate limits: these tests send a hundred requests a
+/// second on purpose (a flood is answered with a JSON 429, but that is not what they are about).
+fn envs() -> Vec<Env> {
+    TestApp::new().unlimited().envs()
 }
 
 /// Sends each token as `Authorization: Bearer <token>` to the retrieve of alias `id` and checks
 /// it gets what it wants: `401` with the code, message `UNAUTHORIZED`, `WWW-Authenticate`, the
 /// token never echoed; or `200` for a positive control. Then a good token still gets `200`.
 async fn judge_tokens(env: &Env, id: &str, cases: &[(String, String, Want)]) {
-    let app = test::init_service(aliaskit_http::app(unlimited(&env.api))).await;
+    let app = test::init_service(aliaskit_http::app(env.api.clone())).await;
     let mut failures = Vec::new();
     for (label, token, want) in cases {
         let answer = call(

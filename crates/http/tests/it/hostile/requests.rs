@@ -21,25 +21,7 @@ struct World {
 /// One [`World`] per backend.
 async fn worlds() -> Vec<World> {
     let mut all = Vec::new();
-    for db in aliaskit_store::testing::TestDb::all().unwrap() {
-        let config = aliaskit_service::ServiceConfig {
-            opencap: aliaskit_service::OpenCapConfig {
-                domains: vec!["example.com".into()],
-                open_signup: true,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let service = aliaskit_service::Service::new(db.db.clone(), config);
-        let (_, key) = service
-            .create_org(&aliaskit_domain::OrgName::parse("acme").unwrap())
-            .unwrap();
-        let api = unlimited(&aliaskit_http::Api::new(service));
-        let env = Env {
-            db,
-            api,
-            key: key.expose().to_owned(),
-        };
+    for env in TestApp::new().with_opencap().unlimited().envs() {
         let protected = protected(&env).await;
         let with = |body: Value| created(&env, body);
         let passcode =
@@ -505,7 +487,7 @@ async fn refused_cors_preflights_are_json_in_the_opencap_shape() {
     // Regression: actix-cors answers a refused preflight with a plain-text 400 and no content
     // type; the observe middleware now gives it the OpenCAP error shape.
     let env = envs().remove(0);
-    let app = test::init_service(aliaskit_http::app(unlimited(&env.api))).await;
+    let app = test::init_service(aliaskit_http::app(env.api.clone())).await;
     let preflight = |extra: Option<(&'static str, &'static str)>, method: &'static str| {
         let mut req = TestRequest::default()
             .method(actix_web::http::Method::OPTIONS)
