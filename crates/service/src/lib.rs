@@ -120,8 +120,9 @@ pub struct Service {
     alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<retrieve::CachedAlias>>>,
     /// Answers of the OpenCAP Address Query.
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
-    /// Aliases that got a wrong passcode here in the last window: every passcode attempt for
-    /// them asks the database whether they are blocked.
+    /// Aliases that got a wrong passcode here (kept for the window plus the longest block, so a
+    /// block learned here is never outlived): every passcode attempt for them asks the database,
+    /// or a block this process knows, whether they are blocked.
     passcode_watch: Arc<cache::TtlCache<aliaskit_domain::AliasId, ()>>,
     /// Passcode blocks this process learned of, by alias and (for an address's block) client.
     passcode_blocks: Arc<cache::TtlCache<retrieve::BlockKey, PasscodeBlock>>,
@@ -159,7 +160,9 @@ impl Service {
                 config.cache_max_entries,
             )),
             passcode_watch: Arc::new(cache::TtlCache::new(
-                config.passcode_window,
+                config.passcode_window.saturating_add(Duration::from_secs(
+                    aliaskit_store::repo::passcode_failures::MAX_BLOCK.unsigned_abs(),
+                )),
                 config.cache_max_entries,
             )),
             passcode_blocks: Arc::new(cache::TtlCache::new(

@@ -7,7 +7,8 @@
 //! Passcodes have a budget of wrong guesses per alias and window, counted in the database
 //! (`repo::passcode_failures`), so it holds across servers. A wrong passcode is always recorded
 //! there; a right one is answered from memory unless this process saw a wrong one for the alias
-//! in the last window, in which case the database says whether the alias is blocked. An
+//! within the window and the longest block, in which case the database says whether the alias
+//! is blocked. An
 //! attacker never learns whether a guess beyond the budget was right: every wrong guess reaches
 //! the database and is refused during a block, and a right one is answered from memory only by
 //! a server that has seen no wrong guess — which takes knowing the passcode.
@@ -240,17 +241,26 @@ impl Service {
         client: Option<IpAddr>,
         now: i64,
     ) -> Option<PasscodeCheck> {
+        let right = bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+        if self.passcode_watch.get(id).is_none() {
+            // No wrong passcode seen here for this alias: a right one is answered from memory
+            // (the common case: one cache read).
+            if right {
+                return None;
+            }
+            // Before any I/O: from now on, every passcode for this alias asks the database too.
+            self.passcode_watch.insert(id.clone(), ());
+            return Some(PasscodeCheck::Wrong);
+        }
+        // Watched: a block this process knows refuses without I/O; else the database decides.
         if let Some(block) = self.known_block(id, client, now) {
             return Some(PasscodeCheck::Blocked(block));
         }
-        let right = bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
-        if right {
-            // Answered from memory unless a wrong passcode was seen here in the window.
-            return self.passcode_watch.get(id).map(|()| PasscodeCheck::Right);
-        }
-        // Before any I/O: from now on, right passcodes for this alias ask the database too.
-        self.passcode_watch.insert(id.clone(), ());
-        Some(PasscodeCheck::Wrong)
+        Some(if right {
+            PasscodeCheck::Right
+        } else {
+            PasscodeCheck::Wrong
+        })
     }
 
     /// [`retrieve`](Self::retrieve) without I/O, when the alias is cached and the credentials
