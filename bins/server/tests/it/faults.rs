@@ -170,6 +170,26 @@ fn timed(
     (started.elapsed(), answer)
 }
 
+/// Runs `program args…`; `false`, saying on stderr that the test is skipped and why, when it
+/// cannot run or fails (not root, the tool missing, a file system without the flag).
+fn run_or_skip(program: &str, args: &[&str]) -> bool {
+    match std::process::Command::new(program).args(args).output() {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            eprintln!(
+                "skipped: {program} {} refused: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("skipped: cannot run {program}: {e}");
+            false
+        }
+    }
+}
+
 /// iptables rules that drop every packet to and from a local TCP port, as a database host that
 /// vanished from the network would (no FIN, no RST). Removed when dropped, also on a panic.
 struct Blackhole {
@@ -182,23 +202,11 @@ impl Blackhole {
         let mut hole = Blackhole { rules: Vec::new() };
         for direction in ["--dport", "--sport"] {
             let rule = [direction.to_owned(), port.to_string()];
-            let added = std::process::Command::new("iptables")
-                .args(["-I", "INPUT", "-p", "tcp", &rule[0], &rule[1], "-j", "DROP"])
-                .output();
-            match added {
-                Ok(out) if out.status.success() => hole.rules.push(rule),
-                Ok(out) => {
-                    eprintln!(
-                        "skipped: iptables refused the rule: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    );
-                    return None;
-                }
-                Err(e) => {
-                    eprintln!("skipped: cannot run iptables: {e}");
-                    return None;
-                }
+            let insert = ["-I", "INPUT", "-p", "tcp", &rule[0], &rule[1], "-j", "DROP"];
+            if !run_or_skip("iptables", &insert) {
+                return None;
             }
+            hole.rules.push(rule);
         }
         Some(hole)
     }
@@ -352,25 +360,10 @@ impl Immutable {
     fn set(files: Vec<std::path::PathBuf>) -> Option<Immutable> {
         let mut done = Immutable { files: Vec::new() };
         for file in files {
-            match std::process::Command::new("chattr")
-                .arg("+i")
-                .arg(&file)
-                .output()
-            {
-                Ok(out) if out.status.success() => done.files.push(file),
-                Ok(out) => {
-                    eprintln!(
-                        "skipped: chattr +i {}: {}",
-                        file.display(),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    );
-                    return None;
-                }
-                Err(e) => {
-                    eprintln!("skipped: cannot run chattr: {e}");
-                    return None;
-                }
+            if !run_or_skip("chattr", &["+i", &file.display().to_string()]) {
+                return None;
             }
+            done.files.push(file);
         }
         Some(done)
     }

@@ -35,6 +35,19 @@ fn pw(s: &str) -> Password {
     Password::new(s).unwrap()
 }
 
+/// Signs `alice$example.com` up and in: her login token, and the user it speaks for.
+fn signed_in(s: &Service) -> (String, aliaskit_domain::opencap::CapUser) {
+    s.opencap()
+        .signup(&alice(), &pw("correct horse battery"), Signup::Open)
+        .unwrap();
+    let token = s
+        .opencap()
+        .login(&alice(), &pw("correct horse battery"))
+        .unwrap();
+    let user = s.opencap().authenticate(&token).unwrap();
+    (token, user)
+}
+
 fn btc() -> Address {
     Address::new(
         AddressType::BitcoinP2pkh,
@@ -48,14 +61,7 @@ fn the_reference_scenario_signup_login_publish_resolve_delete() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.opencap()
-            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
-            .unwrap();
-        let token = s
-            .opencap()
-            .login(&alice(), &pw("correct horse battery"))
-            .unwrap();
-        let user = s.opencap().authenticate(&token).unwrap();
+        let (token, user) = signed_in(&s);
         assert_eq!(user.alias, alice());
 
         let nano = Address::new(
@@ -352,14 +358,7 @@ fn an_address_put_for_a_user_deleted_meanwhile_is_unauthorized() {
     for f in fixtures() {
         let b = f.db.backend();
         let s = service(&f, config());
-        s.opencap()
-            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
-            .unwrap();
-        let token = s
-            .opencap()
-            .login(&alice(), &pw("correct horse battery"))
-            .unwrap();
-        let user = s.opencap().authenticate(&token).unwrap();
+        let (_, user) = signed_in(&s);
         s.opencap().delete_user(&user).unwrap();
         match s.opencap().put_address(&user, btc(), Extensions::default()) {
             Err(ServiceError::Unauthorized { reason }) => {
