@@ -176,8 +176,9 @@ impl Service {
 
     /// Deletes the aliases of every organization that expired more than `purge_after` ago,
     /// if no server on this database did so in the last `purge_interval` (the run is claimed
-    /// in the database, so several servers purge once per interval). Returns how many were
-    /// deleted, or `None` when another run was recent.
+    /// in the database, so several servers purge once per interval). The same run forgets the
+    /// passcode failure counts whose window and block ended more than a day ago. Returns how
+    /// many aliases were deleted, or `None` when another run was recent.
     pub fn purge_expired(&self) -> Result<Option<usize>> {
         const BATCH: i64 = 1000;
         let now = self.now();
@@ -186,6 +187,10 @@ impl Service {
         if !aliaskit_store::repo::jobs::claim(&mut conn, "purge_expired_aliases", now, every)? {
             return Ok(None);
         }
+        let stale = now
+            .saturating_sub(self.passcode_budget.window)
+            .saturating_sub(aliaskit_store::repo::passcode_failures::MAX_BLOCK);
+        aliaskit_store::repo::passcode_failures::purge_stale(&mut conn, stale)?;
         let before = now.saturating_sub(crate::secs(self.config.purge_after));
         let mut purged = 0;
         loop {

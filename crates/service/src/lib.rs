@@ -120,12 +120,8 @@ pub struct Service {
     alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<retrieve::CachedAlias>>>,
     /// Answers of the OpenCAP Address Query.
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
-    /// Aliases that got a wrong passcode here (kept for the window plus the longest block, so a
-    /// block learned here is never outlived): every passcode attempt for them asks the database,
-    /// or a block this process knows, whether they are blocked.
-    passcode_watch: Arc<cache::TtlCache<aliaskit_domain::AliasId, ()>>,
-    /// Passcode blocks this process learned of, by alias and (for an address's block) client.
-    passcode_blocks: Arc<cache::TtlCache<retrieve::BlockKey, PasscodeBlock>>,
+    /// The budget of wrong passcodes, from the settings.
+    passcode_budget: aliaskit_store::repo::passcode_failures::Budget,
     config: Arc<ServiceConfig>,
 }
 
@@ -159,18 +155,14 @@ impl Service {
                 config.cache_ttl,
                 config.cache_max_entries,
             )),
-            passcode_watch: Arc::new(cache::TtlCache::new(
-                config.passcode_window.saturating_add(Duration::from_secs(
-                    aliaskit_store::repo::passcode_failures::MAX_BLOCK.unsigned_abs(),
-                )),
-                config.cache_max_entries,
-            )),
-            passcode_blocks: Arc::new(cache::TtlCache::new(
-                Duration::from_secs(
-                    aliaskit_store::repo::passcode_failures::MAX_BLOCK.unsigned_abs(),
-                ),
-                config.cache_max_entries,
-            )),
+            passcode_budget: {
+                let per_alias = i64::from(config.passcode_failures.max(1));
+                aliaskit_store::repo::passcode_failures::Budget {
+                    per_alias,
+                    per_client: (per_alias / 2).max(1),
+                    window: secs(config.passcode_window).max(1),
+                }
+            },
             config: Arc::new(config),
         }
     }

@@ -6,26 +6,24 @@
 //!
 //! Passcodes have a budget of wrong guesses per alias and window, counted in the database
 //! (`repo::passcode_failures`), so it holds across servers. A wrong passcode is always recorded
-//! there; a right one is answered from memory unless this process saw a wrong one for the alias
-//! within the window and the longest block, in which case the database says whether the alias
-//! is blocked. An
+//! there. A right one is answered from memory only while the cached alias is not *watched*: its
+//! passcode state is read from the database with the alias (so an alias evicted, or not cached
+//! at all, is never taken for unwatched), and a wrong passcode seen here watches it at once,
+//! before any I/O. A watched alias asks the database, or a block this process knows of. An
 //! attacker never learns whether a guess beyond the budget was right: every wrong guess reaches
 //! the database and is refused during a block, and a right one is answered from memory only by
-//! a server that has seen no wrong guess — which takes knowing the passcode.
+//! a server whose copy of the alias, at most `cache.ttl` old, shows no wrong guess.
 
-use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use aliaskit_domain::{Alias, AliasId, Viewer};
 use aliaskit_store::repo;
-use aliaskit_store::repo::passcode_failures::{Budget, Verdict};
+use aliaskit_store::repo::passcode_failures::{self, Verdict};
 use aliaskit_token::{Expect, Secret, TokenError};
 use subtle::ConstantTimeEq;
 
 use crate::{PasscodeBlock, PasscodeScope, Result, Service, ServiceError};
-
-/// A block as this process remembers it: by alias, and by client for an address's block.
-pub(crate) type BlockKey = (AliasId, Option<IpAddr>);
 
 /// What the caller presented. `bearer` is the `Authorization` value without its scheme: an
 /// access token, or the owning organization's API key.
@@ -36,7 +34,7 @@ pub struct Credentials<'a> {
     /// The passcode (`X-Alias-Passcode`, or `?passcode=…`).
     pub passcode: Option<&'a str>,
     /// The client's address, for its share of an alias's passcode budget.
-    pub client: Option<IpAddr>,
+    pub client: Option<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Credentials<'_> {
@@ -64,17 +62,49 @@ pub(crate) struct CachedAlias {
     alias: Alias,
     current: Option<Secret>,
     previous: Option<Secret>,
+    /// Until when (Unix seconds) a right passcode must ask the database: a wrong one was seen,
+    /// here or — as of loading — by any server. 0: not watched.
+    watched_until: AtomicI64,
+    /// The end of an alias-wide passcode block this process knows of; 0: none.
+    blocked_until: AtomicI64,
 }
 
 impl CachedAlias {
-    fn new(alias: Alias) -> Self {
+    fn new(alias: Alias, passcodes: passcode_failures::State) -> Self {
         let secret =
             |s: &Option<aliaskit_domain::Sensitive>| s.as_ref().map(|s| Secret::from(s.expose()));
         CachedAlias {
             current: secret(&alias.jwt_secret),
             previous: secret(&alias.previous_secret),
             alias,
+            watched_until: AtomicI64::new(passcodes.watched_until.unwrap_or(0)),
+            blocked_until: AtomicI64::new(passcodes.blocked_until.unwrap_or(0)),
         }
+    }
+
+    fn watched(&self, now: i64) -> bool {
+        self.watched_until.load(Ordering::Acquire) > now
+    }
+
+    fn watch(&self, until: i64) {
+        self.watched_until.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// Learns a block: the alias is watched at least as long, and an alias-wide block refuses
+    /// passcodes here without I/O until it ends.
+    fn learn(&self, block: PasscodeBlock) {
+        self.watch(block.until);
+        if block.scope == PasscodeScope::Alias {
+            self.blocked_until.fetch_max(block.until, Ordering::AcqRel);
+        }
+    }
+
+    fn known_block(&self, now: i64) -> Option<PasscodeBlock> {
+        let until = self.blocked_until.load(Ordering::Acquire);
+        (until > now).then_some(PasscodeBlock {
+            scope: PasscodeScope::Alias,
+            until,
+        })
     }
 }
 
@@ -110,12 +140,23 @@ impl Service {
         let cached = match self.alias_cache.get(id) {
             Some(cached) => cached,
             None => {
-                let alias = {
+                let (alias, passcodes) = {
                     let mut conn = self.db.conn()?;
-                    repo::aliases::find(&mut conn, self.db.vault(), id)?
-                        .ok_or(ServiceError::AliasNotFound)?
+                    let alias = repo::aliases::find(&mut conn, self.db.vault(), id)?
+                        .ok_or(ServiceError::AliasNotFound)?;
+                    // With the alias, what any server recorded of wrong passcodes for it.
+                    let passcodes = match alias.passcode {
+                        Some(_) => passcode_failures::state(
+                            &mut conn,
+                            id,
+                            self.now(),
+                            self.passcode_budget.window,
+                        )?,
+                        None => passcode_failures::State::default(),
+                    };
+                    (alias, passcodes)
                 };
-                let cached = Arc::new(CachedAlias::new(alias));
+                let cached = Arc::new(CachedAlias::new(alias, passcodes));
                 self.alias_cache.insert(id.clone(), cached.clone());
                 cached
             }
@@ -127,10 +168,9 @@ impl Service {
                 passcode,
             } => (token_error, passcode),
         };
-        let id = &cached.alias.id;
         let blocked = match passcode {
             // Credentials in order: a right passcode before the owner's key.
-            Some(PasscodeCheck::Right) => match self.passcode_block(id, credentials.client)? {
+            Some(PasscodeCheck::Right) => match self.passcode_block(&cached, credentials)? {
                 None => return Ok(seen(&cached.alias, Viewer::Guest)),
                 Some(block) => Some(block),
             },
@@ -150,7 +190,7 @@ impl Service {
             return Err(self.locked(block));
         }
         if let Some(PasscodeCheck::Wrong) = passcode {
-            return Err(self.wrong_passcode(&cached.alias, credentials)?);
+            return Err(self.wrong_passcode(&cached, credentials)?);
         }
         if cached.alias.is_public() {
             return Ok(seen(&cached.alias, Viewer::Guest));
@@ -158,43 +198,18 @@ impl Service {
         Err(refusal(&cached.alias, credentials, token_error))
     }
 
-    /// The budget of wrong passcodes, from the settings.
-    fn passcode_budget(&self) -> Budget {
-        let per_alias = i64::from(self.config.passcode_failures.max(1));
-        Budget {
-            per_alias,
-            per_client: (per_alias / 2).max(1),
-            window: crate::secs(self.config.passcode_window).max(1),
-        }
-    }
-
-    fn remember_block(&self, id: &AliasId, client: Option<IpAddr>, block: PasscodeBlock) {
-        let client = match block.scope {
-            PasscodeScope::Alias => None,
-            PasscodeScope::Client => client,
-        };
-        self.passcode_blocks.insert((id.clone(), client), block);
-    }
-
-    /// A block this process knows of, without I/O.
-    fn known_block(&self, id: &AliasId, client: Option<IpAddr>, now: i64) -> Option<PasscodeBlock> {
-        let current = |key: &BlockKey| self.passcode_blocks.get(key).filter(|b| b.until > now);
-        current(&(id.clone(), None))
-            .or_else(|| client.and_then(|ip| current(&(id.clone(), Some(ip)))))
-    }
-
     /// The block on passcodes for this alias and client, from the database.
     fn passcode_block(
         &self,
-        id: &AliasId,
-        client: Option<IpAddr>,
+        cached: &CachedAlias,
+        credentials: Credentials<'_>,
     ) -> Result<Option<PasscodeBlock>> {
-        let now = self.now();
-        let address = client.map(|ip| ip.to_string());
+        let address = credentials.client.map(|ip| ip.to_string());
         let mut conn = self.db.conn()?;
-        let block = repo::passcode_failures::block(&mut conn, id, address.as_deref(), now)?;
+        let block =
+            passcode_failures::block(&mut conn, &cached.alias.id, address.as_deref(), self.now())?;
         if let Some(block) = block {
-            self.remember_block(id, client, block);
+            cached.learn(block);
         }
         Ok(block)
     }
@@ -207,27 +222,36 @@ impl Service {
     }
 
     /// Counts a wrong passcode; the refusal to answer.
-    fn wrong_passcode(&self, alias: &Alias, credentials: Credentials<'_>) -> Result<ServiceError> {
+    fn wrong_passcode(
+        &self,
+        cached: &CachedAlias,
+        credentials: Credentials<'_>,
+    ) -> Result<ServiceError> {
         let now = self.now();
+        let id = &cached.alias.id;
         let address = credentials.client.map(|ip| ip.to_string());
-        let budget = self.passcode_budget();
-        let verdict = self.db.transaction(|c| {
-            repo::passcode_failures::record(c, &alias.id, address.as_deref(), now, &budget)
-        })?;
+        let budget = &self.passcode_budget;
+        let verdict = self
+            .db
+            .transaction(|c| passcode_failures::record(c, id, address.as_deref(), now, budget))?;
         Ok(match verdict {
             Verdict::Blocked(block) => {
-                self.remember_block(&alias.id, credentials.client, block);
+                cached.learn(block);
                 self.locked(block)
             }
             Verdict::Counted(began) => {
                 if let Some(block) = began {
-                    self.remember_block(&alias.id, credentials.client, block);
+                    cached.learn(block);
                 }
-                let reason = match refusal(alias, credentials, None) {
-                    ServiceError::Unauthorized { reason } => reason,
-                    _ => "this alias needs its passcode",
-                };
-                ServiceError::WrongPasscode { reason, began }
+                ServiceError::WrongPasscode {
+                    reason: needs(&cached.alias),
+                    began,
+                }
+            }
+            // Deleted meanwhile, maybe by another server while this one still had it cached.
+            Verdict::Gone => {
+                self.forget_alias(id);
+                ServiceError::AliasNotFound
             }
         })
     }
@@ -235,25 +259,21 @@ impl Service {
     /// A passcode for a protected alias, judged without I/O where it can be.
     fn judge_passcode(
         &self,
-        id: &AliasId,
+        cached: &CachedAlias,
         given: &str,
         expected: &str,
-        client: Option<IpAddr>,
         now: i64,
     ) -> Option<PasscodeCheck> {
         let right = bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
-        if self.passcode_watch.get(id).is_none() {
-            // No wrong passcode seen here for this alias: a right one is answered from memory
-            // (the common case: one cache read).
-            if right {
-                return None;
-            }
-            // Before any I/O: from now on, every passcode for this alias asks the database too.
-            self.passcode_watch.insert(id.clone(), ());
-            return Some(PasscodeCheck::Wrong);
+        if !right {
+            // Before any I/O: from now on, every passcode for this alias asks the database.
+            cached.watch(now.saturating_add(self.passcode_budget.window));
+        } else if !cached.watched(now) {
+            // No wrong passcode for this alias, here or (as of loading it) anywhere.
+            return None;
         }
-        // Watched: a block this process knows refuses without I/O; else the database decides.
-        if let Some(block) = self.known_block(id, client, now) {
+        // A block this process knows refuses without I/O; else the database decides.
+        if let Some(block) = cached.known_block(now) {
             return Some(PasscodeCheck::Blocked(block));
         }
         Some(if right {
@@ -299,16 +319,17 @@ impl Service {
             }
         }
         if let (Some(given), Some(expected)) = (credentials.passcode, &alias.passcode) {
-            match self.judge_passcode(&alias.id, given, expected.expose(), credentials.client, now)
-            {
-                None => return Decision::Done(Ok(seen(alias, Viewer::Guest))),
-                Some(check) => {
-                    return Decision::Lookup {
-                        token_error,
-                        passcode: Some(check),
-                    };
+            return match self.judge_passcode(cached, given, expected.expose(), now) {
+                None => Decision::Done(Ok(seen(alias, Viewer::Guest))),
+                // A known block, and no key that could be the owner's: refused here.
+                Some(PasscodeCheck::Blocked(block)) if credentials.bearer.is_none() => {
+                    Decision::Done(Err(self.locked(block)))
                 }
-            }
+                Some(check) => Decision::Lookup {
+                    token_error,
+                    passcode: Some(check),
+                },
+            };
         }
         if credentials.bearer.is_some() {
             return Decision::Lookup {
@@ -378,12 +399,17 @@ fn refusal(
             ServiceError::InvalidToken(e)
         }
         _ => ServiceError::Unauthorized {
-            reason: match (&alias.jwt_secret, &alias.passcode) {
-                (Some(_), Some(_)) => "this alias needs an access token or its passcode",
-                (Some(_), None) => "this alias needs an access token signed with its jwt_secret",
-                _ => "this alias needs its passcode",
-            },
+            reason: needs(alias),
         },
+    }
+}
+
+/// What a protected alias needs, for a refusal's detail.
+fn needs(alias: &Alias) -> &'static str {
+    match (&alias.jwt_secret, &alias.passcode) {
+        (Some(_), Some(_)) => "this alias needs an access token or its passcode",
+        (Some(_), None) => "this alias needs an access token signed with its jwt_secret",
+        _ => "this alias needs its passcode",
     }
 }
 

@@ -302,3 +302,125 @@ fn another_servers_change_is_seen_within_the_cache_ttl_and_a_local_one_at_once()
         );
     }
 }
+
+fn passcode(p: &str) -> Credentials<'_> {
+    Credentials {
+        passcode: Some(p),
+        ..Credentials::default()
+    }
+}
+
+/// Spends the default budget of wrong passcodes for alias `id` through `service`.
+fn spend_budget(service: &Service, id: &aliaskit_domain::AliasId) {
+    for n in 0..ServiceConfig::default().passcode_failures {
+        let wrong = format!("wrong-{n:04}");
+        let r = service.retrieve(id, passcode(&wrong));
+        assert!(
+            matches!(r, Err(ServiceError::WrongPasscode { .. })),
+            "{n}: {r:?}"
+        );
+    }
+}
+
+/// Whatever a server has or has not cached, a block holds for the right passcode too: a server
+/// with its cache off, and a server that never saw a wrong passcode for the alias (its own
+/// fresh cache), both refuse it — missing knowledge is never taken for "no wrong passcode".
+#[test]
+fn a_block_holds_for_the_right_passcode_on_any_server_and_without_a_cache() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    passcode: Some("pin-1234".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        // Another server: its cache holds the alias, loaded before any wrong passcode.
+        let other = Service::with_clock(f.db.db.clone(), ServiceConfig::default(), f.clock.clone());
+        assert!(other.retrieve(&a.id, passcode("pin-1234")).is_ok());
+        let uncached = Service::with_clock(
+            f.db.db.clone(),
+            ServiceConfig {
+                cache_max_entries: 0,
+                ..ServiceConfig::default()
+            },
+            f.clock.clone(),
+        );
+        spend_budget(&uncached, &a.id);
+        assert!(
+            matches!(
+                uncached.retrieve(&a.id, passcode("pin-1234")),
+                Err(ServiceError::PasscodeLocked { .. })
+            ),
+            "{b:?}: a server without a cache"
+        );
+        let fresh = Service::with_clock(f.db.db.clone(), ServiceConfig::default(), f.clock.clone());
+        assert!(
+            matches!(
+                fresh.retrieve(&a.id, passcode("pin-1234")),
+                Err(ServiceError::PasscodeLocked { .. })
+            ),
+            "{b:?}: a server that loads the alias during the block"
+        );
+        // The server whose copy predates the block learns of it at its next wrong guess, and
+        // from then on refuses the right passcode too.
+        assert!(matches!(
+            other.retrieve(&a.id, passcode("still-wrong")),
+            Err(ServiceError::PasscodeLocked { .. })
+        ));
+        assert!(
+            matches!(
+                other.retrieve(&a.id, passcode("pin-1234")),
+                Err(ServiceError::PasscodeLocked { .. })
+            ),
+            "{b:?}"
+        );
+        // A token-less retrieve by the owner's key is not affected.
+        assert!(
+            other
+                .retrieve(
+                    &a.id,
+                    Credentials {
+                        bearer: Some(&f.key),
+                        passcode: Some("pin-1234"),
+                        client: None,
+                    }
+                )
+                .is_ok()
+        );
+    }
+}
+
+/// A wrong passcode for an alias another server deleted (still in this server's cache) is
+/// "not found", not a storage failure.
+#[test]
+fn a_wrong_passcode_for_an_alias_deleted_elsewhere_is_not_found() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let a = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    passcode: Some("pin-1234".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        assert!(f.service.retrieve(&a.id, passcode("pin-1234")).is_ok());
+        let elsewhere =
+            Service::with_clock(f.db.db.clone(), ServiceConfig::default(), f.clock.clone());
+        elsewhere.delete_alias(f.org, &a.id).unwrap();
+        let r = f.service.retrieve(&a.id, passcode("wrong-pin"));
+        assert!(
+            matches!(r, Err(ServiceError::AliasNotFound)),
+            "{b:?}: {r:?}"
+        );
+    }
+}

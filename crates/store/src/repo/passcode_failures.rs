@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use crate::error::insert_unless_taken;
 use crate::schema::passcode_failures::dsl;
-use crate::{DbConn, Result};
+use crate::{DbConn, Result, StoreError};
 
 /// The longest block.
 pub const MAX_BLOCK: i64 = 86_400;
@@ -56,6 +56,8 @@ pub enum Verdict {
     Counted(Option<Block>),
     /// The attempt came during a block: refused, not counted.
     Blocked(Block),
+    /// The alias no longer exists (deleted meanwhile, by this server or another).
+    Gone,
 }
 
 /// One row.
@@ -100,9 +102,45 @@ impl Row {
     }
 }
 
-/// The row of `alias` and `client` (empty: alias-wide), created if missing, locked until the end
-/// of the transaction on PostgreSQL (a SQLite `Database::transaction` holds the write lock).
+/// The row of `alias` and `client` (empty: alias-wide), if any, locked until the end of the
+/// transaction on PostgreSQL (a SQLite `Database::transaction` holds the write lock).
+fn select_locked(conn: &mut DbConn, alias: &str, client: &str) -> Result<Option<Row>> {
+    let select = (
+        dsl::window_start,
+        dsl::failures,
+        dsl::blocked_until,
+        dsl::strikes,
+    );
+    type Loaded = (i64, i64, Option<i64>, i64);
+    let loaded: Option<Loaded> = match conn {
+        DbConn::Postgres(pg) => dsl::passcode_failures
+            .find((alias, client))
+            .select(select)
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConn::Sqlite(_) => dsl::passcode_failures
+            .find((alias, client))
+            .select(select)
+            .first(conn)
+            .optional()?,
+    };
+    Ok(
+        loaded.map(|(window_start, failures, blocked_until, strikes)| Row {
+            window_start,
+            failures,
+            blocked_until,
+            strikes,
+        }),
+    )
+}
+
+/// [`select_locked`], creating the row first when it is missing (a concurrent creator's row
+/// is taken as it is).
 fn locked(conn: &mut DbConn, alias: &str, client: &str, now: i64) -> Result<Row> {
+    if let Some(row) = select_locked(conn, alias, client)? {
+        return Ok(row);
+    }
     insert_unless_taken(conn, |c| {
         diesel::insert_into(dsl::passcode_failures)
             .values((
@@ -114,30 +152,32 @@ fn locked(conn: &mut DbConn, alias: &str, client: &str, now: i64) -> Result<Row>
             ))
             .execute(c)
     })?;
-    let select = (
-        dsl::window_start,
-        dsl::failures,
-        dsl::blocked_until,
-        dsl::strikes,
-    );
-    type Loaded = (i64, i64, Option<i64>, i64);
-    let (window_start, failures, blocked_until, strikes): Loaded = match conn {
-        DbConn::Postgres(pg) => dsl::passcode_failures
-            .find((alias, client))
-            .select(select)
-            .for_update()
-            .first(pg)?,
-        DbConn::Sqlite(_) => dsl::passcode_failures
-            .find((alias, client))
-            .select(select)
-            .first(conn)?,
-    };
-    Ok(Row {
-        window_start,
-        failures,
-        blocked_until,
-        strikes,
+    select_locked(conn, alias, client)?.ok_or(StoreError::Corrupt {
+        what: "passcode failure count",
+        reason: format!("the row of alias {alias} vanished inside its transaction"),
     })
+}
+
+/// Whether the alias still exists, holding a key-share lock on its row on PostgreSQL until the
+/// end of the transaction: the rows below are then locked in the order a delete of the alias
+/// locks them (the alias, then its `passcode_failures` rows through the cascade), so the two
+/// cannot deadlock, and an alias deleted meanwhile is seen as gone, not as a foreign-key error.
+fn alias_held(conn: &mut DbConn, alias: &str) -> Result<bool> {
+    use crate::schema::aliases::dsl as aliases;
+    let found: Option<String> = match conn {
+        DbConn::Postgres(pg) => aliases::aliases
+            .find(alias)
+            .select(aliases::id)
+            .for_key_share()
+            .first(pg)
+            .optional()?,
+        DbConn::Sqlite(_) => aliases::aliases
+            .find(alias)
+            .select(aliases::id)
+            .first(conn)
+            .optional()?,
+    };
+    Ok(found.is_some())
 }
 
 fn store(conn: &mut DbConn, alias: &str, client: &str, row: &Row) -> Result<()> {
@@ -165,6 +205,9 @@ pub fn record(
     budget: &Budget,
 ) -> Result<Verdict> {
     let alias = alias.as_str();
+    if !alias_held(conn, alias)? {
+        return Ok(Verdict::Gone);
+    }
     let mut whole = locked(conn, alias, "", now)?;
     if let Some(until) = whole.blocked(now) {
         return Ok(Verdict::Blocked(Block {
@@ -225,4 +268,50 @@ pub fn block(
             .map(|until| Block { scope, until })
     };
     Ok(blocked(Scope::Alias).or_else(|| blocked(Scope::Client)))
+}
+
+/// What this database knows of the alias's passcode failures at `now` (its alias-wide row):
+/// until when the alias is watched — a wrong passcode in the current window, or a block — and
+/// the block's end, if it is blocked.
+pub fn state(conn: &mut DbConn, alias: &AliasId, now: i64, window: i64) -> Result<State> {
+    let row: Option<(i64, i64, Option<i64>)> = dsl::passcode_failures
+        .find((alias.as_str(), ""))
+        .select((dsl::window_start, dsl::failures, dsl::blocked_until))
+        .first(conn)
+        .optional()?;
+    let Some((window_start, failures, blocked_until)) = row else {
+        return Ok(State::default());
+    };
+    let blocked_until = blocked_until.filter(|&until| until > now);
+    let window_end = window_start.saturating_add(window);
+    let in_window = (failures > 0 && window_end > now).then_some(window_end);
+    Ok(State {
+        watched_until: in_window.max(blocked_until),
+        blocked_until,
+    })
+}
+
+/// See [`state`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct State {
+    /// Until when (Unix seconds) a right passcode must ask the database; `None`: not watched.
+    pub watched_until: Option<i64>,
+    /// The end of the alias's block, if it is blocked now.
+    pub blocked_until: Option<i64>,
+}
+
+/// Deletes the rows of every alias whose window began before `before` and whose block, if any,
+/// ended before it: nothing is counted in them any more, and a block that long ago no longer
+/// doubles the next. Returns how many.
+pub fn purge_stale(conn: &mut DbConn, before: i64) -> Result<usize> {
+    Ok(diesel::delete(
+        dsl::passcode_failures
+            .filter(dsl::window_start.lt(before))
+            .filter(
+                dsl::blocked_until
+                    .is_null()
+                    .or(dsl::blocked_until.lt(before)),
+            ),
+    )
+    .execute(conn)?)
 }

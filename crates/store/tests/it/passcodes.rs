@@ -1,6 +1,7 @@
 //! The budget of wrong passcodes (`repo::passcode_failures`), at chosen moments: the window, the
 //! share of one address, the block that doubles with each budget spent in a row and starts over
-//! a day after, and concurrent failures on PostgreSQL counted one after the other.
+//! a day after, concurrent failures on PostgreSQL counted one after the other, the state a
+//! retrieve caches with the alias, the purge of stale counts, and an alias deleted meanwhile.
 
 use aliaskit_domain::AliasId;
 use aliaskit_store::repo::passcode_failures::{self, Block, Budget, Scope, Verdict};
@@ -191,5 +192,77 @@ fn concurrent_failures_on_several_servers_are_counted_one_after_the_other() {
             .filter(|v| matches!(v, Verdict::Counted(Some(_))))
             .count();
         assert_eq!(began, 1, "{b:?}: one failure began the block");
+    }
+}
+
+#[test]
+fn the_state_shows_watch_and_block_and_stale_rows_are_purged() {
+    for db in dbs() {
+        let b = db.backend();
+        let id = setup(&db);
+        let state = |at| {
+            let mut conn = db.db.conn().unwrap();
+            passcode_failures::state(&mut conn, &id, at, BUDGET.window).unwrap()
+        };
+        assert_eq!(state(NOW), passcode_failures::State::default(), "{b:?}");
+        // One wrong passcode: watched to the end of its window, not blocked.
+        record(&db, &id, "10.0.0.1", NOW);
+        let watched = passcode_failures::State {
+            watched_until: Some(NOW + 60),
+            blocked_until: None,
+        };
+        assert_eq!(state(NOW + 1), watched, "{b:?}");
+        assert_eq!(
+            state(NOW + 60),
+            passcode_failures::State::default(),
+            "{b:?}"
+        );
+        // The budget spent: blocked, and watched as long as the block.
+        for n in 2..5 {
+            record(&db, &id, &format!("10.0.0.{n}"), NOW + 1);
+        }
+        assert_eq!(
+            state(NOW + 2),
+            passcode_failures::State {
+                watched_until: Some(NOW + 61),
+                blocked_until: Some(NOW + 61),
+            },
+            "{b:?}"
+        );
+        // A purge drops the rows whose window began before `before`, unless their block
+        // reaches it: first the four addresses' rows, then the alias's, blocked to NOW + 61.
+        let purge = |before| {
+            let mut conn = db.db.conn().unwrap();
+            passcode_failures::purge_stale(&mut conn, before).unwrap()
+        };
+        assert_eq!(purge(NOW), 0, "{b:?}");
+        assert_eq!(purge(NOW + 61), 4, "{b:?}");
+        assert_eq!(state(NOW + 2).blocked_until, Some(NOW + 61), "{b:?}");
+        assert_eq!(purge(NOW + 62), 1, "{b:?}");
+        assert_eq!(state(NOW + 2), passcode_failures::State::default(), "{b:?}");
+    }
+}
+
+#[test]
+fn a_wrong_passcode_for_a_deleted_alias_is_gone_and_counts_nothing() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let guarded = alias(acme.id, "guarded", NOW);
+        let id = guarded.id.clone();
+        let mut conn = db.db.conn().unwrap();
+        repo::aliases::insert(&mut conn, db.db.vault(), &guarded).unwrap();
+        drop(conn);
+        record(&db, &id, "10.0.0.1", NOW);
+        let mut conn = db.db.conn().unwrap();
+        assert!(repo::aliases::delete(&mut conn, acme.id, &id).unwrap());
+        drop(conn);
+        assert_eq!(record(&db, &id, "10.0.0.2", NOW), Verdict::Gone, "{b:?}");
+        let mut conn = db.db.conn().unwrap();
+        assert_eq!(
+            passcode_failures::state(&mut conn, &id, NOW, BUDGET.window).unwrap(),
+            passcode_failures::State::default(),
+            "{b:?}"
+        );
     }
 }
