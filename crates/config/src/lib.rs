@@ -513,9 +513,9 @@ impl Settings {
     /// Fails, naming the key and the file or variable it came from, on: a file that cannot be
     /// read or is not TOML, an unknown key, a value of the wrong type, and a value out of range
     /// (`database.pool_size`, `database.connect_timeout`, `database.timeout`,
-    /// `tokens.max_lifetime`,
-    /// `tokens.min_secret_bytes` and `server.workers` must be at least 1; `server.port` may be
-    /// 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
+    /// `tokens.max_lifetime`, `tokens.min_secret_bytes` and `server.workers` must be at least 1;
+    /// `database.timeout` at most an hour, `cache.ttl` and `aliases.passcode_window` at most a
+    /// day, `aliases.min_passcode_len` at most 128; `server.port` may be 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
     /// only one of `server.tls.cert` and `server.tls.key` (the files themselves are read by
     /// the server when it starts).
     pub fn load_from(

@@ -184,6 +184,9 @@ fn as_map(vars: &[&EnvVar]) -> config::Map<String, String> {
         .collect()
 }
 
+/// A day in seconds: the upper bound of `aliases.passcode_window` and `cache.ttl`.
+const DAY: u64 = 86_400;
+
 /// Range checks that types cannot express: the key at fault and why.
 fn check(s: &Settings) -> Result<(), (&'static str, String)> {
     let at_least_one = |key: &'static str, value: u64, hint: &str| {
@@ -196,6 +199,13 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
     let not_empty = |key: &'static str, value: &str, hint: &str| {
         if value.trim().is_empty() {
             Err((key, format!("must not be empty{hint}")))
+        } else {
+            Ok(())
+        }
+    };
+    let at_most = |key: &'static str, value: u64, max: u64, unit: &str, why: &str| {
+        if value > max {
+            Err((key, format!("must be at most {max}{unit}: {why}")))
         } else {
             Ok(())
         }
@@ -241,6 +251,13 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         " second",
     )?;
     at_least_one("database.timeout", s.database.timeout, " second")?;
+    at_most(
+        "database.timeout",
+        s.database.timeout,
+        3600,
+        " seconds",
+        "a request waits on the database no longer than an hour",
+    )?;
 
     at_least_one("tokens.max_lifetime", s.tokens.max_lifetime, " second")?;
     at_least_one(
@@ -299,6 +316,13 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         as_u64(s.aliases.min_passcode_len),
         " character",
     )?;
+    at_most(
+        "aliases.min_passcode_len",
+        as_u64(s.aliases.min_passcode_len),
+        as_u64(aliaskit_domain::alias::MAX_PASSCODE_BYTES),
+        " characters",
+        "no passcode may be longer, so none could be set",
+    )?;
     at_least_one(
         "aliases.passcode_failures",
         s.aliases.passcode_failures.into(),
@@ -308,6 +332,20 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         "aliases.passcode_window",
         s.aliases.passcode_window,
         " second",
+    )?;
+    at_most(
+        "aliases.passcode_window",
+        s.aliases.passcode_window,
+        DAY,
+        " seconds",
+        "a day, the longest block",
+    )?;
+    at_most(
+        "cache.ttl",
+        s.cache.ttl,
+        DAY,
+        " seconds",
+        "a day; another server may serve a deleted alias for that long",
     )?;
 
     not_empty("logging.level", &s.logging.level, "")?;

@@ -143,6 +143,18 @@ fn out_of_range_values_are_refused_and_named() {
             "maybe",
             "database.migrate_on_start",
         ),
+        ("ALIASKIT__DATABASE__TIMEOUT", "3601", "database.timeout"),
+        (
+            "ALIASKIT__ALIASES__MIN_PASSCODE_LEN",
+            "129",
+            "aliases.min_passcode_len",
+        ),
+        (
+            "ALIASKIT__ALIASES__PASSCODE_WINDOW",
+            "86401",
+            "aliases.passcode_window",
+        ),
+        ("ALIASKIT__CACHE__TTL", "99999999999999", "cache.ttl"),
     ];
     for (var, value, key) in cases {
         let e = load_err(None, &[(var, value)]);
@@ -154,6 +166,25 @@ fn out_of_range_values_are_refused_and_named() {
         e.to_string(),
         "ALIASKIT__DATABASE__POOL_SIZE: database.pool_size: must be at least 1"
     );
+    let e = load_err(None, &[("ALIASKIT__CACHE__TTL", "86401")]);
+    assert_eq!(
+        e.to_string(),
+        "ALIASKIT__CACHE__TTL: cache.ttl: must be at most 86400 seconds: a day; another server \
+         may serve a deleted alias for that long"
+    );
+    // The largest values accepted.
+    let settings = Settings::load_from(
+        None,
+        [
+            ("ALIASKIT__CACHE__TTL", "86400"),
+            ("ALIASKIT__ALIASES__PASSCODE_WINDOW", "86400"),
+            ("ALIASKIT__ALIASES__MIN_PASSCODE_LEN", "128"),
+            ("ALIASKIT__DATABASE__TIMEOUT", "3600"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap();
+    assert_eq!(settings.cache.ttl, 86_400);
     let file = toml("[tokens]\nmax_lifetime = 0\n");
     let e = load_err(Some(&file), &[]);
     assert_eq!(e.origin(), &Origin::File(file.path.clone()));
