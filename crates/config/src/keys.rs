@@ -55,22 +55,31 @@ impl Settings {
         }
         let target =
             Target::parse(&self.database.url).map_err(|e| error("database.url", e.to_string()))?;
-        // A key file is created only with a new database: beside a database that has data, a
-        // missing key file is lost key material, and a fresh key would only hide that.
-        let new_database = |db: &Path| std::fs::metadata(db).map_or(true, |m| m.len() == 0);
-        let kept = "the database exists already, so this file held the keys of its secrets: \
-                    restore it from your backup of the master keys";
+        // A key file is created only with a new database: beside a database that has data (or
+        // one that cannot be looked at), a missing key file is lost key material, and a fresh
+        // key would only hide that.
+        let sqlite_may_create = |db: &Path| {
+            let new = match fs::metadata(db) {
+                Ok(meta) => meta.len() == 0,
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+            };
+            if new {
+                Ok(())
+            } else {
+                Err(
+                    "the database exists already, so this file held the keys of its secrets: \
+                     restore it from your backup of the master keys",
+                )
+            }
+        };
         let shared = "with PostgreSQL it is never created, so that every server reads the same \
                       keys: write one with `aliaskit keys generate > FILE` and `chmod 600 FILE`";
         let (path, may_create) = match (&self.security.key_file, &target) {
-            (Some(path), Target::Sqlite(db)) => (
-                path.clone(),
-                if new_database(db) { Ok(()) } else { Err(kept) },
-            ),
+            (Some(path), Target::Sqlite(db)) => (path.clone(), sqlite_may_create(db)),
             (Some(path), Target::Postgres(_)) => (path.clone(), Err(shared)),
             (None, Target::Sqlite(db)) => (
                 db.parent().unwrap_or(Path::new("")).join("aliaskit.key"),
-                if new_database(db) { Ok(()) } else { Err(kept) },
+                sqlite_may_create(db),
             ),
             (None, Target::Postgres(_)) => {
                 return Err(error(
@@ -91,16 +100,17 @@ impl Settings {
             .collect();
         let file = path.clone();
         let source = move || -> Result<Vec<HeldKey>, VaultError> {
-            let mut keys = read_key_file(&file).map_err(|e| VaultError::BadKey {
-                reason: e.to_string(),
+            let mut keys = read_key_file(&file).map_err(|e| VaultError::Source {
+                reason: e.reason().to_owned(),
             })?;
             keys.extend(settings_keys.iter().cloned());
             Ok(keys)
         };
-        // Read once here, for an error that names the file and the line.
-        read_key_file(&path)?;
-        let vault = Vault::with_source(Box::new(source))
-            .map_err(|e| error(KEY_FILE, format!("{}: {e}", path.display())))?;
+        let vault = Vault::with_source(Box::new(source)).map_err(|e| match e {
+            // Names the file and the line already.
+            VaultError::Source { reason } => error(KEY_FILE, reason),
+            e => error(KEY_FILE, format!("{}: {e}", path.display())),
+        })?;
         Ok(Keys {
             vault,
             file: Some(path),

@@ -44,6 +44,12 @@ pub enum VaultError {
     /// The operating system's random number generator failed.
     #[error("no randomness for a nonce: {0}")]
     Random(String),
+    /// The vault's source of keys (a key file) could not be read.
+    #[error("the master keys cannot be read: {reason}")]
+    Source {
+        /// Why, naming the file.
+        reason: String,
+    },
 }
 
 /// A 256-bit master key and its id.
