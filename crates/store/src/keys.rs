@@ -151,7 +151,7 @@ impl Database {
 
     fn join_keys(&self, holder: Option<&Holder>, strict: bool, now: i64) -> Result<String> {
         let vault = self.vault();
-        self.transaction(|c| {
+        let sealing = self.transaction(|c| {
             key_holders::lock(c)?;
             key_holders::forget_before(c, since(now))?;
             let others: Vec<KeyHolder> = key_holders::live(c, since(now))?
@@ -179,15 +179,12 @@ impl Database {
             }
             // The first key of ours every other live server holds; none in common (a server
             // configured without our keys) leaves the choice as it was.
-            if let Some(kid) = vault
+            let sealing = vault
                 .sealing_candidates()
                 .into_iter()
                 .find(|kid| others.iter().all(|h| h.key_ids.contains(kid)))
-            {
-                vault.seal_with(&kid);
-            }
-            let sealing = vault.current_id();
-            // Recorded before any value is sealed under it.
+                .unwrap_or_else(|| vault.current_id());
+            // Recorded before any value is sealed under it: the vault switches after commit.
             master_keys::record(c, &sealing, now)?;
             if let Some(me) = holder {
                 key_holders::upsert(
@@ -203,7 +200,13 @@ impl Database {
                 )?;
             }
             Ok(sealing)
-        })
+        })?;
+        if vault.current_id() != sealing && !vault.seal_with(&sealing) {
+            // The key file changed under us and dropped or retired it: the next refresh
+            // chooses again.
+            return Err(VaultError::UnknownKey { kid: sealing }.into());
+        }
+        Ok(sealing)
     }
 
     /// The servers seen in the last [`HOLDER_TIMEOUT`].
@@ -218,10 +221,12 @@ impl Database {
     /// Seals new values with `kid` (a key this process holds, not retired), whatever the live
     /// servers hold: for `aliaskit keys rotate-master`, once they all seal with it.
     pub fn seal_with(&self, kid: &str, now: i64) -> Result<()> {
+        // Recorded before any value is sealed under it.
+        self.transaction(|c| master_keys::record(c, kid, now))?;
         if !self.vault().seal_with(kid) {
             return Err(VaultError::UnknownKey { kid: kid.into() }.into());
         }
-        self.transaction(|c| master_keys::record(c, kid, now))
+        Ok(())
     }
 
     /// Re-encrypts every sealed value under the key this process seals with, a batch of rows
