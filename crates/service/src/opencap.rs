@@ -440,7 +440,7 @@ impl OpenCap<'_> {
 
     fn forget_lookups(&self, alias: &CapAlias) {
         // The keys are known: the list and one per address type. Nine removals, not a scan
-        // of every cached lookup under every shard's lock.
+        // of every cached lookup.
         let mut key = (alias.clone(), None);
         self.service.lookup_cache.remove(&key);
         for address_type in AddressType::ALL {
@@ -514,9 +514,16 @@ impl OpenCap<'_> {
         // Drawn before the transaction, so a failing random source reports as such; used
         // only when no usable key exists.
         let fresh = new_signing_key(now)?;
+        let retired_after = now.saturating_sub(lifetime);
         let keys = self.service.db.transaction(|c| {
-            let mut keys =
-                signing_keys::usable(c, self.service.db.vault(), now.saturating_sub(lifetime))?;
+            let vault = self.service.db.vault();
+            let mut keys = signing_keys::usable(c, vault, retired_after)?;
+            if keys.iter().all(|k| k.retired_at.is_some()) {
+                // None active: read again under the lock, so that two servers starting at
+                // once create one key, not one each.
+                signing_keys::lock(c)?;
+                keys = signing_keys::usable(c, vault, retired_after)?;
+            }
             if keys.iter().all(|k| k.retired_at.is_some()) {
                 let key = fresh;
                 signing_keys::insert(c, self.service.db.vault(), &key)?;
@@ -533,6 +540,7 @@ impl OpenCap<'_> {
         let now = self.service.now();
         let key = new_signing_key(now)?;
         self.service.db.transaction(|c| {
+            signing_keys::lock(c)?;
             signing_keys::insert(c, self.service.db.vault(), &key)?;
             signing_keys::retire_all_but(c, &key.kid, now)
         })?;

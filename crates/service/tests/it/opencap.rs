@@ -481,3 +481,55 @@ fn token_for_alias() -> String {
     )
     .unwrap()
 }
+
+#[test]
+fn two_servers_starting_or_rotating_at_once_leave_one_signing_key_active() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        service(&f, config())
+            .opencap()
+            .signup(&alice(), &pw("correct horse battery"), Signup::Open)
+            .unwrap();
+        let servers = [
+            Service::with_clock(f.db.db.clone(), config(), f.clock.clone()),
+            Service::with_clock(f.db.db.clone(), config(), f.clock.clone()),
+        ];
+        let active = || {
+            let mut conn = f.db.db.conn().unwrap();
+            aliaskit_store::repo::signing_keys::usable(&mut conn, f.db.db.vault(), NOW)
+                .unwrap()
+                .into_iter()
+                .filter(|k| k.retired_at.is_none())
+                .count()
+        };
+        // The first logins on a new database create the first key, once.
+        let kids: Vec<serde_json::Value> = std::thread::scope(|scope| {
+            let logins: Vec<_> = servers
+                .iter()
+                .map(|server| {
+                    scope.spawn(move || {
+                        let token = server
+                            .opencap()
+                            .login(&alice(), &pw("correct horse battery"))
+                            .unwrap();
+                        aliaskit_token::decode_unverified(&token).unwrap().0["kid"].clone()
+                    })
+                })
+                .collect();
+            logins.into_iter().map(|l| l.join().unwrap()).collect()
+        });
+        assert_eq!(kids[0], kids[1], "{b:?}: both sign with the one key");
+        assert_eq!(active(), 1, "{b:?}");
+        // Rotations on both at once leave the newest key alone active.
+        std::thread::scope(|scope| {
+            for server in &servers {
+                scope.spawn(move || {
+                    for _ in 0..10 {
+                        server.opencap().rotate_signing_key().unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(active(), 1, "{b:?}");
+    }
+}

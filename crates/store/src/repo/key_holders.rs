@@ -1,7 +1,6 @@
 //! The `key_holders` table: the processes serving this database and the master key ids each
 //! holds, refreshed every few seconds (see `Database::register_keys`).
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::error::insert_unless_taken;
@@ -54,10 +53,7 @@ const KEYS_LOCK: i64 = 0x616c_6961_736b_6579;
 /// the rest of the transaction (PostgreSQL; on SQLite `Database::transaction`'s
 /// `BEGIN IMMEDIATE` already serializes them).
 pub(crate) fn lock(conn: &mut DbConn) -> Result<()> {
-    if let DbConn::Postgres(pg) = conn {
-        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({KEYS_LOCK})"))?;
-    }
-    Ok(())
+    super::xact_lock(conn, KEYS_LOCK)
 }
 
 /// Writes `holder`'s entry, creating it the first time.

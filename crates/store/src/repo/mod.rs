@@ -12,3 +12,17 @@ pub mod orgs;
 pub mod passcode_failures;
 pub(crate) mod sealed;
 pub mod signing_keys;
+
+use diesel::connection::SimpleConnection;
+
+use crate::{DbConn, Result};
+
+/// Takes the PostgreSQL advisory lock `key` until the end of the transaction, for a
+/// read-then-insert no row lock covers (the row does not exist yet). On SQLite
+/// `Database::transaction`'s `BEGIN IMMEDIATE` already serializes writers.
+pub(crate) fn xact_lock(conn: &mut DbConn, key: i64) -> Result<()> {
+    if let DbConn::Postgres(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))?;
+    }
+    Ok(())
+}

@@ -16,6 +16,17 @@ pub fn insert(conn: &mut DbConn, vault: &Vault, key: &SigningKey) -> Result<()> 
     Ok(())
 }
 
+/// The PostgreSQL advisory lock under which signing keys are created and retired: "aliassig"
+/// in ASCII.
+const SIGNING_LOCK: i64 = 0x616c_6961_7373_6967;
+
+/// Takes the lock under which signing keys are created and retired, until the end of the
+/// transaction: two rotations at once, or two servers creating the first key, run one after
+/// the other, so the second sees the first's key and one key stays active.
+pub fn lock(conn: &mut DbConn) -> Result<()> {
+    super::xact_lock(conn, SIGNING_LOCK)
+}
+
 /// Every key that is not retired, or was retired after `retired_after`, newest first.
 pub fn usable(conn: &mut DbConn, vault: &Vault, retired_after: i64) -> Result<Vec<SigningKey>> {
     dsl::signing_keys
