@@ -11,7 +11,7 @@
 //!   restart. With SQLite the file is created on first use, mode 0600; with PostgreSQL it must
 //!   exist, so that servers sharing a database cannot each invent their own key.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -220,14 +220,7 @@ fn write_new(path: &Path, keys: &[HeldKey]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
+    let mut file = aliaskit_store::create_new_private(path)?;
     file.write_all(HEADER.as_bytes())?;
     for held in keys {
         let mark = if held.origin == KeyOrigin::Retired {

@@ -12,8 +12,12 @@ impl Database {
     /// `VACUUM INTO`), as a new file readable and writable by its owner only, like the database
     /// itself. Refused for PostgreSQL (`pg_dump` backs it up) and when `to` exists.
     pub fn backup_sqlite(&self, to: &Path) -> Result<()> {
-        let text = to.to_str().ok_or_else(|| StoreError::BadUrl {
-            url: to.display().to_string(),
+        let refused = |reason: String| StoreError::Backup {
+            path: to.display().to_string(),
+            reason,
+        };
+        let text = to.to_str().ok_or_else(|| {
+            refused("the path is not valid UTF-8, which SQLite needs; choose another".into())
         })?;
         let mut conn = self.conn()?;
         let DbConn::Sqlite(sqlite) = &mut *conn else {
@@ -22,24 +26,18 @@ impl Database {
             });
         };
         // VACUUM INTO writes into an empty file: created here first, so with mode 0600.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options.open(to).map_err(|e| StoreError::Backup {
-            path: to.display().to_string(),
-            reason: e.to_string(),
+        crate::create_new_private(to).map_err(|e| {
+            refused(match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    "the file exists; a backup never overwrites one: choose a new path".into()
+                }
+                _ => e.to_string(),
+            })
         })?;
         let quoted = text.replace('\'', "''");
         let failed = |e: &dyn std::fmt::Display| {
             let _ = std::fs::remove_file(to);
-            StoreError::Backup {
-                path: to.display().to_string(),
-                reason: e.to_string(),
-            }
+            refused(e.to_string())
         };
         sqlite
             .batch_execute(&format!("VACUUM INTO '{quoted}'"))

@@ -95,10 +95,7 @@ impl Target {
                     url: path.display().to_string(),
                 })?;
                 let writable_before = sqlite_writable(path);
-                let mut conn =
-                    SqliteConnection::establish(name).map_err(|e| StoreError::Unavailable {
-                        reason: e.to_string(),
-                    })?;
+                let mut conn = SqliteConnection::establish(name)?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait for
                 // each other (`options.database_timeout()`) instead of failing; NORMAL is durable in
                 // WAL mode except for the last transactions before a power loss (not a process

@@ -76,14 +76,7 @@ impl std::fmt::Debug for Database {
 /// Unix): it holds argon2 hashes and sealed secrets. SQLite gives the `-wal` and `-shm` files
 /// it creates later the database file's mode. An existing file is left as it is.
 fn create_private(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
+    match crate::create_new_private(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
@@ -92,8 +85,8 @@ fn create_private(path: &Path) -> std::io::Result<()> {
 
 impl Database {
     /// A pool for `url` (see [`Target::parse`]), sealing secrets with `vault`. A SQLite file's
-    /// directory is created if missing, and the file with mode 0600. No connection is opened yet, so this succeeds while the
-    /// database is down.
+    /// directory is created if missing, and the file with mode 0600. No connection is opened
+    /// yet, so this succeeds while the database is down.
     pub fn open(url: &str, options: PoolOptions, vault: Vault) -> Result<Self> {
         let target = Target::parse(url)?;
         let sqlite_dir = match &target {

@@ -284,23 +284,15 @@ impl Vault {
     }
 
     /// Reads the key source again (no-op for a vault made with [`new`](Self::new)); the key
-    /// that seals stays the same while it is still held and not retired. Returns whether the
-    /// held keys changed.
-    pub fn reload(&self) -> Result<bool, VaultError> {
+    /// that seals stays the same while it is still held and not retired.
+    pub fn reload(&self) -> Result<(), VaultError> {
         let Some(source) = &self.inner.source else {
-            return Ok(false);
+            return Ok(());
         };
         let keys = source()?;
         let mut state = self.write();
-        let fresh = State::new(keys, Some(state.sealing.id()))?;
-        let changed = fresh.keys.len() != state.keys.len()
-            || fresh
-                .keys
-                .iter()
-                .zip(&state.keys)
-                .any(|(a, b)| a.key.id != b.key.id || a.origin != b.origin);
-        *state = fresh;
-        Ok(changed)
+        *state = State::new(keys, Some(state.sealing.id()))?;
+        Ok(())
     }
 
     /// Reloads if the vault has a source and did not reload in the last second.

@@ -474,6 +474,13 @@ fn a_backup_taken_before_two_rotations_restores_with_todays_key_file() {
                 assert_eq!(mode & 0o777, 0o600, "the backup is private");
                 let again = setup.cli(&["backup", "backup.db"], &[]);
                 assert_eq!(again.code, 2, "an existing file is never overwritten");
+                assert!(
+                    again
+                        .stderr
+                        .contains("a backup never overwrites one: choose a new path"),
+                    "{}",
+                    again.stderr
+                );
             }
             aliaskit_store::Backend::Postgres => sh(
                 dir,
