@@ -16,8 +16,9 @@ type Members<'a> = Vec<(Cow<'a, str>, Value)>;
 
 /// Parses `bytes` as a JSON object with no duplicate member names at any depth and hands its
 /// members, in order, to `each`, which folds them into a `T` that starts as `T::default()`.
-/// No map and no list is built on the way: the top level is all the token crate reads. `part`
-/// ("header" or "payload") names the segment in the error.
+/// The top level is gathered in a small list (names borrowed where they have no escapes) and
+/// no map is built: the top level is all the token crate reads. `part` ("header" or
+/// "payload") names the segment in the error.
 ///
 /// The text is always checked whole before an error from `each` is returned, so an invalid
 /// text reports as invalid JSON whatever its members hold.
