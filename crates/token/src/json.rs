@@ -8,30 +8,45 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+use smallvec::SmallVec;
 
 use crate::{Result, TokenError};
 
-/// The members of a JSON object, in order, names borrowed from the input where it has no escapes.
-type Members<'a> = Vec<(Cow<'a, str>, Value)>;
-
 /// Parses `bytes` as a JSON object with no duplicate member names at any depth and hands its
 /// members, in order, to `each`, which folds them into a `T` that starts as `T::default()`.
-/// The top level is gathered in a small list (names borrowed where they have no escapes) and
-/// no map is built: the top level is all the token crate reads. `part` ("header" or
+/// The members go to `each` as serde_json reads them: no list or map of the top level is built,
+/// and a name is borrowed from the input where it has no escapes. `part` ("header" or
 /// "payload") names the segment in the error.
 ///
 /// The text is always checked whole before an error from `each` is returned, so an invalid
-/// text reports as invalid JSON whatever its members hold.
-pub(crate) fn read_object<T: Default>(
+/// text reports as invalid JSON whatever its members hold; after `each`'s first error, the
+/// rest is read but no longer handed over.
+pub(crate) fn read_object<T: Default, F: FnMut(&mut T, &str, Value) -> Result<()>>(
     bytes: &[u8],
     part: &str,
-    mut each: impl FnMut(&mut T, &str, Value) -> Result<()>,
+    each: F,
 ) -> Result<T> {
-    let mut folded = T::default();
-    for (name, value) in members(bytes, part)? {
-        each(&mut folded, &name, value)?;
+    let mut top = Top {
+        folded: T::default(),
+        each,
+        refused: None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = (&mut de)
+        .deserialize_any(&mut top)
+        .and_then(|object| de.end().map(|()| object));
+    match parsed {
+        Ok(true) => match top.refused {
+            Some(e) => Err(e),
+            None => Ok(top.folded),
+        },
+        Ok(false) => Err(TokenError::malformed(format!(
+            "the {part} is not a JSON object"
+        ))),
+        Err(e) => Err(TokenError::malformed(format!(
+            "the {part} is not valid JSON: {e}"
+        ))),
     }
-    Ok(folded)
 }
 
 /// [`read_object`] collected into a map.
@@ -42,93 +57,85 @@ pub(crate) fn object(bytes: &[u8], part: &str) -> Result<Map<String, Value>> {
     })
 }
 
-/// The members of any JSON object through serde_json, which reads every JSON text and words
-/// the errors.
-fn members<'a>(bytes: &'a [u8], part: &str) -> Result<Members<'a>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = (&mut de)
-        .deserialize_any(TopVisitor)
-        .and_then(|v| de.end().map(|()| v));
-    match parsed {
-        Ok(Some(members)) => Ok(members),
-        Ok(None) => Err(TokenError::malformed(format!(
-            "the {part} is not a JSON object"
-        ))),
-        Err(e) => Err(TokenError::malformed(format!(
-            "the {part} is not valid JSON: {e}"
-        ))),
-    }
-}
-
-/// Up to this many members, duplicates are found by a linear scan (cheaper than hashing for
-/// the handful of members a token has); beyond it, by a hash set, so a header stuffed with
-/// thousands of members costs linear time, not quadratic.
+/// Up to this many members, duplicates are found by a linear scan over names kept on the stack
+/// (cheaper than hashing for the handful of members a token has); beyond it, by a hash set, so
+/// a header stuffed with thousands of members costs linear time, not quadratic.
 const LINEAR_SCAN: usize = 16;
 
-/// The top level: an object, read into [`Members`]; anything else is `None`.
-struct TopVisitor;
+/// The top level: an object, whose members go to `each` (the visitor answers `true`); anything
+/// else is read through strictly and answers `false`.
+struct Top<T, F> {
+    folded: T,
+    each: F,
+    /// `each`'s first error; reading goes on so that invalid JSON later still reports as such.
+    refused: Option<TokenError>,
+}
 
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Option<Members<'de>>;
+impl<'de, T, F: FnMut(&mut T, &str, Value) -> Result<()>> Visitor<'de> for &mut Top<T, F> {
+    type Value = bool;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_str<E>(self, _: &str) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
-        Ok(None)
+    fn visit_unit<E>(self) -> std::result::Result<bool, E> {
+        Ok(false)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<bool, A::Error> {
         // Read it through, strictly, so a duplicate inside still reports as such.
         while seq.next_element::<Strict>()?.is_some() {}
-        Ok(None)
+        Ok(false)
     }
 
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut access: A,
-    ) -> std::result::Result<Self::Value, A::Error> {
-        let mut members: Members<'de> = Vec::with_capacity(8);
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> std::result::Result<bool, A::Error> {
+        let mut names: SmallVec<[Cow<'de, str>; LINEAR_SCAN]> = SmallVec::new();
         let mut index: Option<HashSet<Cow<'de, str>>> = None;
         while let Some(Key(key)) = access.next_key()? {
             let duplicate = match &mut index {
                 Some(set) => !set.insert(key.clone()),
-                None => members.iter().any(|(k, _)| *k == key),
+                None => names.contains(&key),
             };
             if duplicate {
                 return Err(twice(&key));
             }
             let Strict(value) = access.next_value()?;
-            members.push((key, value));
-            if index.is_none() && members.len() > LINEAR_SCAN {
-                index = Some(members.iter().map(|(k, _)| k.clone()).collect());
+            if self.refused.is_none()
+                && let Err(e) = (self.each)(&mut self.folded, &key, value)
+            {
+                self.refused = Some(e);
+            }
+            if index.is_none() {
+                if names.len() < LINEAR_SCAN {
+                    names.push(key);
+                } else {
+                    let mut set: HashSet<Cow<'de, str>> = names.drain(..).collect();
+                    set.insert(key);
+                    index = Some(set);
+                }
             }
         }
-        Ok(Some(members))
+        Ok(true)
     }
 }
 
@@ -271,6 +278,36 @@ mod tests {
         );
         // An escaped spelling of the same name is the same name.
         assert!(reason(br#"{"exp":1,"\u0065xp":2}"#).contains("member \"exp\" appears twice"));
+    }
+
+    #[test]
+    fn finds_a_duplicate_at_the_switch_from_scan_to_set() {
+        for at in [15, 16, 17] {
+            let mut many: Vec<String> = (0..at).map(|i| format!("\"m{i}\":{i}")).collect();
+            many.push("\"m0\":0".into());
+            assert!(
+                reason(format!("{{{}}}", many.join(",")).as_bytes())
+                    .contains("member \"m0\" appears twice"),
+                "duplicate after {at} members"
+            );
+        }
+    }
+
+    #[test]
+    fn an_invalid_text_reports_as_invalid_whatever_the_callback_refused() {
+        let refuse = |_: &mut (), name: &str, _: Value| -> Result<()> {
+            Err(TokenError::malformed(format!("refused {name}")))
+        };
+        let err = read_object(br#"{"a":1,"b":2,"b":3}"#, "payload", refuse).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("appears twice")));
+        let err = read_object(br#"{"a":1,"b":2} x"#, "payload", refuse).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("trailing characters")));
+        // A valid text: the callback's first refusal is the answer.
+        let err = read_object(br#"{"a":1,"b":2}"#, "payload", refuse).err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some("malformed token: refused a".into())
+        );
     }
 
     #[test]
