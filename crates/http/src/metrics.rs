@@ -7,11 +7,12 @@
 //! codes — so no caller input (an alias id, a query string, a token) can become a label, and the
 //! number of series stays bounded whatever clients send. See `docs/observability.md`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use aliaskit_service::{PasscodeScope, ServiceError};
+use aliaskit_service::{CacheReads, PasscodeScope, ServiceError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -95,6 +96,10 @@ pub struct Metrics {
     passcode_lockouts: IntCounterVec,
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
+    cache_reads: IntCounterVec,
+    /// Held while the cache counters are brought up to the service's counts, so two scrapes at
+    /// once cannot both add the same difference.
+    cache_sync: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -188,6 +193,15 @@ impl Metrics {
             "aliaskit_db_pool_max",
             "The most database connections this process's pool opens.",
         )?;
+        let cache_reads = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_cache_reads_total",
+                "Reads of the in-process caches, by cache (`alias`: the retrieve; `lookup`: the \
+                 OpenCAP Address Query) and result (`hit`: answered from the cache; `miss`: read \
+                 from the database). One per request that consults the cache.",
+            ),
+            &["cache", "result"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(token_rejections.clone()))?;
@@ -198,6 +212,7 @@ impl Metrics {
         registry.register(Box::new(passcode_lockouts.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        registry.register(Box::new(cache_reads.clone()))?;
         // Known label values start at zero, so a dashboard sees the series before the first
         // event (token codes appear with their first refusal).
         for reason in [
@@ -216,6 +231,11 @@ impl Metrics {
         for scope in [PasscodeScope::Alias, PasscodeScope::Client] {
             passcode_lockouts.get_metric_with_label_values(&[scope_label(scope)])?;
         }
+        for cache in ["alias", "lookup"] {
+            for result in ["hit", "miss"] {
+                cache_reads.get_metric_with_label_values(&[cache, result])?;
+            }
+        }
         Ok(Metrics {
             registry,
             requests,
@@ -228,6 +248,8 @@ impl Metrics {
             passcode_lockouts,
             pool_connections,
             pool_max,
+            cache_reads,
+            cache_sync: Arc::default(),
         })
     }
 
@@ -296,6 +318,23 @@ impl Metrics {
         self.pool_max.set(i64::from(max));
     }
 
+    /// Brings the cache counters up to the service's counts of `(aliases, lookups)`.
+    pub fn set_cache_reads(&self, (aliases, lookups): (CacheReads, CacheReads)) {
+        let Ok(_held) = self.cache_sync.lock() else {
+            return;
+        };
+        for (cache, reads) in [("alias", aliases), ("lookup", lookups)] {
+            for (result, now) in [("hit", reads.hits), ("miss", reads.misses)] {
+                if let Ok(counter) = self
+                    .cache_reads
+                    .get_metric_with_label_values(&[cache, result])
+                {
+                    counter.inc_by(now.saturating_sub(counter.get()));
+                }
+            }
+        }
+    }
+
     /// Every metric in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> prometheus::Result<String> {
         let mut text = Vec::new();
@@ -337,6 +376,7 @@ pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     let db = api.service.db();
     let (open, idle) = db.pool_state();
     api.metrics.set_pool(open, idle, db.pool_max_size());
+    api.metrics.set_cache_reads(api.service.cache_reads());
     let text = api.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)

@@ -9,10 +9,25 @@
 //! otherwise push them out.
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How often a cache answered a read: `hits` from the cache, `misses` from the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheReads {
+    /// Reads the cache answered.
+    pub hits: u64,
+    /// Reads that went to the database.
+    pub misses: u64,
+}
+
 /// A cache whose entries live for a fixed time; off (nothing is kept) with a zero TTL or size.
-pub(crate) struct TtlCache<K, V>(Option<moka::sync::Cache<K, V>>);
+/// It counts its reads (relaxed atomic adds) for `aliaskit_cache_reads_total`.
+pub(crate) struct TtlCache<K, V> {
+    inner: Option<moka::sync::Cache<K, V>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
 
 impl<K, V> TtlCache<K, V>
 where
@@ -21,32 +36,56 @@ where
 {
     /// A cache of at most about `max_entries`, each valid for `ttl`.
     pub(crate) fn new(ttl: Duration, max_entries: usize) -> Self {
-        if ttl.is_zero() || max_entries == 0 {
-            return TtlCache(None);
-        }
-        TtlCache(Some(
+        let inner = (!ttl.is_zero() && max_entries != 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(u64::try_from(max_entries).unwrap_or(u64::MAX))
                 .time_to_live(ttl)
-                .build(),
-        ))
+                .build()
+        });
+        TtlCache {
+            inner,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
-    /// The value for `key`, if cached less than the TTL ago.
+    /// The value for `key`, if cached less than the TTL ago; counted as a hit or a miss.
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        self.0.as_ref()?.get(key)
+        let found = self.peek(key);
+        self.count(found.is_some());
+        found
+    }
+
+    /// [`get`](Self::get) without counting: for a first look whose outcome is counted later
+    /// (the in-process retrieve, which hands a miss to the blocking path that reads again).
+    pub(crate) fn peek(&self, key: &K) -> Option<V> {
+        self.inner.as_ref()?.get(key)
+    }
+
+    /// Counts one read answered from the cache (`true`) or not.
+    pub(crate) fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The reads counted so far.
+    pub(crate) fn reads(&self) -> CacheReads {
+        CacheReads {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
     }
 
     /// Caches `value` for `key`.
     pub(crate) fn insert(&self, key: K, value: V) {
-        if let Some(cache) = &self.0 {
+        if let Some(cache) = &self.inner {
             cache.insert(key, value);
         }
     }
 
     /// Forgets `key` (after a change made through this process).
     pub(crate) fn remove(&self, key: &K) {
-        if let Some(cache) = &self.0 {
+        if let Some(cache) = &self.inner {
             cache.invalidate(key);
         }
     }
@@ -70,7 +109,7 @@ mod tests {
         for i in 0..10_000 {
             long.insert(i, i);
         }
-        if let Some(inner) = &long.0 {
+        if let Some(inner) = &long.inner {
             inner.run_pending_tasks();
             assert!(inner.entry_count() <= 32, "{}", inner.entry_count());
         }
@@ -95,5 +134,17 @@ mod tests {
         let cache = TtlCache::new(Duration::ZERO, 100);
         cache.insert(1, 1);
         assert_eq!(cache.get(&1), None);
+    }
+
+    #[test]
+    fn reads_are_counted_but_a_peek_is_not() {
+        let cache = TtlCache::new(Duration::from_secs(60), 10);
+        cache.insert(1, 1);
+        assert_eq!(cache.get(&1), Some(1));
+        assert_eq!(cache.get(&2), None);
+        assert_eq!(cache.peek(&1), Some(1));
+        assert_eq!(cache.reads(), CacheReads { hits: 1, misses: 1 });
+        cache.count(true);
+        assert_eq!(cache.reads().hits, 2);
     }
 }

@@ -51,6 +51,7 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
+pub use cache::CacheReads;
 pub use error::{Result, ServiceError};
 pub use opencap::{
     CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin, PendingSignup, Signup,
@@ -175,6 +176,13 @@ impl Service {
     /// The configuration.
     pub fn config(&self) -> &ServiceConfig {
         &self.config
+    }
+
+    /// How often the retrieve's alias cache and the Address Query's cache answered, since the
+    /// process started: `(aliases, lookups)`. A request counts once, as a hit when the cached
+    /// copy was used, as a miss when the database was read.
+    pub fn cache_reads(&self) -> (CacheReads, CacheReads) {
+        (self.alias_cache.reads(), self.lookup_cache.reads())
     }
 
     /// Now, in Unix seconds, by the service's clock.

@@ -433,9 +433,14 @@ impl OpenCap<'_> {
         alias: &CapAlias,
         address_type: Option<AddressType>,
     ) -> Option<Lookup> {
-        self.service
+        let found = self
+            .service
             .lookup_cache
-            .get(&(alias.clone(), address_type))
+            .peek(&(alias.clone(), address_type));
+        if found.is_some() {
+            self.service.lookup_cache.count(true);
+        }
+        found
     }
 
     fn forget_lookups(&self, alias: &CapAlias) {
@@ -451,13 +456,12 @@ impl OpenCap<'_> {
 
     /// The Address Query: the alias's address of one type, or all of them. Blocks (database).
     pub fn lookup(&self, alias: &CapAlias, address_type: Option<AddressType>) -> Result<Lookup> {
-        if let Some(found) = self.lookup_cached(alias, address_type) {
+        let key = (alias.clone(), address_type);
+        if let Some(found) = self.service.lookup_cache.get(&key) {
             return Ok(found);
         }
         let found = self.lookup_uncached(alias, address_type)?;
-        self.service
-            .lookup_cache
-            .insert((alias.clone(), address_type), found.clone());
+        self.service.lookup_cache.insert(key, found.clone());
         Ok(found)
     }
 

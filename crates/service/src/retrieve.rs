@@ -291,9 +291,13 @@ impl Service {
         id: &AliasId,
         credentials: Credentials<'_>,
     ) -> Option<Result<Retrieved>> {
-        let cached = self.alias_cache.get(id)?;
+        // Counted where it is answered: here on a hit that decides, else by `retrieve`.
+        let cached = self.alias_cache.peek(id)?;
         match self.decide(&cached, credentials) {
-            Decision::Done(result) => Some(result),
+            Decision::Done(result) => {
+                self.alias_cache.count(true);
+                Some(result)
+            }
             Decision::Lookup { .. } => None,
         }
     }
