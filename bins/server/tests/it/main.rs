@@ -14,6 +14,7 @@ mod atomic;
 mod binary;
 mod bootstrap;
 mod crash;
+mod dashboard;
 mod faults;
 mod hostile;
 mod keys;
