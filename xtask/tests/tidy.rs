@@ -1,5 +1,6 @@
 //! Tidy checks, as rust-analyzer keeps its codemap honest: a source file the codemap does not
-//! name, or a citation of a file outside the repository, fails the build.
+//! name, a citation of a file outside the repository, or a merge conflict marker left in a file
+//! fails the build.
 
 #![expect(
     clippy::unwrap_used,
@@ -152,6 +153,43 @@ fn nothing_cites_a_file_outside_the_repository() {
     assert!(
         found.is_empty(),
         "these lines cite a file outside the repository; cite its own docs/ instead:\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn no_merge_conflict_marker_is_left_in_a_file() {
+    let root = root();
+    let mut texts = Vec::new();
+    for suffix in [
+        ".rs", ".md", ".toml", ".sh", ".sql", ".json", ".yml", ".lua",
+    ] {
+        files(&root, suffix, &mut texts);
+    }
+    // Spelled in pieces, so that this file does not hold them itself.
+    let markers = [
+        ["<<<<<<", "< "].concat(),
+        ["======", "="].concat(),
+        [">>>>>>", "> "].concat(),
+    ];
+    let mut found = Vec::new();
+    for path in texts {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            let marker = markers
+                .iter()
+                .any(|m| line.starts_with(m.as_str()) && (m.ends_with(' ') || line == m));
+            if marker {
+                let shown = path.strip_prefix(&root).unwrap_or(&path).display();
+                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a merge left its conflict markers; resolve them:\n  {}",
         found.join("\n  ")
     );
 }
