@@ -213,6 +213,21 @@ fn retire(config: Option<&Path>, create: bool, id: &str) -> Result<(), Failure> 
             ),
         });
     }
+    let known = db
+        .key_report(now())
+        .map_err(|e| store_failure(&url, e))?
+        .keys
+        .iter()
+        .any(|line| line.kid == id);
+    if !known {
+        return Err(Failure::Refused {
+            code: "unknown_key",
+            reason: format!(
+                "no master key {id}: neither these settings nor the database know it (`aliaskit \
+                 keys status` lists the keys); nothing changed"
+            ),
+        });
+    }
     db.retire_key(id, now()).map_err(|e| in_use(e, &url))?;
     let in_file = match &keys.file {
         Some(path) => {

@@ -1,4 +1,4 @@
-//! `aliaskit keys generate|rotate-master`, the key file next to a SQLite database, and a
+//! `aliaskit keys generate|rotate-master|retire`, the key file next to a SQLite database, and a
 //! database sealed under a key the settings lack.
 
 use std::os::unix::fs::PermissionsExt;
@@ -234,4 +234,22 @@ fn rotate_master_leaves_the_schema_alone_when_migrate_on_start_is_off() {
     assert_eq!(t.run(&["migrate"]).code, 0);
     let run = t.run_env(&["keys", "rotate-master"], &off);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn retiring_a_key_nobody_knows_is_refused_and_changes_nothing() {
+    let t = Target::sqlite();
+    assert_eq!(t.run(&["--create", "org", "create", "acme"]).code, 0);
+    let file = key_file(&t);
+    let before = std::fs::read_to_string(&file).unwrap();
+    let run = t.run(&["keys", "retire", "0badc0de"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("unknown_key: no master key 0badc0de"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("backups"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
 }
