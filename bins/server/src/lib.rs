@@ -28,7 +28,37 @@ pub struct Application {
     server: Server,
     bootstrap_key: Option<String>,
     /// Whose `key_holders` entry to remove when the server stops.
-    keys: (Service, Holder),
+    keys: (Service, Arc<Membership>),
+}
+
+/// This server's entry in `key_holders`: refreshed every [`KEY_REFRESH`], removed at the stop.
+/// The lock orders the two, so a refresh still running when the server stops cannot write the
+/// entry back after it was removed (which would hold a key rotation back for `HOLDER_TIMEOUT`).
+struct Membership {
+    holder: Holder,
+    /// `true` once the entry was removed; no refresh runs after that.
+    left: std::sync::Mutex<bool>,
+}
+
+impl Membership {
+    /// Reloads the key file and refreshes the entry; `None` after the server left.
+    fn refresh(&self, service: &Service) -> Option<aliaskit_store::Result<String>> {
+        let left = self
+            .left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (!*left).then(|| service.db().refresh_keys(&self.holder, service.now()))
+    }
+
+    /// Removes the entry, after any refresh in progress, and stops later ones.
+    fn leave(&self, service: &Service) -> aliaskit_store::Result<()> {
+        let mut left = self
+            .left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *left = true;
+        service.db().leave_keys(&self.holder)
+    }
 }
 
 impl Application {
@@ -128,14 +158,18 @@ impl Application {
         }
         .context("cannot start the HTTP server")?
         .run();
-        spawn_key_refresh(service.clone(), holder.clone());
+        let membership = Arc::new(Membership {
+            holder,
+            left: std::sync::Mutex::new(false),
+        });
+        spawn_key_refresh(service.clone(), membership.clone());
         spawn_purge(service.clone());
         Ok(Application {
             port,
             scheme,
             server,
             bootstrap_key,
-            keys: (service, holder),
+            keys: (service, membership),
         })
     }
 
@@ -165,8 +199,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         // A server that stopped holds no one back from a newer master key.
-        let (service, holder) = self.keys;
-        match actix_web::web::block(move || service.db().leave_keys(&holder)).await {
+        let (service, membership) = self.keys;
+        match actix_web::web::block(move || membership.leave(&service)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot remove this server from key_holders"),
             Err(e) => tracing::warn!(error = %e, "cannot remove this server from key_holders"),
@@ -197,15 +231,19 @@ pub fn init_logging(settings: &Settings) -> anyhow::Result<()> {
 /// Every `KEY_REFRESH`: reloads the key file and refreshes this server's `key_holders` entry,
 /// so that a key added beside the running server is picked up, and the server seals with the
 /// newest key every live server holds (docs/security.md, "Rotating the master key").
-fn spawn_key_refresh(service: Service, holder: Holder) {
+/// The first refresh comes one period after the start, which has just registered the entry.
+fn spawn_key_refresh(service: Service, membership: Arc<Membership>) {
     actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(KEY_REFRESH);
+        let start = actix_web::rt::time::Instant::now() + KEY_REFRESH;
+        let mut interval = actix_web::rt::time::interval_at(start, KEY_REFRESH);
         let mut sealing = service.db().vault().current_id();
         loop {
             interval.tick().await;
-            let (s, h) = (service.clone(), holder.clone());
-            match actix_web::web::block(move || s.db().refresh_keys(&h, s.now())).await {
-                Ok(Ok(now_sealing)) => {
+            let (s, m) = (service.clone(), membership.clone());
+            match actix_web::web::block(move || m.refresh(&s)).await {
+                // The server stopped and left key_holders: nothing more to refresh.
+                Ok(None) => break,
+                Ok(Some(Ok(now_sealing))) => {
                     if now_sealing != sealing {
                         tracing::info!(
                             master_key = %now_sealing,
@@ -215,7 +253,7 @@ fn spawn_key_refresh(service: Service, holder: Holder) {
                         sealing = now_sealing;
                     }
                 }
-                Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh the master keys"),
+                Ok(Some(Err(e))) => tracing::warn!(error = %e, "cannot refresh the master keys"),
                 Err(e) => tracing::warn!(error = %e, "the master key refresh did not run"),
             }
         }
