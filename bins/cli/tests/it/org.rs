@@ -215,3 +215,108 @@ fn concurrent_rotations_leave_exactly_one_working_key() {
         }
     }
 }
+
+#[test]
+fn delete_is_refused_while_the_organization_has_aliases_and_changes_nothing() {
+    for t in Target::all() {
+        let (acme, key) = crate::alias::org(&t, "acme");
+        let service = t.service();
+        let aliases: Vec<_> = (0..2)
+            .map(|i| crate::alias::alias(&service, acme, &format!("room {i}")))
+            .collect();
+        let run = t.run(&["org", "delete", "acme"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                1,
+                "",
+                "org_has_aliases: organization acme has 2 aliases; nothing was deleted. Pass \
+                 --with-aliases to delete them with it\n"
+            ),
+            "{}",
+            t.name
+        );
+        let service = t.service();
+        assert_eq!(service.list_orgs().unwrap().len(), 1, "{}", t.name);
+        assert_eq!(service.authenticate_org(&key).unwrap(), acme);
+        for a in &aliases {
+            assert!(service.get_alias(acme, &a.id).is_ok(), "{}", t.name);
+        }
+    }
+}
+
+#[test]
+fn delete_with_aliases_deletes_the_organization_its_keys_and_aliases() {
+    for t in Target::all() {
+        let (acme, key) = crate::alias::org(&t, "acme");
+        let (beta, _) = crate::alias::org(&t, "beta");
+        let service = t.service();
+        let mine: Vec<_> = (0..3)
+            .map(|i| crate::alias::alias(&service, acme, &format!("room {i}")))
+            .collect();
+        let theirs = crate::alias::alias(&service, beta, "theirs");
+        let run = t.run(&["org", "delete", "acme", "--with-aliases"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                0,
+                "",
+                "deleted organization acme, its API keys and 3 aliases\n"
+            ),
+            "{}",
+            t.name
+        );
+        let service = t.service();
+        let names: Vec<String> = service
+            .list_orgs()
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name.to_string())
+            .collect();
+        assert_eq!(names, ["beta"], "{}", t.name);
+        assert!(matches!(
+            service.authenticate_org(&key),
+            Err(ServiceError::Unauthorized { .. })
+        ));
+        for a in &mine {
+            assert!(
+                matches!(
+                    service.retrieve(&a.id, aliaskit_service::Credentials::default()),
+                    Err(ServiceError::AliasNotFound)
+                ),
+                "{}",
+                t.name
+            );
+        }
+        assert!(service.get_alias(beta, &theirs.id).is_ok());
+        let run = t.run(&["alias", "list", "--org", "acme"]);
+        assert_eq!(run.code, 1, "{}", t.name);
+        assert_eq!(run.stderr, "org_not_found: no organization is named acme\n");
+    }
+}
+
+#[test]
+fn delete_of_an_organization_without_aliases_needs_no_flag_and_an_unknown_one_is_refused() {
+    for t in Target::all() {
+        printed_key(&t.run(&["org", "create", "empty"]), t.name);
+        let run = t.run(&["org", "delete", "empty"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                0,
+                "",
+                "deleted organization empty, its API keys and 0 aliases\n"
+            ),
+            "{}",
+            t.name
+        );
+        assert!(t.service().list_orgs().unwrap().is_empty());
+        let run = t.run(&["org", "delete", "empty"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (1, "", "org_not_found: no organization is named empty\n"),
+            "{}",
+            t.name
+        );
+    }
+}
