@@ -320,3 +320,60 @@ fn delete_of_an_organization_without_aliases_needs_no_flag_and_an_unknown_one_is
         );
     }
 }
+
+/// An alias being created while `org delete` runs is waited for and counted: the deletion is
+/// refused, and the alias is not silently deleted with the organization. (The organization's
+/// row lock on PostgreSQL, the write lock on SQLite.)
+#[test]
+fn delete_waits_for_an_alias_being_created_and_then_refuses() {
+    for t in Target::all() {
+        let (acme, _) = crate::alias::org(&t, "acme");
+        let service = t.service();
+        let now = crate::alias::now();
+        let alias = aliaskit_domain::Alias {
+            id: aliaskit_domain::AliasId::parse("created-meanwhile").unwrap(),
+            org: acme,
+            kind: aliaskit_domain::AliasKind::Live,
+            name: None,
+            passcode: None,
+            jwt_secret: None,
+            stream_key: None,
+            expired_at: now + 3600,
+            inserted_at: now,
+            updated_at: now,
+            previous_secret: None,
+            previous_secret_until: None,
+            tokens_valid_after: None,
+        };
+        let run = std::thread::scope(|s| {
+            let (inserted, wait) = std::sync::mpsc::channel();
+            let (service, alias) = (&service, &alias);
+            let creator = s.spawn(move || {
+                service
+                    .db()
+                    .transaction(|c| {
+                        aliaskit_store::repo::aliases::insert(c, service.db().vault(), alias)?;
+                        inserted.send(()).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(1500));
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+            wait.recv().unwrap();
+            let run = t.run(&["org", "delete", "acme"]);
+            creator.join().unwrap();
+            run
+        });
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (
+                1,
+                "org_has_aliases: organization acme has 1 alias; nothing was deleted. Pass \
+                 --with-aliases to delete them with it\n"
+            ),
+            "{}",
+            t.name
+        );
+        assert!(t.service().get_alias(acme, &alias.id).is_ok(), "{}", t.name);
+    }
+}
