@@ -2,12 +2,17 @@
 //! it calls the library crates directly.
 //!
 //! Exit status: 0 on success; 1 when the request was judged and refused (a token, a taken
-//! organization name, an unknown organization), with `code: reason` on stderr; 2 for bad
+//! organization name, an unknown organization, alias or OpenCAP user, an organization that
+//! still has aliases), with `code: reason` on stderr; 2 for bad
 //! usage, bad input or configuration, or a database that cannot be reached, with `error: …`.
 
+mod alias;
 mod database;
 mod keys;
+mod opencap;
 mod org;
+mod output;
+mod settings;
 mod token;
 
 use std::io::Write;
@@ -25,11 +30,12 @@ use clap::{Parser, Subcommand};
 )]
 struct Cli {
     /// Settings file (TOML), read as the server reads it; `ALIASKIT__SECTION__KEY` environment
-    /// variables override it. Used by `org`, `migrate` and `keys rotate-master`.
+    /// variables override it. Used by every command but `token` and `keys generate`.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Create the SQLite database (and its key file) if there is none. Without it, `org` and
-    /// `keys rotate-master` refuse a database that does not exist; `migrate` always creates one.
+    /// Create the SQLite database (and its key file) if there is none. Without it, `org`,
+    /// `alias`, `opencap` and `keys` refuse a database that does not exist; `migrate` always
+    /// creates one.
     #[arg(long, global = true)]
     create: bool,
     #[command(subcommand)]
@@ -41,9 +47,18 @@ enum Command {
     /// Sign, verify and decode access tokens (HS256/HS384/HS512 JWTs).
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Create and list organizations, and rotate their API keys.
+    /// Create, list and delete organizations, and rotate their API keys.
     #[command(subcommand)]
     Org(org::OrgCommand),
+    /// List, show, delete an organization's aliases; rotate their secret, revoke their tokens.
+    #[command(subcommand)]
+    Alias(alias::AliasCommand),
+    /// List, show, unlock and delete OpenCAP users.
+    #[command(subcommand)]
+    Opencap(opencap::OpenCapCommand),
+    /// Check the settings as the server loads them, and print them with secrets redacted.
+    #[command(subcommand)]
+    Config(settings::ConfigCommand),
     /// Apply the pending database migrations; says which, on stderr.
     Migrate,
     /// Generate, rotate, retire and list the master keys that encrypt secrets at rest.
@@ -104,6 +119,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Token(cmd) => token::run(cmd),
         Command::Org(cmd) => org::run(config, cli.create, cmd),
+        Command::Alias(cmd) => alias::run(config, cli.create, cmd),
+        Command::Opencap(cmd) => opencap::run(config, cli.create, cmd),
+        Command::Config(cmd) => settings::run(config, cmd),
         Command::Migrate => database::migrate(config),
         Command::Keys(cmd) => keys::run(config, cli.create, cmd),
         Command::Backup { path } => database::backup(config, &path),

@@ -1,9 +1,9 @@
-//! `aliaskit org create|list|rotate-key`.
+//! `aliaskit org create|list|rotate-key|delete`.
 
 use std::path::Path;
 
 use aliaskit_domain::OrgName;
-use aliaskit_service::ServiceError;
+use aliaskit_service::{OrgDeletion, ServiceError};
 use anyhow::Context;
 use clap::Subcommand;
 
@@ -26,6 +26,15 @@ pub enum OrgCommand {
         /// The organization's name.
         name: String,
     },
+    /// Delete an organization and its API keys. Refused, changing nothing, while it has
+    /// aliases, unless `--with-aliases`: then they are deleted with it, in one transaction.
+    Delete {
+        /// The organization's name.
+        name: String,
+        /// Delete the organization's aliases too.
+        #[arg(long)]
+        with_aliases: bool,
+    },
 }
 
 /// Runs `cmd`; `create`: make the SQLite database if there is none (`--create`).
@@ -34,6 +43,7 @@ pub fn run(config: Option<&Path>, create: bool, cmd: OrgCommand) -> Result<(), F
         OrgCommand::Create { name } => create_org(config, create, &name),
         OrgCommand::List => list(config, create),
         OrgCommand::RotateKey { name } => rotate_key(config, create, &name),
+        OrgCommand::Delete { name, with_aliases } => delete(config, create, &name, with_aliases),
     }
 }
 
@@ -82,4 +92,35 @@ fn rotate_key(config: Option<&Path>, create: bool, name: &str) -> Result<(), Fai
          store this key now, it is not shown again"
     );
     Ok(())
+}
+
+fn delete(
+    config: Option<&Path>,
+    create: bool,
+    name: &str,
+    with_aliases: bool,
+) -> Result<(), Failure> {
+    let name = OrgName::parse(name).context("NAME")?;
+    let opened = open_service(config, create)?;
+    match opened
+        .service
+        .delete_org(&name, with_aliases)
+        .map_err(|e| opened.failure(e))?
+    {
+        OrgDeletion::HasAliases { aliases } => Err(Failure::Refused {
+            code: "org_has_aliases",
+            reason: format!(
+                "organization {name} has {aliases} alias{}; nothing was deleted. Pass \
+                 --with-aliases to delete them with it",
+                if aliases == 1 { "" } else { "es" }
+            ),
+        }),
+        OrgDeletion::Deleted { aliases } => {
+            eprintln!(
+                "deleted organization {name}, its API keys and {aliases} alias{}",
+                if aliases == 1 { "" } else { "es" }
+            );
+            Ok(())
+        }
+    }
 }

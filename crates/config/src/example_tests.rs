@@ -1,36 +1,15 @@
 //! `config/aliaskit.example.toml` and `docs/configuration.md` against the code: the example's
 //! values are the defaults, and every key (with its environment name) is in both.
 //!
-//! A unit test, because it enumerates the keys by serializing a [`Settings`] with every
-//! optional value set, and the settings are `Serialize` only under `cfg(test)` (the binaries
-//! have no business serializing a secret).
+//! It enumerates the keys by serializing a [`Settings`] with every optional value set (secrets
+//! serialize redacted, which is enough to name their keys).
 
 use std::path::{Path, PathBuf};
 
 use aliaskit_domain::Sensitive;
-use serde::Serializer;
 use serde_json::Value;
 
 use crate::*;
-
-/// Serializes the bootstrap key for the key enumeration.
-pub(crate) fn expose<S: Serializer>(key: &Option<Sensitive>, s: S) -> Result<S::Ok, S::Error> {
-    match key {
-        Some(key) => s.serialize_some(key.expose()),
-        None => s.serialize_none(),
-    }
-}
-
-pub(crate) fn display_list<S: Serializer, T: std::fmt::Display>(
-    items: &[T],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    s.collect_seq(items.iter().map(ToString::to_string))
-}
-
-pub(crate) fn expose_list<S: Serializer>(keys: &[Sensitive], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(keys.iter().map(Sensitive::expose))
-}
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -39,6 +39,35 @@ fn error(key: &'static str, reason: impl Into<String>) -> ConfigError {
 impl Settings {
     /// The master keys (see the module docs). Creates the SQLite key file on first use.
     pub fn keys(&self) -> Result<Keys, ConfigError> {
+        self.load_keys(true)?
+            .ok_or_else(|| error(KEY_FILE, "the key file was not created"))
+    }
+
+    /// [`keys`](Self::keys) without creating anything: the same keys, or the same error, except
+    /// `Ok(None)` where `keys` would create the key file (none yet, beside a new SQLite
+    /// database). For `aliaskit config check`.
+    pub fn check_keys(&self) -> Result<Option<Keys>, ConfigError> {
+        self.load_keys(false)
+    }
+
+    /// The key file these settings use, or `None` with `security.master_key`. An unsupported
+    /// `database.url` is an error, as in [`keys`](Self::keys).
+    pub fn key_file_path(&self) -> Result<Option<PathBuf>, ConfigError> {
+        if self.security.master_key.is_some() {
+            return Ok(None);
+        }
+        let target =
+            Target::parse(&self.database.url).map_err(|e| error("database.url", e.to_string()))?;
+        Ok(match (&self.security.key_file, &target) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Target::Sqlite(db)) => {
+                Some(db.parent().unwrap_or(Path::new("")).join("aliaskit.key"))
+            }
+            (None, Target::Postgres(_)) => None,
+        })
+    }
+
+    fn load_keys(&self, create: bool) -> Result<Option<Keys>, ConfigError> {
         let old = self
             .security
             .old_master_keys
@@ -48,10 +77,10 @@ impl Settings {
         if let Some(key) = &self.security.master_key {
             let current = MasterKey::from_base64(key.expose())
                 .map_err(|e| error(MASTER_KEY, e.to_string()))?;
-            return Ok(Keys {
+            return Ok(Some(Keys {
                 vault: Vault::new(current, old),
                 file: None,
-            });
+            }));
         }
         let target =
             Target::parse(&self.database.url).map_err(|e| error("database.url", e.to_string()))?;
@@ -90,7 +119,9 @@ impl Settings {
                 ));
             }
         };
-        create_if_missing(&path, may_create)?;
+        if !create_if_missing(&path, may_create, create)? {
+            return Ok(None);
+        }
         let settings_keys: Vec<HeldKey> = old
             .into_iter()
             .map(|key| HeldKey {
@@ -111,18 +142,23 @@ impl Settings {
             VaultError::Source { reason } => error(KEY_FILE, reason),
             e => error(KEY_FILE, format!("{}: {e}", path.display())),
         })?;
-        Ok(Keys {
+        Ok(Some(Keys {
             vault,
             file: Some(path),
-        })
+        }))
     }
 }
 
-/// Creates the key file with one new key when it is missing and may be created; otherwise
-/// says why it may not.
-fn create_if_missing(path: &Path, may_create: Result<(), &str>) -> Result<(), ConfigError> {
+/// Creates the key file with one new key when it is missing and may be created (only when
+/// `create`: else answers `false`); otherwise says why it may not. `true` when the file is
+/// there.
+fn create_if_missing(
+    path: &Path,
+    may_create: Result<(), &str>,
+    create: bool,
+) -> Result<bool, ConfigError> {
     if path.exists() {
-        return Ok(());
+        return Ok(true);
     }
     if let Err(why) = may_create {
         return Err(error(
@@ -130,15 +166,18 @@ fn create_if_missing(path: &Path, may_create: Result<(), &str>) -> Result<(), Co
             format!("{} does not exist; {why}", path.display()),
         ));
     }
+    if !create {
+        return Ok(false);
+    }
     let key = MasterKey::generate().map_err(|e| error(KEY_FILE, e.to_string()))?;
     let held = HeldKey {
         key,
         origin: KeyOrigin::File,
     };
     match write_new(path, &[held]) {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(true),
         Err(e) => Err(error(
             KEY_FILE,
             format!("cannot create {}: {e}", path.display()),

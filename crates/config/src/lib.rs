@@ -41,14 +41,16 @@ use aliaskit_domain::{ApiKey, Sensitive};
 use aliaskit_service::{OpenCapConfig, ServiceConfig};
 use aliaskit_store::{PoolOptions, redact_url};
 use aliaskit_token::Policy;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serializer};
 
 pub use error::{ConfigError, Origin};
 pub use keys::{Keys, read_key_file, rewrite_key_file};
 
 /// Everything the binaries can be configured with. `Default` is the built-in defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+///
+/// It serializes (`aliaskit config check` prints it) with every secret redacted: the master
+/// keys and the bootstrap key as `"***"`, the database URL with its password as `***`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// `[server]`: where and how the HTTP server listens.
@@ -74,8 +76,7 @@ pub struct Settings {
 }
 
 /// `[server]`: where and how the HTTP server listens.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to bind. Default `127.0.0.1` (this machine only).
@@ -95,7 +96,7 @@ pub struct ServerSettings {
     /// client for per-client limits, parsed once, here. Default none: the peer address is the
     /// client.
     #[serde(deserialize_with = "nets")]
-    #[cfg_attr(test, serde(serialize_with = "example_tests::display_list"))]
+    #[serde(serialize_with = "display_list")]
     pub trusted_proxies: Vec<Net>,
     /// `[server.tls]`: HTTPS termination. Default none: plain HTTP.
     pub tls: TlsSettings,
@@ -103,8 +104,7 @@ pub struct ServerSettings {
 
 /// `[server.tls]`: the certificate and key with which the server speaks HTTPS, and only HTTPS,
 /// on its port. Both or neither.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsSettings {
     /// PEM file of the TLS certificate chain (leaf first). Default none.
@@ -131,12 +131,13 @@ impl Default for ServerSettings {
 /// `[database]`: which database, and the connection pool.
 ///
 /// `Debug` shows the URL with its password replaced by `***`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `postgres://…`, `sqlite://PATH` or a plain file path (SQLite). Default
     /// `./data/aliaskit.db`, relative to the working directory; its directory is created.
+    /// Serialized with its password as `***`.
+    #[serde(serialize_with = "redacted_url")]
     pub url: String,
     /// Apply pending migrations at start. Default true.
     #[serde(deserialize_with = "flag")]
@@ -184,8 +185,7 @@ impl fmt::Debug for DatabaseSettings {
 }
 
 /// `[tokens]`: how access tokens are judged (`docs/security.md`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. Default 60.
@@ -218,8 +218,7 @@ impl Default for TokenSettings {
 }
 
 /// `[opencap]`: the OpenCAP alias server (`/v1/…`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenCapSettings {
     /// The domains whose aliases this server holds (`alice$example.com` needs `example.com`).
@@ -255,8 +254,7 @@ impl Default for OpenCapSettings {
 }
 
 /// `[cache]`: the in-process cache of the public retrieve and the OpenCAP lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
     /// Seconds a read alias or lookup is served from memory: the longest time another server
@@ -278,8 +276,7 @@ impl Default for CacheSettings {
 }
 
 /// `[aliases]`: what happens to aliases after they expire.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AliasSettings {
     /// Aliases expired longer than this many seconds are deleted. Default 2592000 (30 days).
@@ -312,8 +309,7 @@ impl Default for AliasSettings {
 
 /// `[limits]`: request limits; beyond them the server answers `429` with `Retry-After`.
 /// Counted per server process. `0` turns a limit off.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
     /// Public retrieves (`GET /api/v1/alias/:id`) per client IP and second. Default 100.
@@ -335,19 +331,18 @@ impl Default for LimitSettings {
 /// `[security]`: the master keys that encrypt secrets at rest (see [`Settings::keys`]).
 ///
 /// `Debug` shows only the keys' lengths.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecuritySettings {
     /// The master key that encrypts secrets (base64 of 32 bytes). Default none: the key file
     /// is used.
     #[serde(deserialize_with = "sensitive")]
-    #[cfg_attr(test, serde(serialize_with = "example_tests::expose"))]
+    #[serde(serialize_with = "redacted")]
     pub master_key: Option<Sensitive>,
     /// Older master keys that still decrypt values not yet re-encrypted after a rotation.
     /// Default none.
     #[serde(deserialize_with = "sensitive_list")]
-    #[cfg_attr(test, serde(serialize_with = "example_tests::expose_list"))]
+    #[serde(serialize_with = "redacted_list")]
     pub old_master_keys: Vec<Sensitive>,
     /// The key file used without `master_key`. Default: `aliaskit.key` next to the SQLite
     /// database (created on first start, mode 0600); required to exist with PostgreSQL.
@@ -364,20 +359,18 @@ fn sensitive_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Sensitive>, D::
 /// `[bootstrap]`: the first start on an empty database.
 ///
 /// `Debug` shows only the key's length.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BootstrapSettings {
     /// The API key of the `default` organization, instead of a generated one (at least 32
     /// characters; see [`Settings::bootstrap_key`]). Default none.
     #[serde(deserialize_with = "sensitive")]
-    #[cfg_attr(test, serde(serialize_with = "example_tests::expose"))]
+    #[serde(serialize_with = "redacted")]
     pub api_key: Option<Sensitive>,
 }
 
 /// `[logging]`: what the server logs, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoggingSettings {
     /// The least severe level logged (`error`, `warn`, `info`, `debug`, `trace`, `off`, in any
@@ -398,10 +391,9 @@ impl Default for LoggingSettings {
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(test, derive(serde::Serialize))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(try_from = "String")]
-#[cfg_attr(test, serde(rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines (`"pretty"`).
     #[default]
@@ -493,6 +485,28 @@ fn nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Net>, D::Error> {
         .iter()
         .map(|text| text.parse::<Net>().map_err(serde::de::Error::custom))
         .collect()
+}
+
+/// What a secret serializes as: `"***"` when set, `null` when not.
+pub const REDACTED: &str = "***";
+
+fn redacted<S: Serializer>(key: &Option<Sensitive>, s: S) -> Result<S::Ok, S::Error> {
+    match key {
+        Some(_) => s.serialize_some(REDACTED),
+        None => s.serialize_none(),
+    }
+}
+
+fn redacted_list<S: Serializer>(keys: &[Sensitive], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(keys.iter().map(|_| REDACTED))
+}
+
+fn redacted_url<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact_url(url))
+}
+
+fn display_list<S: Serializer, T: fmt::Display>(items: &[T], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(ToString::to_string))
 }
 
 fn sensitive<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Sensitive>, D::Error> {

@@ -54,9 +54,10 @@ pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope 
 pub use cache::CacheReads;
 pub use error::{Result, ServiceError};
 pub use opencap::{
-    CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin, PendingSignup, Signup,
+    CapUserSummary, CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin,
+    PendingSignup, Signup,
 };
-pub use orgs::Bootstrap;
+pub use orgs::{Bootstrap, OrgDeletion};
 pub use retrieve::{Credentials, Retrieved};
 
 /// A clock that can be shared across threads.

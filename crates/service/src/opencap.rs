@@ -138,6 +138,16 @@ pub struct CheckedLogin {
     matched: bool,
 }
 
+/// A user as an operator lists it: the user (whose password hash is not for display) and the
+/// types of the addresses it has published.
+#[derive(Debug, Clone)]
+pub struct CapUserSummary {
+    /// The user.
+    pub user: CapUser,
+    /// Its address types, in code order.
+    pub address_types: Vec<AddressType>,
+}
+
 /// The claims of the server's own login tokens: what signing writes and verification reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LoginClaims {
@@ -424,6 +434,67 @@ impl OpenCap<'_> {
         cap_users::delete(&mut conn, &user.id)?;
         self.forget_lookups(&user.alias);
         Ok(())
+    }
+
+    /// Every user, by domain and username, with its address types (operators).
+    pub fn list_users(&self) -> Result<Vec<CapUserSummary>> {
+        let mut conn = self.service.db.conn()?;
+        let users = cap_users::list(&mut conn)?;
+        let mut types = std::collections::HashMap::<String, Vec<AddressType>>::new();
+        for (user, address_type) in cap_addresses::all_types(&mut conn)? {
+            types.entry(user).or_default().push(address_type);
+        }
+        Ok(users
+            .into_iter()
+            .map(|user| CapUserSummary {
+                address_types: types.remove(&user.id).unwrap_or_default(),
+                user,
+            })
+            .collect())
+    }
+
+    /// The user registered under `alias`, whatever the served domains, with its addresses
+    /// (operators); [`ServiceError::CapAliasNotFound`] if none.
+    pub fn find_user(&self, alias: &CapAlias) -> Result<(CapUser, Vec<StoredAddress>)> {
+        let mut conn = self.service.db.conn()?;
+        let user =
+            cap_users::find_by_alias(&mut conn, alias)?.ok_or(ServiceError::CapAliasNotFound)?;
+        let addresses = cap_addresses::list(&mut conn, &user.id)?;
+        Ok((user, addresses))
+    }
+
+    /// Clears the lockout and failure count of the user registered under `alias` (operators):
+    /// it may log in again at once. Returns the user as it was before;
+    /// [`ServiceError::CapAliasNotFound`] if none.
+    pub fn unlock_user(&self, alias: &CapAlias) -> Result<CapUser> {
+        self.service
+            .db
+            .transaction(|c| {
+                let Some(user) = cap_users::find_by_alias(c, alias)? else {
+                    return Ok(None);
+                };
+                cap_users::unlock(c, &user.id)?;
+                Ok(Some(user))
+            })?
+            .ok_or(ServiceError::CapAliasNotFound)
+    }
+
+    /// Deletes the user registered under `alias` and its addresses (operators), as
+    /// [`delete_user`](Self::delete_user) does for a logged-in user: its tokens stop working
+    /// at once. [`ServiceError::CapAliasNotFound`] if none.
+    pub fn delete_user_by_alias(&self, alias: &CapAlias) -> Result<()> {
+        let deleted = self.service.db.transaction(|c| {
+            let Some(user) = cap_users::find_by_alias(c, alias)? else {
+                return Ok(false);
+            };
+            cap_users::delete(c, &user.id)
+        })?;
+        self.forget_lookups(alias);
+        if deleted {
+            Ok(())
+        } else {
+            Err(ServiceError::CapAliasNotFound)
+        }
     }
 
     /// The Address Query, from the cache when it can (see `cache.ttl`); `None` when it must

@@ -28,6 +28,22 @@ pub enum Bootstrap {
     Nothing,
 }
 
+/// What [`Service::delete_org`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgDeletion {
+    /// The organization, its API keys and this many aliases were deleted.
+    Deleted {
+        /// How many aliases went with it.
+        aliases: usize,
+    },
+    /// Nothing was changed: the organization has this many aliases, and deleting them too was
+    /// not asked for.
+    HasAliases {
+        /// How many.
+        aliases: i64,
+    },
+}
+
 /// Lower-case hex SHA-256 of a key: what is stored and looked up. Keys are 128+ random bits (or
 /// an operator's 32+ character choice), so a fast hash is enough: there is nothing to guess.
 pub(crate) fn key_hash(key: &str) -> String {
@@ -69,6 +85,46 @@ impl Service {
             repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)
         })?;
         Ok(key)
+    }
+
+    /// The organization with this name, or [`ServiceError::OrgNotFound`].
+    pub fn find_org(&self, name: &OrgName) -> Result<Organization> {
+        let mut conn = self.db.conn()?;
+        repo::orgs::find_by_name(&mut conn, name)?.ok_or_else(|| ServiceError::OrgNotFound {
+            name: name.to_string(),
+        })
+    }
+
+    /// Deletes the organization and its API keys, in one transaction that holds the
+    /// organization's row lock (so no alias can be added to it meanwhile). While it has aliases
+    /// nothing is changed ([`OrgDeletion::HasAliases`]) unless `with_aliases`: then they are
+    /// deleted in the same transaction. [`ServiceError::OrgNotFound`] if there is none.
+    pub fn delete_org(&self, name: &OrgName, with_aliases: bool) -> Result<OrgDeletion> {
+        let outcome = self.db.transaction(|c| {
+            let org = repo::orgs::find_by_name_for_update(c, name)?.ok_or_else(|| {
+                StoreError::OrgNotFound {
+                    name: name.to_string(),
+                }
+            })?;
+            let count = repo::aliases::count(c, org.id)?;
+            if count > 0 && !with_aliases {
+                return Ok((OrgDeletion::HasAliases { aliases: count }, Vec::new()));
+            }
+            let deleted = repo::aliases::delete_for_org(c, org.id)?;
+            repo::api_keys::delete_for_org(c, org.id)?;
+            repo::orgs::delete(c, org.id)?;
+            Ok((
+                OrgDeletion::Deleted {
+                    aliases: deleted.len(),
+                },
+                deleted,
+            ))
+        })?;
+        let (deletion, deleted) = outcome;
+        for id in &deleted {
+            self.forget_alias(id);
+        }
+        Ok(deletion)
     }
 
     /// Every organization, by name.

@@ -7,9 +7,12 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod alias;
+mod config;
 mod keys;
 mod migrate;
 mod missing;
+mod opencap;
 mod org;
 mod token;
 
@@ -171,6 +174,11 @@ impl Target {
 
     /// The use cases over the same database, with the keys the CLI uses, to check what it did.
     pub fn service(&self) -> Service {
+        self.service_with(ServiceConfig::default())
+    }
+
+    /// [`service`](Self::service) with `config`.
+    pub fn service_with(&self, config: ServiceConfig) -> Service {
         let env = self
             .vars()
             .into_iter()
@@ -178,6 +186,6 @@ impl Target {
         let settings = aliaskit_config::Settings::load_from(None, env).unwrap();
         let keys = settings.keys().unwrap();
         let db = Database::open(&self.url, PoolOptions::default(), keys.vault).unwrap();
-        Service::new(db, ServiceConfig::default())
+        Service::new(db, config)
     }
 }

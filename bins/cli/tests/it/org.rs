@@ -215,3 +215,165 @@ fn concurrent_rotations_leave_exactly_one_working_key() {
         }
     }
 }
+
+#[test]
+fn delete_is_refused_while_the_organization_has_aliases_and_changes_nothing() {
+    for t in Target::all() {
+        let (acme, key) = crate::alias::org(&t, "acme");
+        let service = t.service();
+        let aliases: Vec<_> = (0..2)
+            .map(|i| crate::alias::alias(&service, acme, &format!("room {i}")))
+            .collect();
+        let run = t.run(&["org", "delete", "acme"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                1,
+                "",
+                "org_has_aliases: organization acme has 2 aliases; nothing was deleted. Pass \
+                 --with-aliases to delete them with it\n"
+            ),
+            "{}",
+            t.name
+        );
+        let service = t.service();
+        assert_eq!(service.list_orgs().unwrap().len(), 1, "{}", t.name);
+        assert_eq!(service.authenticate_org(&key).unwrap(), acme);
+        for a in &aliases {
+            assert!(service.get_alias(acme, &a.id).is_ok(), "{}", t.name);
+        }
+    }
+}
+
+#[test]
+fn delete_with_aliases_deletes_the_organization_its_keys_and_aliases() {
+    for t in Target::all() {
+        let (acme, key) = crate::alias::org(&t, "acme");
+        let (beta, _) = crate::alias::org(&t, "beta");
+        let service = t.service();
+        let mine: Vec<_> = (0..3)
+            .map(|i| crate::alias::alias(&service, acme, &format!("room {i}")))
+            .collect();
+        let theirs = crate::alias::alias(&service, beta, "theirs");
+        let run = t.run(&["org", "delete", "acme", "--with-aliases"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                0,
+                "",
+                "deleted organization acme, its API keys and 3 aliases\n"
+            ),
+            "{}",
+            t.name
+        );
+        let service = t.service();
+        let names: Vec<String> = service
+            .list_orgs()
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name.to_string())
+            .collect();
+        assert_eq!(names, ["beta"], "{}", t.name);
+        assert!(matches!(
+            service.authenticate_org(&key),
+            Err(ServiceError::Unauthorized { .. })
+        ));
+        for a in &mine {
+            assert!(
+                matches!(
+                    service.retrieve(&a.id, aliaskit_service::Credentials::default()),
+                    Err(ServiceError::AliasNotFound)
+                ),
+                "{}",
+                t.name
+            );
+        }
+        assert!(service.get_alias(beta, &theirs.id).is_ok());
+        let run = t.run(&["alias", "list", "--org", "acme"]);
+        assert_eq!(run.code, 1, "{}", t.name);
+        assert_eq!(run.stderr, "org_not_found: no organization is named acme\n");
+    }
+}
+
+#[test]
+fn delete_of_an_organization_without_aliases_needs_no_flag_and_an_unknown_one_is_refused() {
+    for t in Target::all() {
+        printed_key(&t.run(&["org", "create", "empty"]), t.name);
+        let run = t.run(&["org", "delete", "empty"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (
+                0,
+                "",
+                "deleted organization empty, its API keys and 0 aliases\n"
+            ),
+            "{}",
+            t.name
+        );
+        assert!(t.service().list_orgs().unwrap().is_empty());
+        let run = t.run(&["org", "delete", "empty"]);
+        assert_eq!(
+            (run.code, run.stdout.as_str(), run.stderr.as_str()),
+            (1, "", "org_not_found: no organization is named empty\n"),
+            "{}",
+            t.name
+        );
+    }
+}
+
+/// An alias being created while `org delete` runs is waited for and counted: the deletion is
+/// refused, and the alias is not silently deleted with the organization. (The organization's
+/// row lock on PostgreSQL, the write lock on SQLite.)
+#[test]
+fn delete_waits_for_an_alias_being_created_and_then_refuses() {
+    for t in Target::all() {
+        let (acme, _) = crate::alias::org(&t, "acme");
+        let service = t.service();
+        let now = crate::alias::now();
+        let alias = aliaskit_domain::Alias {
+            id: aliaskit_domain::AliasId::parse("created-meanwhile").unwrap(),
+            org: acme,
+            kind: aliaskit_domain::AliasKind::Live,
+            name: None,
+            passcode: None,
+            jwt_secret: None,
+            stream_key: None,
+            expired_at: now + 3600,
+            inserted_at: now,
+            updated_at: now,
+            previous_secret: None,
+            previous_secret_until: None,
+            tokens_valid_after: None,
+        };
+        let run = std::thread::scope(|s| {
+            let (inserted, wait) = std::sync::mpsc::channel();
+            let (service, alias) = (&service, &alias);
+            let creator = s.spawn(move || {
+                service
+                    .db()
+                    .transaction(|c| {
+                        aliaskit_store::repo::aliases::insert(c, service.db().vault(), alias)?;
+                        inserted.send(()).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(1500));
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+            wait.recv().unwrap();
+            let run = t.run(&["org", "delete", "acme"]);
+            creator.join().unwrap();
+            run
+        });
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (
+                1,
+                "org_has_aliases: organization acme has 1 alias; nothing was deleted. Pass \
+                 --with-aliases to delete them with it\n"
+            ),
+            "{}",
+            t.name
+        );
+        assert!(t.service().get_alias(acme, &alias.id).is_ok(), "{}", t.name);
+    }
+}

@@ -147,6 +147,23 @@ pub fn delete(conn: &mut DbConn, org: OrgId, id: &AliasId) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// Deletes every alias of `org`; returns their ids.
+pub fn delete_for_org(conn: &mut DbConn, org: OrgId) -> Result<Vec<AliasId>> {
+    let ids: Vec<String> = dsl::aliases
+        .filter(dsl::org_id.eq(org.0))
+        .select(dsl::id)
+        .load(conn)?;
+    diesel::delete(dsl::aliases.filter(dsl::org_id.eq(org.0))).execute(conn)?;
+    ids.iter()
+        .map(|id| {
+            AliasId::parse(id).map_err(|e| StoreError::Corrupt {
+                what: "alias",
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Deletes up to `batch` aliases (of any organization) that expired before `before`; returns
 /// how many. Call it until it returns less than `batch`.
 pub fn purge_expired(conn: &mut DbConn, before: i64, batch: i64) -> Result<usize> {

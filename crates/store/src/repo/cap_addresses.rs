@@ -78,6 +78,27 @@ pub fn list(conn: &mut DbConn, user_id: &str) -> Result<Vec<StoredAddress>> {
         .collect()
 }
 
+/// The address types of every user that has addresses, as `(user id, type)` pairs ordered by
+/// user and type (operator listings).
+pub fn all_types(conn: &mut DbConn) -> Result<Vec<(String, AddressType)>> {
+    dsl::cap_addresses
+        .order((dsl::user_id.asc(), dsl::address_type.asc()))
+        .select((dsl::user_id, dsl::address_type))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .map(|(user, code)| {
+            u16::try_from(code)
+                .ok()
+                .and_then(|code| AddressType::from_code(code).ok())
+                .map(|t| (user, t))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: "OpenCAP address",
+                    reason: format!("unknown address type {code}"),
+                })
+        })
+        .collect()
+}
+
 /// Deletes the user's address of one type; `false` if there was none.
 pub fn delete(conn: &mut DbConn, user_id: &str, address_type: AddressType) -> Result<bool> {
     let n = diesel::delete(dsl::cap_addresses.find((user_id, i32::from(address_type.code()))))

@@ -120,6 +120,26 @@ fn unlocked(
     dsl::locked_until.is_null().or(dsl::locked_until.le(now))
 }
 
+/// Every user, by domain and then username (operator listings).
+pub fn list(conn: &mut DbConn) -> Result<Vec<CapUser>> {
+    dsl::cap_users
+        .order((dsl::domain.asc(), dsl::username.asc()))
+        .select(CapUserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(CapUser::try_from)
+        .collect()
+}
+
+/// Clears the user's lock and failure count (an operator's unlock); `false` if there is no
+/// such user.
+pub fn unlock(conn: &mut DbConn, id: &str) -> Result<bool> {
+    let n = diesel::update(dsl::cap_users.find(id))
+        .set((dsl::failed_logins.eq(0), dsl::locked_until.eq(None::<i64>)))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// Deletes the user (and, by cascade, its addresses); `false` if there was none.
 pub fn delete(conn: &mut DbConn, id: &str) -> Result<bool> {
     Ok(diesel::delete(dsl::cap_users.find(id)).execute(conn)? > 0)

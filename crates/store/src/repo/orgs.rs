@@ -1,6 +1,6 @@
 //! The `organizations` table.
 
-use aliaskit_domain::{OrgName, Organization};
+use aliaskit_domain::{OrgId, OrgName, Organization};
 use diesel::prelude::*;
 
 use crate::rows::OrgRow;
@@ -60,4 +60,10 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>> {
 /// How many organizations exist.
 pub fn count(conn: &mut DbConn) -> Result<i64> {
     Ok(dsl::organizations.count().get_result(conn)?)
+}
+
+/// Deletes the organization (its API keys go with it, by cascade); `false` if there was none.
+/// Its aliases cascade too: delete them first, explicitly, where that is meant.
+pub fn delete(conn: &mut DbConn, id: OrgId) -> Result<bool> {
+    Ok(diesel::delete(dsl::organizations.find(id.0)).execute(conn)? > 0)
 }
