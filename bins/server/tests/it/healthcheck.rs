@@ -9,7 +9,7 @@ use crate::*;
 
 /// `aliaskit-server [--config PATH] healthcheck ARGS…` with an empty environment but for
 /// `env`: its exit status, stdout and stderr, within 20 s.
-fn healthcheck(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> CliRun {
+pub(crate) fn healthcheck(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> CliRun {
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
         .current_dir(dir)
