@@ -35,6 +35,15 @@ test:
 test-pg: postgres
     ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} cargo test --workspace
 
+# The image (Containerfile) built from the debug binaries and run with podman, on SQLite and
+# on PostgreSQL (docs/deployment.md#container).
+container: postgres
+    ALIASKIT_TEST_POSTGRES_URL={{postgres_url}} scripts/test-container.sh
+
+# The systemd unit: systemd-analyze verify, and security rated 2.5 or lower.
+systemd:
+    scripts/check-systemd.sh
+
 # The real server fuzzed against its OpenAPI description (docs/api.md#openapi).
 schemathesis:
     .ci/schemathesis

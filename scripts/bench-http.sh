@@ -6,17 +6,19 @@
 # throughput as a ratio of /healthz.
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
-#                         [--connections N] [--login-burst N]
+#                         [--connections N] [--login-burst N] [--profile NAME]
 #
 # --postgres URL  run on PostgreSQL (a fresh database is created on that server and dropped)
 # --aliases N     fill the database with N aliases first (bulk loader) — for the size test
 # --login-burst N also measure the JWT retrieve while N concurrent OpenCAP logins run
+# --profile NAME  the cargo profile to build and run (default release, stripped);
+#                 `profiling` keeps symbols and debug info, for `perf record` during the run
 #
 # Needs wrk (Debian: apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0
+POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0; PROFILE=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) POSTGRES=$2; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --login-burst) BURST=$2; shift 2 ;;
+    --profile) PROFILE=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,8 +36,8 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 # The median of whitespace-separated numbers on stdin.
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-cargo build --release -q -p aliaskit-server -p aliaskit-cli -p aliaskit-bench
-BIN=target/release
+cargo build --profile "$PROFILE" -q -p aliaskit-server -p aliaskit-cli -p aliaskit-bench
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 WORK=$(mktemp -d)
 KEY="bench-org-key-0123456789abcdefghij"
 MASTER=$(python3 -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')

@@ -116,6 +116,29 @@ fn the_codemap_names_every_source_file_in_its_crate() {
     );
 }
 
+/// The shipped files that are not Rust (the image, the systemd unit, the scripts) are named,
+/// by their path from the repository root, somewhere in the codemap.
+#[test]
+fn the_codemap_names_every_shipped_file() {
+    let root = root();
+    let codemap = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+    let mut shipped = vec![root.join("Containerfile")];
+    for dir in ["scripts", "deploy"] {
+        files(&root.join(dir), "", &mut shipped);
+    }
+    let missing: Vec<String> = shipped
+        .iter()
+        .map(|path| path.strip_prefix(&root).unwrap().display().to_string())
+        .filter(|file| !codemap.contains(&format!("`{file}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md's codemap does not name these shipped files (in backticks, by \
+         their path from the repository root):\n  {}",
+        missing.join("\n  ")
+    );
+}
+
 #[test]
 fn nothing_cites_a_file_outside_the_repository() {
     let root = root();

@@ -5,6 +5,7 @@
 //! SIGTERM, letting in-flight requests finish. With `server.tls.cert` and `server.tls.key` it
 //! speaks HTTPS (rustls; see [`tls`]).
 
+pub mod healthcheck;
 pub mod tls;
 
 use std::io::IsTerminal;

@@ -1,4 +1,7 @@
-//! `aliaskit-server`: loads the settings, starts logging, and serves until SIGINT/SIGTERM.
+//! `aliaskit-server`: loads the settings, starts logging, and serves until SIGINT/SIGTERM;
+//! `aliaskit-server healthcheck` asks a running server for `GET /readyz` instead (see
+//! [`aliaskit_server::healthcheck`]): exit 0 when it answers 200, else 1 and one line saying
+//! why.
 //!
 //! A start that fails prints `error: ` and the cause chain on one line on stderr, never a
 //! backtrace, and exits with status 2 when the settings are at fault (a value, a key file or
@@ -8,11 +11,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use aliaskit_config::{ConfigError, Settings};
-use aliaskit_server::{Application, init_logging, tls};
+use aliaskit_server::{Application, healthcheck, init_logging, tls};
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// The aliaskit server.
 #[derive(Debug, Parser)]
@@ -20,8 +24,31 @@ use clap::Parser;
 struct Args {
     /// A TOML settings file; defaults apply without one, and `ALIASKIT__SECTION__KEY`
     /// environment variables override both.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Without a command, the server serves.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Asks the server on this machine, at the address of the same settings, for `GET
+    /// /readyz` (a wildcard host is asked on loopback): exit 0 on 200, else 1 with the reason.
+    /// For a container's HEALTHCHECK: needs no other tool.
+    Healthcheck {
+        /// Seconds each of connecting, sending and reading may take.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3.0,
+              value_parser = parse_timeout)]
+        timeout: f64,
+    },
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 3600.0 => Ok(t),
+        _ => Err("a number of seconds above 0, at most 3600".into()),
+    }
 }
 
 /// Exit status of a start the settings stopped.
@@ -29,10 +56,39 @@ const BAD_SETTINGS: u8 = 2;
 /// Exit status of any other failure.
 const FAILED: u8 = 1;
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
-    match serve(&args).await {
+    match args.command {
+        Some(Command::Healthcheck { timeout }) => health(&args, Duration::from_secs_f64(timeout)),
+        None => run(&args),
+    }
+}
+
+/// `healthcheck`: 0 and a line on stdout when ready; 1 and one line on stderr otherwise, bad
+/// settings included (a container runtime reads any status but 0 and 1 as reserved).
+fn health(args: &Args, timeout: Duration) -> ExitCode {
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("unhealthy: cannot load the settings: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match healthcheck::check(&settings, timeout) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("unhealthy: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves on an actix system, as `#[actix_web::main]` would.
+fn run(args: &Args) -> ExitCode {
+    match actix_web::rt::System::new().block_on(serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));

@@ -77,7 +77,7 @@ pub fn load(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {
 }
 
 /// The certificates of the PEM file at `path`, leaf first.
-fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub(crate) fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let bytes = read(CERT, path)?;
     let chain = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()

@@ -175,3 +175,45 @@ fn the_configuration_doc_describes_every_key() {
         assert!(text.contains(&env), "{env} is not in docs/configuration.md");
     }
 }
+
+/// The value of the first line of `text` that starts with `prefix` (after `#` and spaces), up
+/// to the end of the line, without quotes.
+fn example_value(text: &str, prefix: &str) -> String {
+    let line = text
+        .lines()
+        .map(|l| l.trim_start_matches(['#', ' ']))
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?}"));
+    line[prefix.len()..].trim().trim_matches('"').to_owned()
+}
+
+/// Every example file carries a placeholder bootstrap key, and settings holding it are refused
+/// (without the key in the message): copied as is, an example cannot open an organization to
+/// anyone who read the file.
+#[test]
+fn the_example_files_placeholder_keys_are_refused() {
+    let toml = std::fs::read_to_string(repo_file("config/aliaskit.example.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let env = std::fs::read_to_string(repo_file("deploy/systemd/aliaskit.env.example"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let keys = [
+        example_value(&toml, "api_key = "),
+        example_value(&env, "ALIASKIT__BOOTSTRAP__API_KEY="),
+    ];
+    for key in keys
+        .iter()
+        .map(String::as_str)
+        .chain(PLACEHOLDER_API_KEYS.iter().copied())
+    {
+        assert!(PLACEHOLDER_API_KEYS.contains(&key), "{key:?}");
+        let env = [("ALIASKIT__BOOTSTRAP__API_KEY".to_owned(), key.to_owned())];
+        let e = Settings::load_from(None, env).unwrap_err().to_string();
+        assert!(e.contains("bootstrap.api_key"), "{e}");
+        assert!(e.contains("placeholder"), "{e}");
+        assert!(!e.contains(key), "the key is not repeated: {e}");
+    }
+    // The env example's master key is no key either.
+    let master = example_value(&env, "ALIASKIT__SECURITY__MASTER_KEY=");
+    let env = [("ALIASKIT__SECURITY__MASTER_KEY".to_owned(), master)];
+    assert!(Settings::load_from(None, env).is_err());
+}

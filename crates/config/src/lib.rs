@@ -529,7 +529,8 @@ impl Settings {
     /// (`database.pool_size`, `database.connect_timeout`, `database.timeout`,
     /// `tokens.max_lifetime`, `tokens.min_secret_bytes` and `server.workers` must be at least 1;
     /// `database.timeout` at most an hour, `cache.ttl` and `aliases.passcode_window` at most a
-    /// day, `aliases.min_passcode_len` at most 128; `server.port` may be 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key, or
+    /// day, `aliases.min_passcode_len` at most 128; `server.port` may be 0), an unsupported `database.url`, a `bootstrap.api_key` that is not a valid key or is
+    /// the placeholder of an example file ([`PLACEHOLDER_API_KEYS`]), or
     /// only one of `server.tls.cert` and `server.tls.key` (the files themselves are read by
     /// the server when it starts).
     pub fn load_from(
@@ -593,3 +594,14 @@ impl Settings {
 }
 
 const BOOTSTRAP_KEY: &str = "bootstrap.api_key";
+
+/// The `bootstrap.api_key` placeholders that the example files of this repository carry
+/// (`config/aliaskit.example.toml`, `deploy/systemd/aliaskit.env.example`) and that earlier
+/// versions of the docs showed. Loading settings that hold one fails: a key everyone can read
+/// would open the first organization to anyone. A test keeps the example files' keys in this
+/// list.
+pub const PLACEHOLDER_API_KEYS: &[&str] = &[
+    "replace-with-at-least-32-random-characters",
+    "at-least-32-characters-of-a-secret-key",
+    "at-least-32-characters-of-a-random-key",
+];

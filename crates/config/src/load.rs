@@ -19,7 +19,7 @@ use aliaskit_store::Target;
 use config::builder::DefaultState;
 use config::{Config, ConfigBuilder, Environment, File, FileFormat};
 
-use crate::{BOOTSTRAP_KEY, ConfigError, Origin, Settings};
+use crate::{BOOTSTRAP_KEY, ConfigError, Origin, PLACEHOLDER_API_KEYS, Settings};
 
 /// Environment variables `ALIASKIT__SECTION__KEY` set `section.key`.
 const PREFIX: &str = "ALIASKIT";
@@ -275,6 +275,14 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
 
     if let Some(key) = &s.bootstrap.api_key {
         ApiKey::parse(key.expose()).map_err(|e| (BOOTSTRAP_KEY, e.to_string()))?;
+        if PLACEHOLDER_API_KEYS.contains(&key.expose()) {
+            return Err((
+                BOOTSTRAP_KEY,
+                "is the placeholder of an example file, which anyone can read; set a key of \
+                 your own (at least 32 random characters, e.g. from `openssl rand -hex 32`)"
+                    .into(),
+            ));
+        }
     }
 
     for domain in &s.opencap.domains {

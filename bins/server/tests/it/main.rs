@@ -2,7 +2,7 @@
 //!
 //! [`TestApp`] starts [`aliaskit_server::Application`] on port 0 in its own thread (its own
 //! actix system), exactly as `main` does; [`ServerProcess`] runs the built `aliaskit-server`
-//! binary (the `binary`, `crash` and `leaks` tests).
+//! binary (the `binary`, `crash`, `healthcheck` and `leaks` tests).
 
 #![expect(
     clippy::unwrap_used,
@@ -16,6 +16,7 @@ mod bootstrap;
 mod crash;
 mod dashboard;
 mod faults;
+mod healthcheck;
 mod hostile;
 mod keys;
 mod leaks;

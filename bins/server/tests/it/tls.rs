@@ -1,7 +1,7 @@
 //! TLS termination (`server.tls.cert`, `server.tls.key`): the built binary with a self-signed
 //! certificate made here answers HTTPS to a client that trusts exactly that certificate, and
-//! nothing else on that port; a bad certificate or key stops the start with a message that
-//! names the setting and the file.
+//! nothing else on that port, and `aliaskit-server healthcheck` with the same settings; a bad
+//! certificate or key stops the start with a message that names the setting and the file.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -120,6 +120,37 @@ fn the_server_answers_https_with_its_certificate_and_refuses_plain_http() {
     // …and the server still serves HTTPS afterwards.
     let (status, _) = https_get(server.port, &cert.der, "/healthz").unwrap();
     assert_eq!(status, "HTTP/1.1 200 OK");
+
+    // `aliaskit-server healthcheck` with the server's settings speaks HTTPS, trusting the
+    // certificate they name; with another certificate named, it refuses the server.
+    let port = server.port.to_string();
+    let settings = |cert: &Cert| {
+        [
+            ("ALIASKIT__SERVER__PORT", port.clone()),
+            (
+                "ALIASKIT__SERVER__TLS__CERT",
+                cert.cert.display().to_string(),
+            ),
+            ("ALIASKIT__SERVER__TLS__KEY", cert.key.display().to_string()),
+        ]
+    };
+    let env = settings(&cert);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = crate::healthcheck::healthcheck(dir.path(), &env, &["healthcheck"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        format!("ready: GET https://127.0.0.1:{port}/readyz answered 200\n")
+    );
+    let env = settings(&stranger);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = crate::healthcheck::healthcheck(dir.path(), &env, &["healthcheck"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the server's certificate is not the one server.tls.cert names"),
+        "{run:?}"
+    );
 
     server.signal("TERM");
     assert!(server.wait(Duration::from_secs(20)).success());
