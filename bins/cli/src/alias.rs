@@ -28,7 +28,8 @@ pub struct OrgArg {
 pub struct Target {
     #[command(flatten)]
     org: OrgArg,
-    /// The alias id.
+    /// The alias id. Ids may begin with `-`, so a value in its place is never read as a flag.
+    #[arg(allow_hyphen_values = true)]
     id: String,
 }
 
@@ -49,7 +50,7 @@ pub enum AliasCommand {
         #[arg(long, value_name = "N")]
         limit: Option<u32>,
         /// The page after this cursor (printed with the previous page).
-        #[arg(long, value_name = "CURSOR")]
+        #[arg(long, value_name = "CURSOR", allow_hyphen_values = true)]
         after: Option<String>,
         /// JSON `{"entries": [...], "after": CURSOR|null}` instead of a table.
         #[arg(long)]

@@ -30,7 +30,8 @@ pub enum UserCommand {
     },
     /// One user: lock state, failed logins, and its addresses.
     Show {
-        /// The user's alias, `username$domain`.
+        /// The user's alias, `username$domain` (which may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         alias: String,
         /// JSON instead of `key  value` lines.
         #[arg(long)]
@@ -38,12 +39,14 @@ pub enum UserCommand {
     },
     /// Clear the user's lockout and failed-login count: it may log in again at once.
     Unlock {
-        /// The user's alias, `username$domain`.
+        /// The user's alias, `username$domain` (which may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         alias: String,
     },
     /// Delete the user and its addresses; its login tokens stop working at once.
     Delete {
-        /// The user's alias, `username$domain`.
+        /// The user's alias, `username$domain` (which may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         alias: String,
     },
 }

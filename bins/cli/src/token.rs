@@ -29,7 +29,7 @@ pub enum TokenCommand {
 #[group(required = true, multiple = false)]
 pub struct SecretSource {
     /// The alias's `jwt_secret`, as text (its UTF-8 bytes are the key).
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", allow_hyphen_values = true)]
     secret: Option<String>,
     /// A file holding the secret; one trailing newline (LF or CRLF) is removed.
     #[arg(long, value_name = "F")]
@@ -53,10 +53,10 @@ pub struct SignArgs {
     #[command(flatten)]
     secret: SecretSource,
     /// The alias id the token admits to (the `alias` claim).
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
     alias: String,
     /// The end user's id (the `user_id` claim).
-    #[arg(long, value_name = "U")]
+    #[arg(long, value_name = "U", allow_hyphen_values = true)]
     user_id: String,
     /// Make the bearer a host (sees the passcode and stream key).
     #[arg(long)]
@@ -76,16 +76,16 @@ pub struct VerifyArgs {
     #[command(flatten)]
     secret: SecretSource,
     /// The alias the token must be bound to.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_name = "A", allow_hyphen_values = true)]
     alias: String,
     /// Leeway for `exp`, `nbf` and `iat`, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = Policy::default().leeway.as_secs())]
     leeway: u64,
     /// Require this `iss`.
-    #[arg(long, value_name = "ISS")]
+    #[arg(long, value_name = "ISS", allow_hyphen_values = true)]
     issuer: Option<String>,
     /// Require this value among `aud`.
-    #[arg(long, value_name = "AUD")]
+    #[arg(long, value_name = "AUD", allow_hyphen_values = true)]
     audience: Option<String>,
     #[command(flatten)]
     policy: PolicyArgs,

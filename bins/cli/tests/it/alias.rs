@@ -277,6 +277,13 @@ fn show_hides_secrets_and_another_organizations_alias_is_not_found() {
                 "not an id!",
                 "alias_not_found: organization acme has no alias not an id!\n".to_owned(),
             ),
+            // Ids may begin with `-`: read as the id, not as a flag.
+            (
+                "acme",
+                "-Fx3kQ9_aZ-1qW8nT2bC5d",
+                "alias_not_found: organization acme has no alias -Fx3kQ9_aZ-1qW8nT2bC5d\n"
+                    .to_owned(),
+            ),
             (
                 "nobody",
                 id,

@@ -26,11 +26,24 @@ fn foreign_token(claims: &Value) -> String {
 }
 
 fn foreign_decode(token: &str, alg: jsonwebtoken::Algorithm) -> jsonwebtoken::TokenData<Value> {
+    decode_with(token, alg, SECRET)
+}
+
+/// An HS256 token decoded by another library with `secret`.
+fn foreign_decode_with(token: &str, secret: &str) -> jsonwebtoken::TokenData<Value> {
+    decode_with(token, jsonwebtoken::Algorithm::HS256, secret)
+}
+
+fn decode_with(
+    token: &str,
+    alg: jsonwebtoken::Algorithm,
+    secret: &str,
+) -> jsonwebtoken::TokenData<Value> {
     let mut validation = jsonwebtoken::Validation::new(alg);
     validation.set_required_spec_claims(&["exp"]);
     jsonwebtoken::decode::<Value>(
         token,
-        &jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes()),
+        &jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
         &validation,
     )
     .unwrap()
@@ -74,6 +87,45 @@ fn sign_prints_only_a_token_that_another_library_accepts_with_exactly_the_docume
         data.claims,
         json!({"alias": "room-1", "user_id": "alice", "host": false, "expires_in": 3600, "iat": iat, "exp": iat + 3600})
     );
+}
+
+/// Generated alias ids and secrets are base64url and may begin with `-`: they are values, not
+/// flags, wherever they are given.
+#[test]
+fn values_beginning_with_a_hyphen_are_values_not_flags() {
+    let secret = "-Fx3kQ9_aZ-1qW8nT2bC5dE0123456789abcdef";
+    let run = aliaskit(
+        &[
+            "token",
+            "sign",
+            "--secret",
+            secret,
+            "--alias",
+            "-room",
+            "--user-id",
+            "-alice",
+            "--expires-in",
+            "60",
+        ],
+        None,
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    let data = foreign_decode_with(run.stdout.trim(), secret);
+    assert_eq!(data.claims["alias"], "-room");
+    assert_eq!(data.claims["user_id"], "-alice");
+    let run = aliaskit(
+        &[
+            "token",
+            "verify",
+            "--secret",
+            secret,
+            "--alias",
+            "-room",
+            run.stdout.trim(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
 #[test]
