@@ -139,11 +139,12 @@ fn the_codemap_names_every_shipped_file() {
     );
 }
 
-#[test]
-fn nothing_cites_a_file_outside_the_repository() {
+/// Every line of the repository's text files (and CI scripts) for which `hit` holds, as
+/// `path:line: text`.
+fn lines_where(suffixes: &[&str], hit: impl Fn(&str) -> bool) -> Vec<String> {
     let root = root();
     let mut texts = Vec::new();
-    for suffix in [".rs", ".md", ".toml", ".sh", ".sql", ".json", ".yml"] {
+    for suffix in suffixes {
         files(&root, suffix, &mut texts);
     }
     for script in [
@@ -154,6 +155,23 @@ fn nothing_cites_a_file_outside_the_repository() {
     ] {
         texts.push(root.join(script));
     }
+    let mut found = Vec::new();
+    for path in texts {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if hit(line) {
+                let shown = path.strip_prefix(&root).unwrap_or(&path).display();
+                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn nothing_cites_a_file_outside_the_repository() {
     // Spelled in pieces, so that this file does not cite them itself.
     let outside = [
         ["DESIGN", " §"].concat(),
@@ -161,18 +179,10 @@ fn nothing_cites_a_file_outside_the_repository() {
         ["../", "shared"].concat(),
         ["shared", "/vectors"].concat(),
     ];
-    let mut found = Vec::new();
-    for path in texts {
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        for (n, line) in text.lines().enumerate() {
-            if outside.iter().any(|o| line.contains(o.as_str())) {
-                let shown = path.strip_prefix(&root).unwrap_or(&path).display();
-                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
-            }
-        }
-    }
+    let found = lines_where(
+        &[".rs", ".md", ".toml", ".sh", ".sql", ".json", ".yml"],
+        |line| outside.iter().any(|o| line.contains(o.as_str())),
+    );
     assert!(
         found.is_empty(),
         "these lines cite a file outside the repository; cite its own docs/ instead:\n  {}",
@@ -182,34 +192,22 @@ fn nothing_cites_a_file_outside_the_repository() {
 
 #[test]
 fn no_merge_conflict_marker_is_left_in_a_file() {
-    let root = root();
-    let mut texts = Vec::new();
-    for suffix in [
-        ".rs", ".md", ".toml", ".sh", ".sql", ".json", ".yml", ".lua",
-    ] {
-        files(&root, suffix, &mut texts);
-    }
     // Spelled in pieces, so that this file does not hold them itself.
     let markers = [
         ["<<<<<<", "< "].concat(),
         ["======", "="].concat(),
         [">>>>>>", "> "].concat(),
     ];
-    let mut found = Vec::new();
-    for path in texts {
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        for (n, line) in text.lines().enumerate() {
-            let marker = markers
+    let found = lines_where(
+        &[
+            ".rs", ".md", ".toml", ".sh", ".sql", ".json", ".yml", ".lua",
+        ],
+        |line| {
+            markers
                 .iter()
-                .any(|m| line.starts_with(m.as_str()) && (m.ends_with(' ') || line == m));
-            if marker {
-                let shown = path.strip_prefix(&root).unwrap_or(&path).display();
-                found.push(format!("{shown}:{}: {}", n + 1, line.trim()));
-            }
-        }
-    }
+                .any(|m| line.starts_with(m.as_str()) && (m.ends_with(' ') || line == m))
+        },
+    );
     assert!(
         found.is_empty(),
         "a merge left its conflict markers; resolve them:\n  {}",

@@ -1,27 +1,15 @@
 //! `aliaskit alias list|show|delete|rotate-secret|revoke-tokens`, on SQLite and PostgreSQL:
 //! what is printed, the exit status, and what the database holds afterwards.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aliaskit_domain::{Alias, AliasId, AliasKind, NewAlias, OrgId, Sensitive};
 use aliaskit_service::{Credentials, Service, ServiceError};
 use serde_json::{Value, json};
 
-use crate::{Run, Target};
+use crate::{Run, Target, now};
 
 pub const PASSCODE: &str = "let-me-in-123";
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef-old";
 pub const STREAM_KEY: &str = "sk_stream-key-value";
-
-pub fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
 
 /// Creates organization `name` with the CLI; its id and API key.
 pub fn org(t: &Target, name: &str) -> (OrgId, String) {

@@ -34,6 +34,14 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
 /// Runs `aliaskit` with `args`, feeding `stdin` if given.
 pub fn aliaskit(args: &[&str], stdin: Option<&str>) -> Run {
     aliaskit_env(args, stdin, &[])

@@ -1,20 +1,8 @@
 //! `aliaskit org create|list|rotate-key`, on a new SQLite database and on PostgreSQL.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aliaskit_service::ServiceError;
 
-use crate::{Run, Target};
-
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+use crate::{Run, Target, now};
 
 /// The key a successful `create` or `rotate-key` printed: alone on stdout, with a newline.
 fn printed_key(run: &Run, what: &str) -> String {
@@ -329,7 +317,7 @@ fn delete_waits_for_an_alias_being_created_and_then_refuses() {
     for t in Target::all() {
         let (acme, _) = crate::alias::org(&t, "acme");
         let service = t.service();
-        let now = crate::alias::now();
+        let now = crate::now();
         let alias = aliaskit_domain::Alias {
             id: aliaskit_domain::AliasId::parse("created-meanwhile").unwrap(),
             org: acme,

@@ -1,19 +1,10 @@
 //! `aliaskit token sign|verify|decode`, checked against another JWT library (`jsonwebtoken`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{Value, json};
 
-use crate::aliaskit;
+use crate::{aliaskit, now};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// A token made by `jsonwebtoken`, not by aliaskit.
 fn foreign_token(claims: &Value) -> String {

@@ -165,39 +165,14 @@ fn the_example_files_placeholder_key_stops_the_start_with_status_2() {
     let config = dir.path().join("aliaskit.toml");
     std::fs::write(&config, example.replace("# api_key = ", "api_key = ")).unwrap();
     let config = config.to_str().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
-        .current_dir(dir.path())
-        .env_clear()
-        .env("ALIASKIT__SERVER__PORT", "0")
-        .args(["--config", config])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server started with the example's placeholder key");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let failed = failed_start_with(dir.path(), &["--config", config], &[]);
+    assert_eq!(failed.code, Some(2), "{}", failed.stderr);
     assert!(
-        stderr.contains("bootstrap.api_key: is the placeholder"),
-        "{stderr}"
+        failed
+            .error_line()
+            .contains("bootstrap.api_key: is the placeholder"),
+        "{}",
+        failed.stderr
     );
     assert!(!dir.path().join("data").exists(), "no database was created");
 }

@@ -485,8 +485,14 @@ impl FailedStart {
 /// print a backtrace even then) and `env`, which may override them. It must fail to start
 /// within 30 s, having printed nothing on stdout (no bootstrap key) and created no database.
 pub fn failed_start(dir: &Path, env: &[(&str, &str)]) -> FailedStart {
+    failed_start_with(dir, &[], env)
+}
+
+/// [`failed_start`] with command-line arguments (`--config FILE`).
+pub fn failed_start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> FailedStart {
     let db = dir.join("aliaskit.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_aliaskit-server"))
+        .args(args)
         .current_dir(dir)
         .env_clear()
         .env("ALIASKIT__SERVER__PORT", "0")
