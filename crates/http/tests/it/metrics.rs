@@ -398,6 +398,24 @@ async fn scraping_after_a_known_sequence_counts_exactly_and_leaks_nothing() {
         assert_eq!(in_use, 0.0, "{b:?}");
         assert!((1.0..=max).contains(&idle), "{b:?}: {idle} idle of {max}");
 
+        // The cache: the first of the four retrieves that reached the service read the
+        // database, the other three the cached copy; no Address Query was made.
+        for (cache, result, count) in [
+            ("alias", "miss", 1.0),
+            ("alias", "hit", 3.0),
+            ("lookup", "miss", 0.0),
+            ("lookup", "hit", 0.0),
+        ] {
+            assert_eq!(
+                metrics.value(
+                    "aliaskit_cache_reads_total",
+                    &[("cache", cache), ("result", result)]
+                ),
+                Some(count),
+                "{b:?}: {cache} {result}"
+            );
+        }
+
         let types: BTreeMap<&str, &str> = metrics
             .types
             .iter()
@@ -406,6 +424,7 @@ async fn scraping_after_a_known_sequence_counts_exactly_and_leaks_nothing() {
         assert_eq!(
             types,
             BTreeMap::from([
+                ("aliaskit_cache_reads_total", "counter"),
                 ("aliaskit_db_pool_connections", "gauge"),
                 ("aliaskit_db_pool_max", "gauge"),
                 ("aliaskit_http_request_duration_seconds", "histogram"),
