@@ -40,6 +40,7 @@ mod orgs;
 mod password;
 mod random;
 mod retrieve;
+mod webhooks;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub use opencap::{
 };
 pub use orgs::{Bootstrap, OrgDeletion};
 pub use retrieve::{Credentials, Retrieved};
+pub use webhooks::{MAX_WEBHOOKS_PER_ORG, NewWebhook, WebhookConfig};
 
 /// A clock that can be shared across threads.
 pub type SharedClock = Arc<dyn Clock>;
@@ -90,6 +92,8 @@ pub struct ServiceConfig {
     pub passcode_failures: u32,
     /// The window of the passcode budget, and the first block after it is spent.
     pub passcode_window: Duration,
+    /// Webhooks: the secret rotation's grace and which targets are accepted.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for ServiceConfig {
@@ -105,6 +109,7 @@ impl Default for ServiceConfig {
             min_passcode_len: aliaskit_domain::DEFAULT_MIN_PASSCODE_LEN,
             passcode_failures: 10,
             passcode_window: Duration::from_secs(15 * 60),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

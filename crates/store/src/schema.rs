@@ -167,7 +167,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An organization's webhook endpoints.
+    webhooks (id) {
+        /// `wh_…`.
+        id -> Text,
+        /// Owner.
+        org_id -> BigInt,
+        /// Target URL.
+        url -> Text,
+        /// `*` or event names, comma-separated.
+        events -> Text,
+        /// Free text.
+        description -> Nullable<Text>,
+        /// The signing secret, sealed.
+        secret -> Text,
+        /// The secret before the last rotation, sealed.
+        previous_secret -> Nullable<Text>,
+        /// Unix seconds until which `previous_secret` signs.
+        previous_secret_until -> Nullable<BigInt>,
+        /// Whether events are sent.
+        enabled -> Bool,
+        /// Unix seconds.
+        created_at -> BigInt,
+        /// Unix seconds.
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(webhooks -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
 diesel::joinable!(passcode_failures -> aliases (alias_id));
@@ -181,5 +210,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     master_keys,
     jobs,
     key_holders,
-    passcode_failures
+    passcode_failures,
+    webhooks
 );

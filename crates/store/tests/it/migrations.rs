@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 6] = [
+        let expected: [(&str, &[&str]); 7] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -78,6 +78,22 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
             (
                 "signing_keys",
                 &["kid", "alg", "secret", "created_at", "retired_at"],
+            ),
+            (
+                "webhooks",
+                &[
+                    "id",
+                    "org_id",
+                    "url",
+                    "events",
+                    "description",
+                    "secret",
+                    "previous_secret",
+                    "previous_secret_until",
+                    "enabled",
+                    "created_at",
+                    "updated_at",
+                ],
             ),
         ];
         for (table, cols) in expected {
