@@ -35,6 +35,7 @@
 mod aliases;
 mod cache;
 mod error;
+mod events;
 pub mod opencap;
 mod orgs;
 mod password;

@@ -195,7 +195,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The webhook outbox: events written with the changes they report.
+    webhook_events (seq) {
+        /// Order of writing.
+        seq -> BigInt,
+        /// `evt_…`.
+        id -> Text,
+        /// The organization the event goes to.
+        org_id -> BigInt,
+        /// `alias.created`, ….
+        event_type -> Text,
+        /// The alias, for alias events.
+        alias_id -> Nullable<Text>,
+        /// The delivered body, JSON.
+        payload -> Text,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(webhook_events -> organizations (org_id));
 diesel::joinable!(webhooks -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
@@ -211,5 +232,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     key_holders,
     passcode_failures,
-    webhooks
+    webhooks,
+    webhook_events
 );

@@ -61,6 +61,15 @@ pub fn lock(conn: &mut DbConn, id: OrgId) -> Result<()> {
     Ok(())
 }
 
+/// The name of the organization with this id.
+pub fn name_of(conn: &mut DbConn, id: OrgId) -> Result<Option<String>> {
+    Ok(dsl::organizations
+        .find(id.0)
+        .select(dsl::name)
+        .first(conn)
+        .optional()?)
+}
+
 /// Every organization, by name.
 pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>> {
     dsl::organizations

@@ -1,6 +1,6 @@
 //! The `webhooks` table: an organization's endpoints, their secrets sealed.
 
-use aliaskit_domain::{OrgId, Webhook, WebhookId};
+use aliaskit_domain::{EventFilter, EventType, OrgId, Webhook, WebhookId};
 use diesel::prelude::*;
 
 use crate::rows::WebhookRow;
@@ -92,4 +92,17 @@ pub fn delete(conn: &mut DbConn, org: OrgId, id: &WebhookId) -> Result<bool> {
     )
     .execute(conn)?
         > 0)
+}
+
+/// Whether `org` has an enabled webhook subscribed to `event`: whether the event is written.
+pub fn wants(conn: &mut DbConn, org: OrgId, event: EventType) -> Result<bool> {
+    let filters: Vec<String> = dsl::webhooks
+        .filter(dsl::org_id.eq(org.0))
+        .filter(dsl::enabled.eq(true))
+        .select(dsl::events)
+        .load(conn)?;
+    Ok(filters.iter().any(|events| {
+        let names: Vec<&str> = events.split(',').collect();
+        EventFilter::parse(&names).is_ok_and(|f| f.matches(event))
+    }))
 }

@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 7] = [
+        let expected: [(&str, &[&str]); 8] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -93,6 +93,18 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
                     "enabled",
                     "created_at",
                     "updated_at",
+                ],
+            ),
+            (
+                "webhook_events",
+                &[
+                    "seq",
+                    "id",
+                    "org_id",
+                    "event_type",
+                    "alias_id",
+                    "payload",
+                    "created_at",
                 ],
             ),
         ];
