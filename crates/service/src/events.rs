@@ -4,7 +4,7 @@
 //! `stream_key` are always `null`.
 
 use aliaskit_domain::{Alias, EventType};
-use aliaskit_store::repo::{orgs, webhook_events, webhooks};
+use aliaskit_store::repo::{orgs, webhook_deliveries, webhook_events, webhooks};
 use aliaskit_store::{DbConn, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,8 +37,9 @@ impl EventIds {
     }
 }
 
-/// Writes `event` about `alias` at `now`, if its organization has an enabled webhook
-/// subscribed to it. Call it inside the change's transaction.
+/// Writes `event` about `alias` at `now`, with a pending delivery for each enabled webhook of
+/// its organization subscribed to it; nothing when there is none. Call it inside the change's
+/// transaction.
 pub(crate) fn record(
     conn: &mut DbConn,
     ids: &EventIds,
@@ -46,7 +47,8 @@ pub(crate) fn record(
     alias: &Alias,
     now: i64,
 ) -> std::result::Result<(), StoreError> {
-    if !webhooks::wants(conn, alias.org, event)? {
+    let subscribers = webhooks::subscribers(conn, alias.org, event)?;
+    if subscribers.is_empty() {
         return Ok(());
     }
     let organization = orgs::name_of(conn, alias.org)?.unwrap_or_default();
@@ -68,7 +70,7 @@ pub(crate) fn record(
         }},
     })
     .to_string();
-    webhook_events::insert(
+    let seq = webhook_events::insert(
         conn,
         &webhook_events::NewEvent {
             id: &id,
@@ -78,5 +80,9 @@ pub(crate) fn record(
             payload: &payload,
             created_at: now,
         },
-    )
+    )?;
+    for webhook in &subscribers {
+        webhook_deliveries::insert(conn, seq, webhook, now)?;
+    }
+    Ok(())
 }

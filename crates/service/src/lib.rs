@@ -34,6 +34,7 @@
 
 mod aliases;
 mod cache;
+mod delivery;
 mod error;
 mod events;
 pub mod opencap;
@@ -54,6 +55,7 @@ pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
 pub use cache::CacheReads;
+pub use delivery::{Attempt, Due, FIRST_RETRY, MAX_RETRY, RETRY_FOR, backoff};
 pub use error::{Result, ServiceError};
 pub use opencap::{
     CapUserSummary, CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin,

@@ -215,7 +215,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One delivery per webhook event and subscribed endpoint.
+    webhook_deliveries (id) {
+        /// Surrogate key, the order of writing.
+        id -> BigInt,
+        /// The event.
+        event_seq -> BigInt,
+        /// The endpoint.
+        webhook_id -> Text,
+        /// `pending`, `delivered` or `failed`.
+        state -> Text,
+        /// Attempts made.
+        attempts -> BigInt,
+        /// Unix seconds of the next attempt.
+        next_attempt_at -> BigInt,
+        /// A sender holds it until then.
+        lease_until -> Nullable<BigInt>,
+        /// The last answer's status.
+        last_status -> Nullable<BigInt>,
+        /// The last attempt's error.
+        last_error -> Nullable<Text>,
+        /// Unix seconds.
+        delivered_at -> Nullable<BigInt>,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_events -> organizations (org_id));
 diesel::joinable!(webhooks -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
@@ -233,5 +263,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_holders,
     passcode_failures,
     webhooks,
-    webhook_events
+    webhook_events,
+    webhook_deliveries
 );

@@ -3,7 +3,8 @@
 //! `alias.expired` is written once, by the purge.
 
 use aliaskit_domain::{AliasKind, AliasPatch, NewAlias, OrgName, Patch};
-use aliaskit_service::{NewWebhook, ServiceError};
+use aliaskit_service::{Attempt, NewWebhook, ServiceError};
+use aliaskit_store::repo::webhook_deliveries::{self, Delivery};
 use aliaskit_store::repo::webhook_events::{self, Event};
 use diesel::connection::SimpleConnection;
 use serde_json::Value;
@@ -233,5 +234,170 @@ fn alias_expired_is_written_once_by_the_purge_when_the_alias_passes_expired_at()
         let written = events(&f);
         assert_eq!(written.len(), 2, "{b:?}");
         assert_eq!(written[1].alias_id.as_deref(), Some(later.id.as_str()));
+    }
+}
+
+fn deliveries(f: &Fixture, hook: &aliaskit_domain::Webhook) -> Vec<Delivery> {
+    let mut conn = f.db.db.conn().unwrap();
+    webhook_deliveries::list(&mut conn, hook.id.as_str()).unwrap()
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[test]
+fn each_event_gets_one_delivery_per_subscribed_enabled_endpoint() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let all = subscribe(&f, &["*"]);
+        let created = subscribe(&f, &["alias.created"]);
+        let off = subscribe(&f, &["*"]);
+        f.service
+            .set_webhook_enabled(f.org, &off.id, false)
+            .unwrap();
+        let alias = f.service.create_alias(f.org, new_alias()).unwrap();
+        f.service.rotate_secret(f.org, &alias.id).unwrap();
+        assert_eq!(deliveries(&f, &all).len(), 2, "{b:?}");
+        assert_eq!(deliveries(&f, &created).len(), 1, "{b:?}");
+        assert!(deliveries(&f, &off).is_empty(), "{b:?}");
+        let due = f.service.claim_deliveries(10, LEASE).unwrap();
+        assert_eq!(due.len(), 3, "{b:?}");
+        let first = &due[0];
+        assert_eq!(first.url, "https://203.0.113.7/events");
+        for d in &due {
+            assert!(
+                d.secrets == [all.secret.clone()] || d.secrets == [created.secret.clone()],
+                "{b:?}: signed by its own endpoint's secret"
+            );
+        }
+        let body: Value = serde_json::from_str(&first.payload).unwrap();
+        assert_eq!(body["id"], first.event_id.as_str());
+        assert_eq!(body["type"], "alias.created");
+    }
+}
+
+#[test]
+fn a_claim_is_leased_retried_with_backoff_delivered_once_or_failed_after_a_day() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let hook = subscribe(&f, &["*"]);
+        f.service.create_alias(f.org, new_alias()).unwrap();
+        let due = f.service.claim_deliveries(10, LEASE).unwrap();
+        assert_eq!(due.len(), 1, "{b:?}");
+        // Leased: nobody else gets it until the lease ends.
+        assert!(
+            f.service.claim_deliveries(10, LEASE).unwrap().is_empty(),
+            "{b:?}"
+        );
+        // A 500: retried about 5 s later.
+        let failed = Attempt {
+            status: Some(500),
+            error: None,
+        };
+        f.service.record_delivery(&due[0], &failed, 1.0).unwrap();
+        let row = &deliveries(&f, &hook)[0];
+        assert_eq!((row.state.as_str(), row.attempts), ("pending", 1), "{b:?}");
+        assert_eq!(row.next_attempt_at, NOW + 5);
+        assert_eq!(row.last_status, Some(500));
+        assert!(
+            f.service.claim_deliveries(10, LEASE).unwrap().is_empty(),
+            "{b:?}"
+        );
+        f.clock.set(NOW + 5);
+        let again = f.service.claim_deliveries(10, LEASE).unwrap();
+        assert_eq!(again.len(), 1, "{b:?}");
+        assert_eq!(again[0].event_id, due[0].event_id, "the same event id");
+        assert_eq!(again[0].attempts, 1);
+        f.service
+            .record_delivery(
+                &again[0],
+                &Attempt {
+                    status: Some(204),
+                    error: None,
+                },
+                1.0,
+            )
+            .unwrap();
+        let row = &deliveries(&f, &hook)[0];
+        assert_eq!(row.state, "delivered", "{b:?}");
+        assert_eq!(row.delivered_at, Some(NOW + 5));
+        f.clock.set(NOW + 10_000);
+        assert!(
+            f.service.claim_deliveries(10, LEASE).unwrap().is_empty(),
+            "{b:?}"
+        );
+
+        // Another event, never answered: retried until a day has passed, then failed.
+        f.clock.set(NOW + 20_000);
+        f.service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    expired_at: NOW + 500_000,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let mut attempts = 0;
+        loop {
+            let due = f.service.claim_deliveries(10, LEASE).unwrap();
+            if due.is_empty() {
+                let row = deliveries(&f, &hook).pop().unwrap();
+                if row.state == "failed" {
+                    break;
+                }
+                f.clock.set(row.next_attempt_at);
+                continue;
+            }
+            attempts += 1;
+            let timeout = Attempt {
+                status: None,
+                error: Some("timed out".into()),
+            };
+            f.service.record_delivery(&due[0], &timeout, 1.0).unwrap();
+        }
+        let row = deliveries(&f, &hook).pop().unwrap();
+        assert_eq!(row.last_error.as_deref(), Some("timed out"), "{b:?}");
+        assert!(row.next_attempt_at - (NOW + 20_000) >= 86_400, "{b:?}");
+        assert!(
+            (30..40).contains(&attempts),
+            "{b:?}: {attempts} attempts in a day"
+        );
+    }
+}
+
+#[test]
+fn concurrent_senders_claim_disjoint_deliveries() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        subscribe(&f, &["*"]);
+        for _ in 0..40 {
+            f.service.create_alias(f.org, new_alias()).unwrap();
+        }
+        let claimed: Vec<i64> = std::thread::scope(|s| {
+            let senders: Vec<_> = (0..4)
+                .map(|_| {
+                    let service = f.service.clone();
+                    s.spawn(move || {
+                        let mut mine = Vec::new();
+                        loop {
+                            let due = service.claim_deliveries(3, LEASE).unwrap();
+                            if due.is_empty() {
+                                return mine;
+                            }
+                            mine.extend(due.iter().map(|d| d.delivery));
+                        }
+                    })
+                })
+                .collect();
+            senders
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut unique = claimed.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(claimed.len(), 40, "{b:?}: every delivery claimed");
+        assert_eq!(unique.len(), 40, "{b:?}: none twice");
     }
 }

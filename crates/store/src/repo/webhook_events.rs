@@ -43,8 +43,8 @@ pub struct Event {
     pub created_at: i64,
 }
 
-/// Writes an event.
-pub fn insert(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<()> {
+/// Writes an event; returns its `seq`.
+pub fn insert(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<i64> {
     diesel::insert_into(dsl::webhook_events)
         .values((
             dsl::id.eq(event.id),
@@ -55,7 +55,27 @@ pub fn insert(conn: &mut DbConn, event: &NewEvent<'_>) -> Result<()> {
             dsl::created_at.eq(event.created_at),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(dsl::webhook_events
+        .filter(dsl::id.eq(event.id))
+        .select(dsl::seq)
+        .first(conn)?)
+}
+
+/// The event with this `seq`.
+pub fn find(conn: &mut DbConn, seq: i64) -> Result<Option<Event>> {
+    Ok(dsl::webhook_events
+        .find(seq)
+        .select((
+            dsl::seq,
+            dsl::id,
+            dsl::org_id,
+            dsl::event_type,
+            dsl::alias_id,
+            dsl::payload,
+            dsl::created_at,
+        ))
+        .first(conn)
+        .optional()?)
 }
 
 /// Every event of `org`, in the order written.

@@ -94,15 +94,32 @@ pub fn delete(conn: &mut DbConn, org: OrgId, id: &WebhookId) -> Result<bool> {
         > 0)
 }
 
-/// Whether `org` has an enabled webhook subscribed to `event`: whether the event is written.
-pub fn wants(conn: &mut DbConn, org: OrgId, event: EventType) -> Result<bool> {
-    let filters: Vec<String> = dsl::webhooks
+/// The enabled webhooks of `org` subscribed to `event`: where its deliveries go (none: the
+/// event is not written).
+pub fn subscribers(conn: &mut DbConn, org: OrgId, event: EventType) -> Result<Vec<String>> {
+    let hooks: Vec<(String, String)> = dsl::webhooks
         .filter(dsl::org_id.eq(org.0))
         .filter(dsl::enabled.eq(true))
-        .select(dsl::events)
+        .order(dsl::id.asc())
+        .select((dsl::id, dsl::events))
         .load(conn)?;
-    Ok(filters.iter().any(|events| {
-        let names: Vec<&str> = events.split(',').collect();
-        EventFilter::parse(&names).is_ok_and(|f| f.matches(event))
-    }))
+    Ok(hooks
+        .into_iter()
+        .filter(|(_, events)| {
+            let names: Vec<&str> = events.split(',').collect();
+            EventFilter::parse(&names).is_ok_and(|f| f.matches(event))
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// The webhook with this id, whoever owns it (for a sender).
+pub fn find(conn: &mut DbConn, vault: &Vault, id: &str) -> Result<Option<Webhook>> {
+    dsl::webhooks
+        .find(id)
+        .select(WebhookRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|row| row.open(vault))
+        .transpose()
 }

@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 8] = [
+        let expected: [(&str, &[&str]); 9] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -104,6 +104,22 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
                     "event_type",
                     "alias_id",
                     "payload",
+                    "created_at",
+                ],
+            ),
+            (
+                "webhook_deliveries",
+                &[
+                    "id",
+                    "event_seq",
+                    "webhook_id",
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "lease_until",
+                    "last_status",
+                    "last_error",
+                    "delivered_at",
                     "created_at",
                 ],
             ),
