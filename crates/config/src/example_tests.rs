@@ -64,6 +64,11 @@ fn everything() -> Settings {
             passcode_failures: 1,
             passcode_window: 1,
         },
+        webhooks: WebhookSettings {
+            rotation_grace: 1,
+            allow_insecure: true,
+            allow_private_targets: true,
+        },
         limits: LimitSettings {
             retrieve_per_second: 1,
             org_per_second: 1,

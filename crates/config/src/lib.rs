@@ -71,6 +71,8 @@ pub struct Settings {
     pub aliases: AliasSettings,
     /// `[cache]`: the in-process cache of hot reads.
     pub cache: CacheSettings,
+    /// `[webhooks]`: which targets are accepted, and the secret rotation's grace.
+    pub webhooks: WebhookSettings,
     /// `[logging]`: what the server logs, and how.
     pub logging: LoggingSettings,
 }
@@ -303,6 +305,31 @@ impl Default for AliasSettings {
             min_passcode_len: service.min_passcode_len,
             passcode_failures: service.passcode_failures,
             passcode_window: service.passcode_window.as_secs(),
+        }
+    }
+}
+
+/// `[webhooks]`: an organization's webhook endpoints (`docs/webhooks.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// How long a rotated-out signing secret keeps signing alongside the new one, in seconds.
+    /// Default 86400 (24 h).
+    pub rotation_grace: u64,
+    /// Accept `http://` targets. Default false: `https` only.
+    pub allow_insecure: bool,
+    /// Accept targets that are, or resolve to, loopback, private, link-local or metadata
+    /// addresses. Default false.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        let webhooks = aliaskit_service::WebhookConfig::default();
+        WebhookSettings {
+            rotation_grace: webhooks.rotation_grace.as_secs(),
+            allow_insecure: webhooks.allow_insecure,
+            allow_private_targets: webhooks.allow_private_targets,
         }
     }
 }
@@ -568,6 +595,11 @@ impl Settings {
             min_passcode_len: self.aliases.min_passcode_len,
             passcode_failures: self.aliases.passcode_failures,
             passcode_window: Duration::from_secs(self.aliases.passcode_window),
+            webhooks: aliaskit_service::WebhookConfig {
+                rotation_grace: Duration::from_secs(self.webhooks.rotation_grace),
+                allow_insecure: self.webhooks.allow_insecure,
+                allow_private_targets: self.webhooks.allow_private_targets,
+            },
         }
     }
 

@@ -27,6 +27,7 @@ mod sensitive;
 mod signing_key;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhook;
 
 pub use alias::{
     Alias, AliasId, AliasKind, AliasPatch, AliasRules, DEFAULT_MIN_PASSCODE_LEN, NewAlias, Patch,
@@ -39,3 +40,4 @@ pub use error::{Error, Result};
 pub use org::{ApiKey, OrgId, OrgName, Organization};
 pub use sensitive::Sensitive;
 pub use signing_key::SigningKey;
+pub use webhook::{EventFilter, EventType, Webhook, WebhookId, WebhookUrl};

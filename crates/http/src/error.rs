@@ -200,6 +200,15 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "alias_not_found", "Alias not found")
     }
 
+    /// `404 webhook_not_found`: no such webhook, or not the organization's.
+    pub fn webhook_not_found() -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "webhook_not_found",
+            "Webhook not found",
+        )
+    }
+
     /// `404 not_found` for a path no route serves.
     pub fn no_route(method: &str, path: &str) -> Self {
         ApiError::new(
@@ -455,6 +464,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::AliasNotFound => ApiError::alias_not_found(),
+            ServiceError::WebhookNotFound => ApiError::webhook_not_found(),
             ServiceError::AliasExpired { expired_at } => {
                 let mut e = ApiError::new(StatusCode::GONE, "alias_expired", "Alias expired");
                 e.0.detail = Some(Fact::ExpiredAt(expired_at));
@@ -585,6 +595,12 @@ mod tests {
                 404,
                 "alias_not_found",
                 "Alias not found",
+            ),
+            (
+                ServiceError::WebhookNotFound,
+                404,
+                "webhook_not_found",
+                "Webhook not found",
             ),
             (
                 ServiceError::AliasExpired { expired_at: 7 },

@@ -34,6 +34,7 @@ pub mod openapi;
 mod opencap;
 mod org;
 mod public;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -167,6 +168,28 @@ impl Api {
             .service(
                 resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
                     .route(web::post().to(org::rotate_stream_key)),
+            )
+            .service(
+                resource("/organization/api/v1/webhooks", "GET, POST")
+                    .route(web::get().to(webhooks::list))
+                    .route(web::post().to(webhooks::create)),
+            )
+            .service(
+                resource("/organization/api/v1/webhooks/{id}", "GET, DELETE")
+                    .route(web::get().to(webhooks::get))
+                    .route(web::delete().to(webhooks::delete)),
+            )
+            .service(
+                resource("/organization/api/v1/webhooks/{id}/rotate-secret", "POST")
+                    .route(web::post().to(webhooks::rotate_secret)),
+            )
+            .service(
+                resource("/organization/api/v1/webhooks/{id}/enable", "POST")
+                    .route(web::post().to(webhooks::enable)),
+            )
+            .service(
+                resource("/organization/api/v1/webhooks/{id}/disable", "POST")
+                    .route(web::post().to(webhooks::disable)),
             )
             // OpenCAP: its own error shape and open CORS (any origin, with or without an
             // `Origin` header), for everything under the scope.

@@ -27,9 +27,10 @@ use crate::wire::error::{
     CapNotFound, CapPayloadTooLarge, CapRequestTimeout, CapTooManyRequests, CapUnauthorized,
     CapUnavailable, CapUnsupportedMediaType, DatagramError, DatagramErrorBody, InternalError,
     MethodNotAllowed, OpenCapError, PayloadTooLarge, RequestTimeout, TooManyRequests, Unauthorized,
-    Unavailable, UnsupportedMediaType,
+    Unavailable, UnsupportedMediaType, WebhookNotFound,
 };
 use crate::wire::opencap::AddressType;
+use crate::wire::webhook::WebhookEventName;
 
 /// The description of every route. [`json`] is its served form.
 #[derive(OpenApi)]
@@ -61,6 +62,13 @@ line `400`) have no body: see docs/api.md."
         crate::org::rotate_secret,
         crate::org::revoke_tokens,
         crate::org::rotate_stream_key,
+        crate::webhooks::create,
+        crate::webhooks::list,
+        crate::webhooks::get,
+        crate::webhooks::delete,
+        crate::webhooks::rotate_secret,
+        crate::webhooks::enable,
+        crate::webhooks::disable,
         crate::public::retrieve,
         crate::opencap::lookup,
         crate::opencap::put_address,
@@ -76,12 +84,14 @@ line `400`) have no body: see docs/api.md."
             ListStatus,
             DatagramError,
             DatagramErrorBody,
-            OpenCapError
+            OpenCapError,
+            WebhookEventName
         ),
         responses(
             BadRequest,
             Unauthorized,
             AliasNotFound,
+            WebhookNotFound,
             AliasGone,
             MethodNotAllowed,
             RequestTimeout,

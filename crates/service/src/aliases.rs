@@ -1,14 +1,20 @@
 //! The organization's view: create, list, get, update, delete its aliases.
 
 use aliaskit_domain::{
-    Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, NewAlias, OrgId, Sensitive,
+    Alias, AliasId, AliasKind, AliasPatch, Error as DomainError, EventType, NewAlias, OrgId,
+    Sensitive,
 };
 use aliaskit_store::StoreError;
 use aliaskit_store::repo::aliases::{self, After, Status};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::events::{self, EventIds};
 use crate::{Result, Service, ServiceError, random};
+
+/// The `jobs` row holding how far `alias.expired` events have been written: every alias whose
+/// `expired_at` is before it has had its event (if its organization wanted one).
+const EXPIRY_WATERMARK: &str = "webhook_alias_expired_watermark";
 
 /// Page size when the request names none.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -57,10 +63,16 @@ impl Service {
             previous_secret_until: None,
             tokens_valid_after: None,
         };
-        let mut conn = self.db.conn()?;
+        let ids = EventIds::new()?;
+        let vault = self.db.vault();
         // 128 random bits do not collide; the retry only guards against a broken generator.
+        // Each attempt is its own transaction: the alias and its `alias.created` event.
         for _ in 0..3 {
-            match aliases::insert(&mut conn, self.db.vault(), &alias) {
+            let attempt = self.db.transaction(|c| {
+                aliases::insert(c, vault, &alias)?;
+                events::record(c, &ids, EventType::AliasCreated, &alias, now)
+            });
+            match attempt {
                 Err(StoreError::AliasTaken) => alias.id = random::alias_id()?,
                 other => return other.map(|()| alias).map_err(ServiceError::from),
             }
@@ -111,7 +123,9 @@ impl Service {
     /// Applies a partial update to `org`'s alias.
     pub fn update_alias(&self, org: OrgId, id: &AliasId, patch: AliasPatch) -> Result<Alias> {
         patch.validate(&self.rules(), self.now())?;
-        self.change(org, id, |alias, now| patch.apply(alias, now))
+        self.change(org, id, EventType::AliasUpdated, |alias, now| {
+            patch.apply(alias, now)
+        })
     }
 
     /// Gives `org`'s alias a new random `jwt_secret` (256 bits, base64url), returned once in
@@ -120,22 +134,27 @@ impl Service {
     pub fn rotate_secret(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
         let secret = Sensitive::from(random::token::<32>()?);
         let grace = crate::secs(self.config.rotation_grace);
-        self.change(org, id, move |mut alias, now| {
-            // No grace, no previous secret: it stops verifying with this change.
-            alias.previous_secret = alias.jwt_secret.take().filter(|_| grace > 0);
-            alias.previous_secret_until = alias
-                .previous_secret
-                .as_ref()
-                .map(|_| now.saturating_add(grace));
-            alias.jwt_secret = Some(secret);
-            alias
-        })
+        self.change(
+            org,
+            id,
+            EventType::AliasSecretRotated,
+            move |mut alias, now| {
+                // No grace, no previous secret: it stops verifying with this change.
+                alias.previous_secret = alias.jwt_secret.take().filter(|_| grace > 0);
+                alias.previous_secret_until = alias
+                    .previous_secret
+                    .as_ref()
+                    .map(|_| now.saturating_add(grace));
+                alias.jwt_secret = Some(secret);
+                alias
+            },
+        )
     }
 
     /// Revokes every token of `org`'s alias issued before now: tokens whose `iat` is earlier
     /// than this second, or that have no `iat`, are refused from now on.
     pub fn revoke_tokens(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
-        self.change(org, id, |mut alias, now| {
+        self.change(org, id, EventType::AliasTokensRevoked, |mut alias, now| {
             alias.tokens_valid_after = Some(now);
             alias
         })
@@ -144,23 +163,31 @@ impl Service {
     /// Gives `org`'s alias a new random stream key (`sk_` and 192 random bits).
     pub fn rotate_stream_key(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
         let key = Sensitive::from(format!("sk_{}", random::token::<24>()?));
-        self.change(org, id, move |mut alias, _| {
-            alias.stream_key = Some(key);
-            alias
-        })
+        self.change(
+            org,
+            id,
+            EventType::AliasStreamKeyRotated,
+            move |mut alias, _| {
+                alias.stream_key = Some(key);
+                alias
+            },
+        )
     }
 
     /// Loads `org`'s alias, applies `f` at now, stores it, in one transaction that holds the
     /// row's lock from the read to the write: concurrent changes of one alias, on this server
     /// or another, take turns, and none writes back fields it read before another's commit.
+    /// Its webhook `event` is written in the same transaction.
     fn change(
         &self,
         org: OrgId,
         id: &AliasId,
+        event: EventType,
         f: impl FnOnce(Alias, i64) -> Alias,
     ) -> Result<Alias> {
         let now = self.now();
         let vault = self.db.vault();
+        let ids = EventIds::new()?;
         let changed = self.db.transaction(|c| {
             let Some(current) = aliases::find_owned_for_update(c, vault, org, id)? else {
                 return Ok(None);
@@ -168,6 +195,7 @@ impl Service {
             let mut changed = f(current, now);
             changed.updated_at = now;
             aliases::update(c, vault, &changed)?;
+            events::record(c, &ids, event, &changed, now)?;
             Ok(Some(changed))
         })?;
         self.forget_alias(id);
@@ -191,6 +219,9 @@ impl Service {
             .saturating_sub(self.passcode_budget.window)
             .saturating_sub(aliaskit_store::repo::passcode_failures::MAX_BLOCK);
         aliaskit_store::repo::passcode_failures::purge_stale(&mut conn, stale)?;
+        drop(conn);
+        self.record_expiries(now, every)?;
+        let mut conn = self.db.conn()?;
         let before = now.saturating_sub(crate::secs(self.config.purge_after));
         let mut purged = 0;
         loop {
@@ -202,10 +233,42 @@ impl Service {
         }
     }
 
-    /// Deletes `org`'s alias.
+    /// Writes `alias.expired` for every alias that expired since the last run (before `now`),
+    /// and moves the watermark to `now`, in one transaction: each alias's expiry is reported
+    /// once, by the one server that claimed the purge. The first run ever looks back one
+    /// interval.
+    fn record_expiries(&self, now: i64, every: i64) -> Result<()> {
+        let ids = EventIds::new()?;
+        let vault = self.db.vault();
+        self.db.transaction(|c| {
+            let from = aliaskit_store::repo::jobs::value(c, EXPIRY_WATERMARK)?
+                .unwrap_or_else(|| now.saturating_sub(every));
+            if from >= now {
+                return Ok(());
+            }
+            for alias in aliases::expired_between(c, vault, from, now)? {
+                events::record(c, &ids, EventType::AliasExpired, &alias, now)?;
+            }
+            aliaskit_store::repo::jobs::set_value(c, EXPIRY_WATERMARK, now)
+        })?;
+        Ok(())
+    }
+
+    /// Deletes `org`'s alias, and writes its `alias.deleted` event in the same transaction.
     pub fn delete_alias(&self, org: OrgId, id: &AliasId) -> Result<()> {
-        let mut conn = self.db.conn()?;
-        let deleted = aliases::delete(&mut conn, org, id)?;
+        let now = self.now();
+        let vault = self.db.vault();
+        let ids = EventIds::new()?;
+        let deleted = self.db.transaction(|c| {
+            let Some(alias) = aliases::find_owned_for_update(c, vault, org, id)? else {
+                return Ok(false);
+            };
+            if !aliases::delete(c, org, id)? {
+                return Ok(false);
+            }
+            events::record(c, &ids, EventType::AliasDeleted, &alias, now)?;
+            Ok(true)
+        })?;
         self.forget_alias(id);
         if deleted {
             Ok(())

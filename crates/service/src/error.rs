@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// No alias with this id (or not one the caller owns).
     #[error("no alias with this id, or not the caller's")]
     AliasNotFound,
+    /// No webhook with this id (or not one the caller owns).
+    #[error("no webhook with this id, or not the caller's")]
+    WebhookNotFound,
     /// The alias is past its `expired_at`.
     #[error("the alias expired at {expired_at}")]
     AliasExpired {

@@ -34,12 +34,15 @@
 
 mod aliases;
 mod cache;
+mod delivery;
 mod error;
+mod events;
 pub mod opencap;
 mod orgs;
 mod password;
 mod random;
 mod retrieve;
+mod webhooks;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -52,6 +55,7 @@ pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
 pub use cache::CacheReads;
+pub use delivery::{Attempt, Due, FIRST_RETRY, MAX_RETRY, RETRY_FOR, backoff};
 pub use error::{Result, ServiceError};
 pub use opencap::{
     CapUserSummary, CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin,
@@ -59,6 +63,7 @@ pub use opencap::{
 };
 pub use orgs::{Bootstrap, OrgDeletion};
 pub use retrieve::{Credentials, Retrieved};
+pub use webhooks::{MAX_WEBHOOKS_PER_ORG, NewWebhook, WebhookConfig};
 
 /// A clock that can be shared across threads.
 pub type SharedClock = Arc<dyn Clock>;
@@ -90,6 +95,8 @@ pub struct ServiceConfig {
     pub passcode_failures: u32,
     /// The window of the passcode budget, and the first block after it is spent.
     pub passcode_window: Duration,
+    /// Webhooks: the secret rotation's grace and which targets are accepted.
+    pub webhooks: WebhookConfig,
 }
 
 impl Default for ServiceConfig {
@@ -105,6 +112,7 @@ impl Default for ServiceConfig {
             min_passcode_len: aliaskit_domain::DEFAULT_MIN_PASSCODE_LEN,
             passcode_failures: 10,
             passcode_window: Duration::from_secs(15 * 60),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

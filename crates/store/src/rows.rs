@@ -5,12 +5,13 @@ use aliaskit_domain::opencap::{
     Address, AddressType, CapAlias, CapUser, Extensions, StoredAddress,
 };
 use aliaskit_domain::{
-    Alias, AliasId, AliasKind, OrgId, OrgName, Organization, Sensitive, SigningKey,
+    Alias, AliasId, AliasKind, EventFilter, OrgId, OrgName, Organization, Sensitive, SigningKey,
+    Webhook, WebhookId,
 };
 use diesel::prelude::*;
 
 use crate::StoreError;
-use crate::schema::{aliases, cap_addresses, cap_users, organizations, signing_keys};
+use crate::schema::{aliases, cap_addresses, cap_users, organizations, signing_keys, webhooks};
 use crate::vault::Vault;
 
 /// A row of `aliases`.
@@ -247,6 +248,82 @@ impl SigningKeyRow {
             secret: Sensitive::from(secret),
             created_at: self.created_at,
             retired_at: self.retired_at,
+        })
+    }
+}
+
+/// A row of `webhooks`. No `Debug`: it holds sealed secrets.
+#[derive(Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = webhooks, treat_none_as_null = true)]
+pub(crate) struct WebhookRow {
+    pub(crate) id: String,
+    pub(crate) org_id: i64,
+    pub(crate) url: String,
+    pub(crate) events: String,
+    pub(crate) description: Option<String>,
+    pub(crate) secret: String,
+    pub(crate) previous_secret: Option<String>,
+    pub(crate) previous_secret_until: Option<i64>,
+    pub(crate) enabled: bool,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+}
+
+impl WebhookRow {
+    /// The row for `w`, its secrets sealed under the vault's current key.
+    pub(crate) fn seal(w: &Webhook, vault: &Vault) -> Result<Self, StoreError> {
+        let id = w.id.as_str();
+        let seal = |column: &str, value: &Sensitive| -> Result<String, StoreError> {
+            Ok(vault.seal(&place("webhooks", id, column), value.expose())?)
+        };
+        Ok(WebhookRow {
+            id: id.to_owned(),
+            org_id: w.org.0,
+            url: w.url.clone(),
+            events: w.events.names().join(","),
+            description: w.description.clone(),
+            secret: seal("secret", &w.secret)?,
+            previous_secret: w
+                .previous_secret
+                .as_ref()
+                .map(|p| seal("previous_secret", p))
+                .transpose()?,
+            previous_secret_until: w.previous_secret_until,
+            enabled: w.enabled,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        })
+    }
+
+    /// The webhook, its secrets opened.
+    pub(crate) fn open(self, vault: &Vault) -> Result<Webhook, StoreError> {
+        let corrupt = |e: aliaskit_domain::Error| StoreError::Corrupt {
+            what: "webhook",
+            reason: e.to_string(),
+        };
+        let id = WebhookId::parse(&self.id).map_err(corrupt)?;
+        let open = |column: &str, value: &str| -> Result<Sensitive, StoreError> {
+            Ok(Sensitive::from(
+                vault.open(&place("webhooks", id.as_str(), column), value)?,
+            ))
+        };
+        let names: Vec<&str> = self.events.split(',').collect();
+        Ok(Webhook {
+            org: OrgId(self.org_id),
+            url: self.url,
+            events: EventFilter::parse(&names).map_err(corrupt)?,
+            description: self.description,
+            secret: open("secret", &self.secret)?,
+            previous_secret: self
+                .previous_secret
+                .as_deref()
+                .map(|p| open("previous_secret", p))
+                .transpose()?,
+            previous_secret_until: self.previous_secret_until,
+            enabled: self.enabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            id,
         })
     }
 }

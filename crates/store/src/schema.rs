@@ -167,7 +167,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An organization's webhook endpoints.
+    webhooks (id) {
+        /// `wh_…`.
+        id -> Text,
+        /// Owner.
+        org_id -> BigInt,
+        /// Target URL.
+        url -> Text,
+        /// `*` or event names, comma-separated.
+        events -> Text,
+        /// Free text.
+        description -> Nullable<Text>,
+        /// The signing secret, sealed.
+        secret -> Text,
+        /// The secret before the last rotation, sealed.
+        previous_secret -> Nullable<Text>,
+        /// Unix seconds until which `previous_secret` signs.
+        previous_secret_until -> Nullable<BigInt>,
+        /// Whether events are sent.
+        enabled -> Bool,
+        /// Unix seconds.
+        created_at -> BigInt,
+        /// Unix seconds.
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The webhook outbox: events written with the changes they report.
+    webhook_events (seq) {
+        /// Order of writing.
+        seq -> BigInt,
+        /// `evt_…`.
+        id -> Text,
+        /// The organization the event goes to.
+        org_id -> BigInt,
+        /// `alias.created`, ….
+        event_type -> Text,
+        /// The alias, for alias events.
+        alias_id -> Nullable<Text>,
+        /// The delivered body, JSON.
+        payload -> Text,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// One delivery per webhook event and subscribed endpoint.
+    webhook_deliveries (id) {
+        /// Surrogate key, the order of writing.
+        id -> BigInt,
+        /// The event.
+        event_seq -> BigInt,
+        /// The endpoint.
+        webhook_id -> Text,
+        /// `pending`, `delivered` or `failed`.
+        state -> Text,
+        /// Attempts made.
+        attempts -> BigInt,
+        /// Unix seconds of the next attempt.
+        next_attempt_at -> BigInt,
+        /// A sender holds it until then.
+        lease_until -> Nullable<BigInt>,
+        /// The last answer's status.
+        last_status -> Nullable<BigInt>,
+        /// The last attempt's error.
+        last_error -> Nullable<Text>,
+        /// Unix seconds.
+        delivered_at -> Nullable<BigInt>,
+        /// Unix seconds.
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_events -> organizations (org_id));
+diesel::joinable!(webhooks -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
 diesel::joinable!(cap_addresses -> cap_users (user_id));
 diesel::joinable!(passcode_failures -> aliases (alias_id));
@@ -181,5 +261,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     master_keys,
     jobs,
     key_holders,
-    passcode_failures
+    passcode_failures,
+    webhooks,
+    webhook_events,
+    webhook_deliveries
 );

@@ -48,6 +48,7 @@ mod keyring;
 mod policy;
 mod secret;
 mod tokens;
+mod webhook;
 
 pub use algorithm::Algorithm;
 pub use compact::{MAX_TOKEN_BYTES, decode_unverified};
@@ -56,3 +57,4 @@ pub use keyring::KeyRing;
 pub use policy::{Clock, FixedClock, Policy, SystemClock};
 pub use secret::Secret;
 pub use tokens::{Expect, RingClaims, Tokens};
+pub use webhook::{DEFAULT_WEBHOOK_TOLERANCE, WebhookSignatureError, sign_webhook, verify_webhook};

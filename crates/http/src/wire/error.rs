@@ -92,6 +92,10 @@ pub struct Unauthorized(pub DatagramError<'static>);
 #[derive(ToResponse)]
 pub struct AliasNotFound(pub DatagramError<'static>);
 
+/// `webhook_not_found`: no such webhook, not this organization's, or an id that cannot be one.
+#[derive(ToResponse)]
+pub struct WebhookNotFound(pub DatagramError<'static>);
+
 /// `alias_expired`: the alias is past `expired_at` (`detail.expired_at`).
 #[derive(ToResponse)]
 pub struct AliasGone(pub DatagramError<'static>);

@@ -4,6 +4,7 @@
 //!
 //! - [`alias`]: the Datagram alias API (aliases, the listing, the create and update bodies);
 //! - [`opencap`]: OpenCAP addresses, login and signup answers;
+//! - [`webhook`]: the organization's webhook endpoints;
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`error`]: the two error shapes, and the reusable error responses the routes list.
 
@@ -11,6 +12,7 @@ pub mod alias;
 pub mod error;
 pub mod health;
 pub mod opencap;
+pub mod webhook;
 
 use serde::Serialize;
 use utoipa::ToSchema;

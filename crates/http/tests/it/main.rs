@@ -15,6 +15,7 @@ mod opencap;
 mod org_api;
 mod retrieve;
 mod security;
+mod webhooks;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -74,6 +75,12 @@ impl TestApp {
             lockout_threshold: 3,
             ..OpenCapConfig::default()
         };
+        self
+    }
+
+    /// This service configuration instead of the default one.
+    pub fn with_config(mut self, config: ServiceConfig) -> TestApp {
+        self.config = config;
         self
     }
 

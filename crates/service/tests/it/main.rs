@@ -10,6 +10,7 @@ mod aliases;
 mod opencap;
 mod orgs;
 mod retrieve;
+mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -185,6 +185,20 @@ pub fn purge_expired(conn: &mut DbConn, before: i64, batch: i64) -> Result<usize
     .execute(conn)?)
 }
 
+/// Every alias whose `expired_at` is at or after `from` and before `to`: the aliases that
+/// expired in that window, oldest expiry first.
+pub fn expired_between(conn: &mut DbConn, vault: &Vault, from: i64, to: i64) -> Result<Vec<Alias>> {
+    dsl::aliases
+        .filter(dsl::expired_at.ge(from))
+        .filter(dsl::expired_at.lt(to))
+        .order((dsl::expired_at.asc(), dsl::id.asc()))
+        .select(AliasRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row| row.open(vault))
+        .collect()
+}
+
 /// How many aliases `org` has.
 pub fn count(conn: &mut DbConn, org: OrgId) -> Result<i64> {
     Ok(dsl::aliases

@@ -30,3 +30,26 @@ pub fn claim(conn: &mut DbConn, job: &str, now: i64, every: i64) -> Result<bool>
         Err(e) => Err(e.into()),
     }
 }
+
+/// The value kept under `job` (a watermark rather than a run time), if any.
+pub fn value(conn: &mut DbConn, job: &str) -> Result<Option<i64>> {
+    Ok(dsl::jobs
+        .find(job)
+        .select(dsl::last_run)
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets the value kept under `job`. Call it where one writer at a time holds the job (a
+/// claimed run, in a transaction).
+pub fn set_value(conn: &mut DbConn, job: &str, value: i64) -> Result<()> {
+    let updated = diesel::update(dsl::jobs.find(job))
+        .set(dsl::last_run.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(dsl::jobs)
+            .values((dsl::name.eq(job), dsl::last_run.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

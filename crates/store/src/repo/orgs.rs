@@ -46,6 +46,30 @@ pub fn find_by_name_for_update(conn: &mut DbConn, name: &OrgName) -> Result<Opti
         .transpose()
 }
 
+/// Locks the organization's row until the end of the transaction (PostgreSQL; a SQLite
+/// [`Database::transaction`](crate::Database::transaction) holds the write lock already), so
+/// that a count-then-insert under it cannot race another.
+pub fn lock(conn: &mut DbConn, id: OrgId) -> Result<()> {
+    if let DbConn::Postgres(pg) = conn {
+        dsl::organizations
+            .find(id.0)
+            .select(dsl::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// The name of the organization with this id.
+pub fn name_of(conn: &mut DbConn, id: OrgId) -> Result<Option<String>> {
+    Ok(dsl::organizations
+        .find(id.0)
+        .select(dsl::name)
+        .first(conn)
+        .optional()?)
+}
+
 /// Every organization, by name.
 pub fn list(conn: &mut DbConn) -> Result<Vec<Organization>> {
     dsl::organizations

@@ -15,6 +15,8 @@ pub(crate) enum Sealed {
     AliasStreamKey,
     AliasPreviousSecret,
     SigningKeySecret,
+    WebhookSecret,
+    WebhookPreviousSecret,
 }
 
 /// `v1.<kid>.%`: the values sealed under `kid` (key ids are hex, so nothing needs escaping).
@@ -77,6 +79,8 @@ column!(alias_stream_key, aliases, id, stream_key,);
 column!(alias_previous_secret, aliases, id, previous_secret,);
 // NOT NULL: read as nullable, as the others.
 column!(signing_key_secret, signing_keys, kid, secret, nullable);
+column!(webhook_secret, webhooks, id, secret, nullable);
+column!(webhook_previous_secret, webhooks, id, previous_secret,);
 
 /// Calls `$f` of the column's module.
 macro_rules! dispatch {
@@ -87,18 +91,22 @@ macro_rules! dispatch {
             Sealed::AliasStreamKey => alias_stream_key::$f($($arg),*),
             Sealed::AliasPreviousSecret => alias_previous_secret::$f($($arg),*),
             Sealed::SigningKeySecret => signing_key_secret::$f($($arg),*),
+            Sealed::WebhookSecret => webhook_secret::$f($($arg),*),
+            Sealed::WebhookPreviousSecret => webhook_previous_secret::$f($($arg),*),
         }
     };
 }
 
 impl Sealed {
     /// Every sealed column.
-    pub(crate) const ALL: [Sealed; 5] = [
+    pub(crate) const ALL: [Sealed; 7] = [
         Sealed::AliasPasscode,
         Sealed::AliasJwtSecret,
         Sealed::AliasStreamKey,
         Sealed::AliasPreviousSecret,
         Sealed::SigningKeySecret,
+        Sealed::WebhookSecret,
+        Sealed::WebhookPreviousSecret,
     ];
 
     /// The associated data of the value in row `id`: `table/row/column`, as `rows.rs` seals.
@@ -109,6 +117,8 @@ impl Sealed {
             Sealed::AliasStreamKey => ("aliases", "stream_key"),
             Sealed::AliasPreviousSecret => ("aliases", "previous_secret"),
             Sealed::SigningKeySecret => ("signing_keys", "secret"),
+            Sealed::WebhookSecret => ("webhooks", "secret"),
+            Sealed::WebhookPreviousSecret => ("webhooks", "previous_secret"),
         };
         crate::rows::place(table, id, column)
     }

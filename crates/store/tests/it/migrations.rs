@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 6] = [
+        let expected: [(&str, &[&str]); 9] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -78,6 +78,50 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
             (
                 "signing_keys",
                 &["kid", "alg", "secret", "created_at", "retired_at"],
+            ),
+            (
+                "webhooks",
+                &[
+                    "id",
+                    "org_id",
+                    "url",
+                    "events",
+                    "description",
+                    "secret",
+                    "previous_secret",
+                    "previous_secret_until",
+                    "enabled",
+                    "created_at",
+                    "updated_at",
+                ],
+            ),
+            (
+                "webhook_events",
+                &[
+                    "seq",
+                    "id",
+                    "org_id",
+                    "event_type",
+                    "alias_id",
+                    "payload",
+                    "created_at",
+                ],
+            ),
+            (
+                "webhook_deliveries",
+                &[
+                    "id",
+                    "event_seq",
+                    "webhook_id",
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "lease_until",
+                    "last_status",
+                    "last_error",
+                    "delivered_at",
+                    "created_at",
+                ],
             ),
         ];
         for (table, cols) in expected {
