@@ -185,12 +185,20 @@ pub fn purge_expired(conn: &mut DbConn, before: i64, batch: i64) -> Result<usize
     .execute(conn)?)
 }
 
-/// Every alias whose `expired_at` is at or after `from` and before `to`: the aliases that
-/// expired in that window, oldest expiry first.
+/// Every alias of an organization with an enabled webhook whose `expired_at` is at or after
+/// `from` and before `to`: the aliases that expired in that window and may have an
+/// `alias.expired` event, oldest expiry first.
 pub fn expired_between(conn: &mut DbConn, vault: &Vault, from: i64, to: i64) -> Result<Vec<Alias>> {
+    use crate::schema::webhooks;
+    // Only organizations with an enabled endpoint can want `alias.expired`: the others' aliases
+    // are neither read nor decrypted.
+    let with_endpoints = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .select(webhooks::org_id);
     dsl::aliases
         .filter(dsl::expired_at.ge(from))
         .filter(dsl::expired_at.lt(to))
+        .filter(dsl::org_id.eq_any(with_endpoints))
         .order((dsl::expired_at.asc(), dsl::id.asc()))
         .select(AliasRow::as_select())
         .load(conn)?
