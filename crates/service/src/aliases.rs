@@ -241,7 +241,7 @@ impl Service {
         let ids = EventIds::new()?;
         let vault = self.db.vault();
         self.db.transaction(|c| {
-            let from = aliaskit_store::repo::jobs::value(c, EXPIRY_WATERMARK)?
+            let from = aliaskit_store::repo::jobs::value_for_update(c, EXPIRY_WATERMARK)?
                 .unwrap_or_else(|| now.saturating_sub(every));
             if from >= now {
                 return Ok(());

@@ -40,6 +40,17 @@ pub fn value(conn: &mut DbConn, job: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
+/// [`value`], holding the row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
+/// transaction holds the write lock): for a read-modify-write of the value that must not
+/// interleave with another server's, even one whose claim of the job ran past its lease.
+pub fn value_for_update(conn: &mut DbConn, job: &str) -> Result<Option<i64>> {
+    let query = dsl::jobs.find(job).select(dsl::last_run);
+    Ok(match conn {
+        DbConn::Postgres(pg) => query.for_update().first(pg).optional()?,
+        DbConn::Sqlite(_) => query.first(conn).optional()?,
+    })
+}
+
 /// Sets the value kept under `job`. Call it where one writer at a time holds the job (a
 /// claimed run, in a transaction).
 pub fn set_value(conn: &mut DbConn, job: &str, value: i64) -> Result<()> {
