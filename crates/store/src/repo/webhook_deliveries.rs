@@ -52,6 +52,9 @@ pub enum Outcome {
     },
 }
 
+/// The columns of [`Delivery`], in its order. Written out because `Delivery::as_select()` does
+/// not combine with `FOR UPDATE SKIP LOCKED` through the two-backend connection type (the
+/// derive's backend check fails to compile), and [`claim`] needs both.
 fn columns() -> (
     dsl::id,
     dsl::event_seq,
