@@ -242,6 +242,21 @@ impl AccessClaims {
         }
     }
 
+    /// When the token stops admitting its bearer (Unix seconds, before any leeway): the
+    /// earlier of `exp` and `iat + expires_in`, of those present; `None` when it has neither
+    /// (or `expires_in` without `iat`), which the token policy refuses.
+    pub fn expires_at(&self) -> Option<i64> {
+        let relative = self
+            .expires_in
+            .zip(self.registered.iat)
+            .map(|(n, iat)| iat.secs().saturating_add_unsigned(n));
+        let exp = self.registered.exp.map(|d| d.secs());
+        match (exp, relative) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (one, other) => one.or(other),
+        }
+    }
+
     /// Reads claims from a JWT payload object, checking every type and range.
     pub fn from_json(payload: Map<String, Value>) -> Result<Self> {
         let mut builder = AccessClaimsBuilder::default();

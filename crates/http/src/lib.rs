@@ -166,6 +166,10 @@ impl Api {
                     .route(web::post().to(org::revoke_tokens)),
             )
             .service(
+                resource("/organization/api/v1/alias/{id}/token-check", "POST")
+                    .route(web::post().to(org::check_token)),
+            )
+            .service(
                 resource("/organization/api/v1/alias/{id}/rotate-stream-key", "POST")
                     .route(web::post().to(org::rotate_stream_key)),
             )

@@ -62,6 +62,7 @@ line `400`) have no body: see docs/api.md."
         crate::org::rotate_secret,
         crate::org::revoke_tokens,
         crate::org::rotate_stream_key,
+        crate::org::check_token,
         crate::webhooks::create,
         crate::webhooks::list,
         crate::webhooks::get,

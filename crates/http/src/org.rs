@@ -10,8 +10,8 @@ use crate::auth::Org;
 use crate::body::JsonBody;
 use crate::wire::Message;
 use crate::wire::alias::{
-    AliasData, AliasJson, AliasList, AliasPage, AliasType, CreateBody, ListStatus, UpdateBody,
-    alias_answer,
+    AliasData, AliasJson, AliasList, AliasPage, AliasType, CreateBody, ListStatus, TokenCheckBody,
+    TokenCheckData, UpdateBody, alias_answer,
 };
 use crate::wire::error::{
     AliasNotFound, BadRequest, InternalError, PayloadTooLarge, RequestTimeout, TooManyRequests,
@@ -311,6 +311,46 @@ pub async fn revoke_tokens(
         .blocking(&req, move || service.revoke_tokens(org, &id))
         .await??;
     Ok(alias_answer(&alias))
+}
+
+/// `POST /organization/api/v1/alias/{id}/token-check`: why the retrieve would admit or refuse
+/// a token, by the retrieve's own rules. A refused token is a `200` with `valid: false`; the
+/// token is never logged, and the check is not counted as a retrieve.
+#[utoipa::path(
+    post,
+    path = "/organization/api/v1/alias/{id}/token-check",
+    tag = "organization",
+    operation_id = "check_token",
+    params(("id" = String, Path, description = "The alias id.")),
+    request_body = TokenCheckBody,
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "The verdict, valid or not.", body = TokenCheckData),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = AliasNotFound),
+        (status = 408, response = RequestTimeout),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn check_token(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+    body: JsonBody<TokenCheckBody>,
+) -> Answer {
+    let id = alias_id(&id)?;
+    let service = api.service.clone();
+    let token = body.0.token;
+    let check = api
+        .blocking(&req, move || service.check_token(org, &id, &token))
+        .await??;
+    Ok(HttpResponse::Ok().json(TokenCheckData { data: check.into() }))
 }
 
 /// `POST /organization/api/v1/alias/{id}/rotate-stream-key`: a new random stream key.

@@ -62,7 +62,7 @@ pub use opencap::{
     PendingSignup, Signup,
 };
 pub use orgs::{Bootstrap, OrgDeletion};
-pub use retrieve::{Credentials, Retrieved};
+pub use retrieve::{Credentials, Retrieved, TokenCheck};
 pub use webhooks::{MAX_WEBHOOKS_PER_ORG, NewWebhook, WebhookConfig};
 
 /// A clock that can be shared across threads.

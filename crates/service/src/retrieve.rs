@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use aliaskit_domain::{Alias, AliasId, Viewer};
+use aliaskit_domain::{AccessClaims, Alias, AliasId, OrgId, Viewer};
 use aliaskit_store::repo;
 use aliaskit_store::repo::passcode_failures::{self, Verdict};
 use aliaskit_token::{Expect, Secret, TokenError};
@@ -355,33 +355,127 @@ impl Service {
         token: &str,
         now: i64,
     ) -> Result<Viewer, TokenError> {
-        let alias = &cached.alias;
-        let in_grace = alias.previous_secret_until.is_some_and(|until| now < until);
-        let previous = cached.previous.as_ref().filter(|_| in_grace);
-        let both: [&Secret; 2];
-        let one: [&Secret; 1];
-        let secrets: &[&Secret] = match (cached.current.as_ref(), previous) {
-            (Some(current), Some(previous)) => {
-                both = [current, previous];
-                &both
-            }
-            (Some(only), None) | (None, Some(only)) => {
-                one = [only];
-                &one
-            }
-            (None, None) => &[],
-        };
-        let mut expect = Expect::new(&alias.id, secrets);
-        if let Some(cutoff) = alias.tokens_valid_after {
-            expect = expect.revoked_before(cutoff);
-        }
-        let claims = self.tokens.verify_access(token, &expect)?;
+        let claims = with_expect(cached, now, |expect, _| {
+            self.tokens.verify_access(token, expect)
+        })?;
         Ok(if claims.host {
             Viewer::Host
         } else {
             Viewer::Guest
         })
     }
+
+    /// Why the retrieve would admit or refuse `token` for `org`'s alias `id` right now, by the
+    /// retrieve's own rules (its current and grace secrets, its revocation cutoff, its expiry);
+    /// the token's claims when its signature verifies. Reads the alias from the database, not
+    /// the cache, and is not counted as a retrieve. Another organization's alias is
+    /// [`ServiceError::AliasNotFound`].
+    pub fn check_token(&self, org: OrgId, id: &AliasId, token: &str) -> Result<TokenCheck> {
+        let alias = self.get_alias(org, id)?;
+        let now = self.now();
+        let cached = CachedAlias::new(alias, passcode_failures::State::default());
+        let (check, previous) = with_expect(&cached, now, |expect, previous| {
+            (self.tokens.check_access(token, expect), previous)
+        });
+        let claims = check
+            .payload
+            .as_ref()
+            .and_then(|p| AccessClaims::from_json(p.clone()).ok());
+        let alias = &cached.alias;
+        let (valid, code, message) = match &check.verdict {
+            _ if alias.is_expired(now) => (
+                false,
+                Some("alias_expired"),
+                format!(
+                    "the alias expired at {}: the retrieve answers 410 whatever the token",
+                    alias.expired_at
+                ),
+            ),
+            Err(_) if cached.current.is_none() && previous.is_none() => (
+                false,
+                Some(TokenError::BadSignature.code()),
+                "this alias has no jwt_secret, so no token admits anyone to it; give it one \
+                 with alias/update or rotate-secret"
+                    .to_owned(),
+            ),
+            Err(e) => (false, Some(e.code()), e.to_string()),
+            Ok(claims) => {
+                let role = if claims.host { "a host" } else { "a guest" };
+                let mut message = format!("the retrieve admits the bearer as {role}");
+                if check.secret.is_some() && check.secret == previous {
+                    message.push_str(&format!(
+                        "; the token is signed with the alias's previous jwt_secret, accepted \
+                         until {} (tokens.rotation_grace): sign new tokens with the current one",
+                        alias.previous_secret_until.unwrap_or(now)
+                    ));
+                }
+                (true, None, message)
+            }
+        };
+        Ok(TokenCheck {
+            valid,
+            code,
+            message,
+            expires_at: claims.as_ref().and_then(AccessClaims::expires_at),
+            host: claims.as_ref().map(|c| c.host),
+            claims: check.payload,
+        })
+    }
+}
+
+/// What [`Service::check_token`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenCheck {
+    /// Whether the retrieve admits the token's bearer now.
+    pub valid: bool,
+    /// Why not: the code of the retrieve's `WWW-Authenticate` (`token_expired`, …), or
+    /// `alias_expired`; `None` when valid.
+    pub code: Option<&'static str>,
+    /// In words, for a person.
+    pub message: String,
+    /// The payload as signed, only when the signature verified under one of the alias's
+    /// secrets.
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// When the token stops being accepted (Unix seconds, before the leeway), when its claims
+    /// could be read.
+    pub expires_at: Option<i64>,
+    /// Its `host` claim, when its claims could be read.
+    pub host: Option<bool>,
+}
+
+/// Calls `f` with what a token must match for `cached` at `now` — the current secret and,
+/// within its grace, the previous one; the revocation cutoff — and the index of the previous
+/// secret among the expected ones, if it is there.
+fn with_expect<T>(
+    cached: &CachedAlias,
+    now: i64,
+    f: impl FnOnce(&Expect<'_>, Option<usize>) -> T,
+) -> T {
+    let alias = &cached.alias;
+    let in_grace = alias.previous_secret_until.is_some_and(|until| now < until);
+    let previous = cached.previous.as_ref().filter(|_| in_grace);
+    let both: [&Secret; 2];
+    let one: [&Secret; 1];
+    let (secrets, previous_at): (&[&Secret], _) = match (cached.current.as_ref(), previous) {
+        (Some(current), Some(previous)) => {
+            both = [current, previous];
+            (&both, Some(1))
+        }
+        (Some(only), None) => {
+            one = [only];
+            (&one, None)
+        }
+        (None, Some(only)) => {
+            one = [only];
+            (&one, Some(0))
+        }
+        (None, None) => (&[], None),
+    };
+    let mut expect = Expect::new(&alias.id, secrets);
+    if let Some(cutoff) = alias.tokens_valid_after {
+        expect = expect.revoked_before(cutoff);
+    }
+    f(&expect, previous_at)
 }
 
 fn seen(alias: &Alias, viewer: Viewer) -> Retrieved {

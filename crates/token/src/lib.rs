@@ -56,5 +56,5 @@ pub use error::{Result, TokenError};
 pub use keyring::KeyRing;
 pub use policy::{Clock, FixedClock, Policy, SystemClock};
 pub use secret::Secret;
-pub use tokens::{Expect, RingClaims, Tokens};
+pub use tokens::{AccessCheck, Expect, RingClaims, Tokens};
 pub use webhook::{DEFAULT_WEBHOOK_TOLERANCE, WebhookSignatureError, sign_webhook, verify_webhook};

@@ -50,6 +50,18 @@ pub struct RingClaims {
     pub claims: Map<String, Value>,
 }
 
+/// What [`Tokens::check_access`] found.
+#[derive(Debug)]
+pub struct AccessCheck {
+    /// Exactly what [`Tokens::verify_access`] answers for the token.
+    pub verdict: Result<AccessClaims>,
+    /// The payload as signed, when the MAC verified under one of the expected secrets (and the
+    /// payload is a JSON object); `None` otherwise: an unverified token's claims are nobody's.
+    pub payload: Option<Map<String, Value>>,
+    /// The index in [`Expect::secrets`] of the secret that verified the MAC.
+    pub secret: Option<usize>,
+}
+
 /// Signs and verifies tokens under one [`Policy`] and [`Clock`].
 ///
 /// Cheap to share: keep one per process (or per policy) and call it from any thread.
@@ -127,19 +139,44 @@ impl<C: Clock> Tokens<C> {
     /// Verifies an end user's access token for one alias (`docs/security.md`, every rule) and returns its
     /// claims.
     pub fn verify_access(&self, token: &str, expect: &Expect<'_>) -> Result<AccessClaims> {
+        let (compact, _) = self.verify_mac(token, expect)?;
+        self.access_claims(&compact, expect)
+    }
+
+    /// [`verify_access`](Self::verify_access)'s verdict, with what a token whose signature
+    /// verified claims even when the verdict is a refusal: for telling its issuer why it is
+    /// refused (`POST …/alias/:id/token-check`). Never for admitting anyone.
+    pub fn check_access(&self, token: &str, expect: &Expect<'_>) -> AccessCheck {
+        match self.verify_mac(token, expect) {
+            Err(e) => AccessCheck {
+                verdict: Err(e),
+                payload: None,
+                secret: None,
+            },
+            Ok((compact, secret)) => AccessCheck {
+                verdict: self.access_claims(&compact, expect),
+                payload: compact.payload().ok(),
+                secret: Some(secret),
+            },
+        }
+    }
+
+    /// Rules 1 to 3: the token parsed, its algorithm allowed, its MAC right under one of
+    /// `expect.secrets` (whose index is returned).
+    fn verify_mac<'t>(&self, token: &'t str, expect: &Expect<'_>) -> Result<(Compact<'t>, usize)> {
         let compact = Compact::parse(token)?;
         let alg = self.policy.header_algorithm(&compact.header)?;
-        let mut verified = false;
-        for secret in expect.secrets {
+        for (index, secret) in expect.secrets.iter().enumerate() {
             self.policy.check_secret(secret)?;
             if mac_matches(secret.hmac_key(alg)?, &compact) {
-                verified = true;
-                break;
+                return Ok((compact, index));
             }
         }
-        if !verified {
-            return Err(TokenError::BadSignature);
-        }
+        Err(TokenError::BadSignature)
+    }
+
+    /// Rules 4 to 7 and the revocation cutoff, on a token whose MAC verified.
+    fn access_claims(&self, compact: &Compact<'_>, expect: &Expect<'_>) -> Result<AccessClaims> {
         let claims = compact.with_payload(|bytes| {
             let builder = json::read_object(
                 bytes,

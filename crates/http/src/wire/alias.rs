@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use aliaskit_domain::{Alias, AliasKind, AliasPatch, NewAlias, Patch, Sensitive};
-use aliaskit_service::AliasStatus;
+use aliaskit_service::{AliasStatus, TokenCheck};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -159,6 +159,61 @@ impl<'a> From<&'a Alias> for AliasJson<'a> {
             stream_key: a.stream_key.as_ref().map(Sensitive::expose),
             expired_at: a.expired_at,
             inserted_at: a.inserted_at,
+        }
+    }
+}
+
+/// The token-check body: `{"token": "…"}`, the access token as an end user would present it
+/// (without `Bearer `). No `Debug`, so the token cannot reach a log line.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TokenCheckRequest)]
+pub struct TokenCheckBody {
+    /// The access token.
+    pub token: String,
+}
+
+/// `{"data": TokenCheck}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCheckData {
+    /// The verdict.
+    pub data: TokenCheckJson,
+}
+
+/// Why the retrieve would admit or refuse a token, by its own rules.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenCheck)]
+pub struct TokenCheckJson {
+    /// Whether `GET /api/v1/alias/{id}` admits the token's bearer now.
+    pub valid: bool,
+    /// Why not: the `error_description` code the retrieve's `WWW-Authenticate` would carry
+    /// (`malformed_token`, `unsupported_algorithm`, `bad_signature`, `alias_mismatch`,
+    /// `token_expired`, `token_not_yet_valid`, `token_issued_in_future`,
+    /// `token_missing_expiry`, `token_lifetime_too_long`, `token_revoked`, `invalid_claims`),
+    /// or `alias_expired`; `null` when valid.
+    pub code: Option<String>,
+    /// In words, for a person.
+    pub message: String,
+    /// The token's payload as signed; `null` unless its signature verifies under one of the
+    /// alias's secrets.
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// When the token stops being accepted (Unix seconds: the earlier of `exp` and
+    /// `iat + expires_in`, before the leeway); `null` when its claims cannot be read.
+    pub expires_at: Option<i64>,
+    /// Its `host` claim; `null` when its claims cannot be read.
+    pub host: Option<bool>,
+}
+
+impl From<TokenCheck> for TokenCheckJson {
+    fn from(c: TokenCheck) -> Self {
+        TokenCheckJson {
+            valid: c.valid,
+            code: c.code.map(str::to_owned),
+            message: c.message,
+            claims: c.claims,
+            expires_at: c.expires_at,
+            host: c.host,
         }
     }
 }

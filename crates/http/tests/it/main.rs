@@ -15,6 +15,7 @@ mod opencap;
 mod org_api;
 mod retrieve;
 mod security;
+mod token_check;
 mod webhooks;
 
 use actix_web::body::MessageBody;

@@ -114,7 +114,7 @@ fn parse_labels(text: &str) -> Labels {
 }
 
 /// `GET /metrics` through a fresh app over `api`: its content type and text.
-async fn scrape(api: &Api) -> (String, String) {
+pub(crate) async fn scrape(api: &Api) -> (String, String) {
     let app = test::init_service(aliaskit_http::app(api.clone())).await;
     let res = app
         .call(TestRequest::get().uri("/metrics").to_request())

@@ -200,6 +200,18 @@ async fn judge_tokens(env: &Env, id: &str, cases: &[(String, String, Want)]) {
         if let Err(problem) = check_token_answer(&answer, token, *want) {
             failures.push(format!("{label}: {problem}"));
         }
+        let check = call(
+            &app,
+            TestRequest::post()
+                .uri(&format!("/organization/api/v1/alias/{id}/token-check"))
+                .insert_header(("Authorization", format!("Bearer {}", env.key)))
+                .set_json(json!({"token": token}))
+                .to_request(),
+        )
+        .await;
+        if let Err(problem) = check_token_check(&check, token, *want) {
+            failures.push(format!("{label}, token-check: {problem}"));
+        }
     }
     report(&failures);
     assert_served(&call(&app, good_request(id).to_request()).await, id);
@@ -239,6 +251,41 @@ fn check_token_answer(answer: &Answer, token: &str, want: Want) -> Result<(), St
             Ok(())
         }
     }
+}
+
+/// The organization's token check of a case agrees with the retrieve: `200`, `valid` for a
+/// positive control only, the retrieve's code for a refused token (a bearer the retrieve does
+/// not take for a JWT, refused as `unauthorized`, is a `malformed_token` here), never the
+/// token echoed. A token too big for the request body limit (64 KiB) is the documented `413`.
+fn check_token_check(answer: &Answer, token: &str, want: Want) -> Result<(), String> {
+    if token.len() > 65_536 - 16 {
+        let (status, code, _) = datagram_error(answer)?;
+        return match (status, code.as_str()) {
+            (413, "payload_too_large") => Ok(()),
+            _ => Err(format!("wanted 413 payload_too_large, got {}", answer.body)),
+        };
+    }
+    if answer.status != StatusCode::OK {
+        return Err(format!("wanted 200, got {} {}", answer.status, answer.body));
+    }
+    let data = &answer.body["data"];
+    let wanted = match want {
+        Admitted => (true, Value::Null),
+        Refused("unauthorized") => (false, json!("malformed_token")),
+        Refused(code) => (false, json!(code)),
+    };
+    if (data["valid"].as_bool(), &data["code"]) != (Some(wanted.0), &wanted.1) {
+        return Err(format!("wanted {wanted:?}, got {data}"));
+    }
+    let shown = answer.body.to_string();
+    if let Some(segment) = token
+        .split('.')
+        .filter(|s| s.len() > 12)
+        .find(|s| shown.contains(*s))
+    {
+        return Err(format!("the answer echoes the token segment {segment:?}"));
+    }
+    Ok(())
 }
 
 /// A request a healthy server answers `200`: a good token for alias `id`.
