@@ -69,6 +69,7 @@ line `400`) have no body: see docs/api.md."
         crate::webhooks::rotate_secret,
         crate::webhooks::enable,
         crate::webhooks::disable,
+        crate::webhooks::deliveries,
         crate::public::retrieve,
         crate::opencap::lookup,
         crate::opencap::put_address,
