@@ -416,8 +416,8 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// `GET /metrics`: every metric, with the pool gauges and the webhook backlog read now (the
-/// backlog's query on the blocking pool; when it fails the backlog gauges keep their last
-/// values rather than fail the scrape). Not rate limited; carries no secret. Restrict it at the proxy if it should not be public (`docs/observability.md`).
+/// backlog's query on the blocking pool, within `database.timeout`; when it fails or takes
+/// longer the backlog gauges keep their last values rather than fail the scrape). Not rate limited; carries no secret. Restrict it at the proxy if it should not be public (`docs/observability.md`).
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -438,7 +438,12 @@ pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     api.metrics
         .set_webhook_deliveries(api.service.delivery_counts());
     let service = api.service.clone();
-    if let Ok(Ok((pending, oldest))) = web::block(move || service.webhook_backlog()).await {
+    let backlog = web::block(move || service.webhook_backlog());
+    // Bounded like a request's database work: a database that does not answer costs the
+    // scrape at most `database.timeout`, and the gauges keep their values.
+    if let Ok(Ok(Ok((pending, oldest)))) =
+        actix_web::rt::time::timeout(api.service.db().timeout(), backlog).await
+    {
         api.metrics
             .set_webhook_backlog(pending, oldest, api.service.now());
     }

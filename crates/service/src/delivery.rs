@@ -230,6 +230,10 @@ impl Service {
             else {
                 return Ok(Ok(()));
             };
+            // The endpoint's row is locked before the attempt's insert refers to it.
+            let Some(health) = webhooks::health_for_update(c, &webhook_id)? else {
+                return Ok(Ok(()));
+            };
             let (status, error, next_attempt_at, delivered_at) = match &outcome {
                 Outcome::Delivered { status } => (Some(i64::from(*status)), None, None, Some(now)),
                 Outcome::Retry {
@@ -259,9 +263,6 @@ impl Service {
                     at: now,
                 },
             )?;
-            let Some(health) = webhooks::health_for_update(c, &webhook_id)? else {
-                return Ok(Ok(()));
-            };
             if recorded == Recorded::Delivered {
                 if health.failing_since.is_some() {
                     webhooks::set_health(c, &webhook_id, None, None)?;
