@@ -754,3 +754,45 @@ fn an_endpoint_failing_a_day_without_success_is_disabled_and_the_others_are_told
         );
     }
 }
+
+#[test]
+fn two_senders_reporting_one_delivery_log_it_once() {
+    for f in fixtures() {
+        let b = f.db.backend();
+        let hook = subscribe(&f, &["*"]);
+        f.service.create_alias(f.org, new_alias()).unwrap();
+        let due = f.service.claim_deliveries(10, LEASE).unwrap();
+        assert_eq!(due.len(), 1, "{b:?}");
+        let start = std::sync::Barrier::new(4);
+        let recorded: Vec<Recorded> = std::thread::scope(|s| {
+            let senders: Vec<_> = (0..4)
+                .map(|_| {
+                    let (service, due, start) = (f.service.clone(), &due[0], &start);
+                    s.spawn(move || {
+                        start.wait();
+                        service
+                            .record_delivery(due, &answered(Some(200)), 1.0)
+                            .unwrap()
+                    })
+                })
+                .collect();
+            senders.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            recorded.iter().all(|r| *r == Recorded::Delivered),
+            "{b:?}: {recorded:?}"
+        );
+        let log = f
+            .service
+            .list_webhook_attempts(f.org, &hook.id, None, None)
+            .unwrap();
+        assert_eq!(log.entries.len(), 1, "{b:?}: one attempt logged");
+        let row = &deliveries(&f, &hook)[0];
+        assert_eq!(
+            (row.state.as_str(), row.attempts),
+            ("delivered", 1),
+            "{b:?}"
+        );
+        assert_eq!(f.service.delivery_counts().delivered, 1, "{b:?}");
+    }
+}
