@@ -2,8 +2,8 @@
 //! it calls the library crates directly.
 //!
 //! Exit status: 0 on success; 1 when the request was judged and refused (a token, a taken
-//! organization name, an unknown organization, alias or OpenCAP user, an organization that
-//! still has aliases), with `code: reason` on stderr; 2 for bad
+//! organization name, an unknown organization, alias, webhook or OpenCAP user, an organization
+//! that still has aliases), with `code: reason` on stderr; 2 for bad
 //! usage, bad input or configuration, or a database that cannot be reached, with `error: …`.
 
 mod alias;
@@ -14,6 +14,7 @@ mod org;
 mod output;
 mod settings;
 mod token;
+mod webhook;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,8 +35,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Create the SQLite database (and its key file) if there is none. Without it, `org`,
-    /// `alias`, `opencap` and `keys` refuse a database that does not exist; `migrate` always
-    /// creates one.
+    /// `alias`, `webhook`, `opencap` and `keys` refuse a database that does not exist;
+    /// `migrate` always creates one.
     #[arg(long, global = true)]
     create: bool,
     #[command(subcommand)]
@@ -53,6 +54,9 @@ enum Command {
     /// List, show, delete an organization's aliases; rotate their secret, revoke their tokens.
     #[command(subcommand)]
     Alias(alias::AliasCommand),
+    /// List an organization's webhooks; show the delivery attempts of one.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// List, show, unlock and delete OpenCAP users.
     #[command(subcommand)]
     Opencap(opencap::OpenCapCommand),
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Token(cmd) => token::run(cmd),
         Command::Org(cmd) => org::run(config, cli.create, cmd),
         Command::Alias(cmd) => alias::run(config, cli.create, cmd),
+        Command::Webhook(cmd) => webhook::run(config, cli.create, cmd),
         Command::Opencap(cmd) => opencap::run(config, cli.create, cmd),
         Command::Config(cmd) => settings::run(config, cmd),
         Command::Migrate => database::migrate(config),

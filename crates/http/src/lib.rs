@@ -195,6 +195,10 @@ impl Api {
                 resource("/organization/api/v1/webhooks/{id}/disable", "POST")
                     .route(web::post().to(webhooks::disable)),
             )
+            .service(
+                resource("/organization/api/v1/webhooks/{id}/deliveries", "GET")
+                    .route(web::get().to(webhooks::deliveries)),
+            )
             // OpenCAP: its own error shape and open CORS (any origin, with or without an
             // `Origin` header), for everything under the scope.
             .service(

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
-use aliaskit_service::{CacheReads, PasscodeScope, ServiceError};
+use aliaskit_service::{CacheReads, DeliveryCounts, PasscodeScope, ServiceError};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -100,6 +100,9 @@ pub struct Metrics {
     /// Held while the cache counters are brought up to the service's counts, so two scrapes at
     /// once cannot both add the same difference.
     cache_sync: Arc<Mutex<()>>,
+    webhook_deliveries: IntCounterVec,
+    webhook_pending: IntGauge,
+    webhook_oldest_pending: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -212,7 +215,28 @@ impl Metrics {
         registry.register(Box::new(passcode_lockouts.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
         registry.register(Box::new(pool_max.clone()))?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "aliaskit_webhook_deliveries_total",
+                "Webhook delivery attempts recorded by this server, by outcome (`delivered`: a \
+                 2xx; `retry`: failed, tried again later; `failed`: failed, and the delivery \
+                 given up).",
+            ),
+            &["outcome"],
+        )?;
+        let webhook_pending = IntGauge::new(
+            "aliaskit_webhook_pending",
+            "Webhook deliveries pending in the database (every server's), read at the scrape.",
+        )?;
+        let webhook_oldest_pending = IntGauge::new(
+            "aliaskit_webhook_oldest_pending_seconds",
+            "Age of the event of the oldest pending webhook delivery, in seconds; 0 when none \
+             is pending. Read at the scrape.",
+        )?;
         registry.register(Box::new(cache_reads.clone()))?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        registry.register(Box::new(webhook_pending.clone()))?;
+        registry.register(Box::new(webhook_oldest_pending.clone()))?;
         // Known label values start at zero, so a dashboard sees the series before the first
         // event (token codes appear with their first refusal).
         for reason in [
@@ -236,6 +260,9 @@ impl Metrics {
                 cache_reads.get_metric_with_label_values(&[cache, result])?;
             }
         }
+        for outcome in ["delivered", "retry", "failed"] {
+            webhook_deliveries.get_metric_with_label_values(&[outcome])?;
+        }
         Ok(Metrics {
             registry,
             requests,
@@ -250,6 +277,9 @@ impl Metrics {
             pool_max,
             cache_reads,
             cache_sync: Arc::default(),
+            webhook_deliveries,
+            webhook_pending,
+            webhook_oldest_pending,
         })
     }
 
@@ -335,6 +365,33 @@ impl Metrics {
         }
     }
 
+    /// Brings the delivery counters up to the service's counts.
+    pub fn set_webhook_deliveries(&self, counts: DeliveryCounts) {
+        let Ok(_held) = self.cache_sync.lock() else {
+            return;
+        };
+        for (outcome, now) in [
+            ("delivered", counts.delivered),
+            ("retry", counts.retry),
+            ("failed", counts.failed),
+        ] {
+            if let Ok(counter) = self
+                .webhook_deliveries
+                .get_metric_with_label_values(&[outcome])
+            {
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
+        }
+    }
+
+    /// Sets the backlog gauges: `pending` deliveries, the oldest's event written at `oldest`
+    /// (Unix seconds), at `now`.
+    pub fn set_webhook_backlog(&self, pending: i64, oldest: Option<i64>, now: i64) {
+        self.webhook_pending.set(pending.max(0));
+        self.webhook_oldest_pending
+            .set(oldest.map_or(0, |t| now.saturating_sub(t).max(0)));
+    }
+
     /// Every metric in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> prometheus::Result<String> {
         let mut text = Vec::new();
@@ -358,8 +415,9 @@ fn method_label(method: &Method) -> &'static str {
         .unwrap_or("other")
 }
 
-/// `GET /metrics`: every metric, with the pool gauges read now. Not rate limited; carries no
-/// secret. Restrict it at the proxy if it should not be public (`docs/observability.md`).
+/// `GET /metrics`: every metric, with the pool gauges and the webhook backlog read now (the
+/// backlog's query on the blocking pool, within `database.timeout`; when it fails or takes
+/// longer the backlog gauges keep their last values rather than fail the scrape). Not rate limited; carries no secret. Restrict it at the proxy if it should not be public (`docs/observability.md`).
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -377,6 +435,18 @@ pub async fn scrape(api: web::Data<Api>) -> Result<HttpResponse, ApiError> {
     let (open, idle) = db.pool_state();
     api.metrics.set_pool(open, idle, db.pool_max_size());
     api.metrics.set_cache_reads(api.service.cache_reads());
+    api.metrics
+        .set_webhook_deliveries(api.service.delivery_counts());
+    let service = api.service.clone();
+    let backlog = web::block(move || service.webhook_backlog());
+    // Bounded like a request's database work: a database that does not answer costs the
+    // scrape at most `database.timeout`, and the gauges keep their values.
+    if let Ok(Ok(Ok((pending, oldest)))) =
+        actix_web::rt::time::timeout(api.service.db().timeout(), backlog).await
+    {
+        api.metrics
+            .set_webhook_backlog(pending, oldest, api.service.now());
+    }
     let text = api.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type(prometheus::TEXT_FORMAT)

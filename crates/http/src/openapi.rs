@@ -70,6 +70,7 @@ line `400`) have no body: see docs/api.md."
         crate::webhooks::rotate_secret,
         crate::webhooks::enable,
         crate::webhooks::disable,
+        crate::webhooks::deliveries,
         crate::public::retrieve,
         crate::opencap::lookup,
         crate::opencap::put_address,

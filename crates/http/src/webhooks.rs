@@ -1,9 +1,11 @@
 //! The organization's webhook endpoints (`docs/webhooks.md`):
-//! `/organization/api/v1/webhooks[/{id}[/rotate-secret|/enable|/disable]]`, authenticated,
-//! limited and answered like the rest of the organization API.
+//! `/organization/api/v1/webhooks[/{id}[/rotate-secret|/enable|/disable|/deliveries]]`,
+//! authenticated, limited and answered like the rest of the organization API.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use aliaskit_domain::{Webhook, WebhookId};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::Org;
 use crate::body::JsonBody;
@@ -13,7 +15,8 @@ use crate::wire::error::{
     Unavailable, UnsupportedMediaType, WebhookNotFound,
 };
 use crate::wire::webhook::{
-    CreateWebhookBody, WebhookData, WebhookEntries, WebhookJson, WebhookList,
+    AttemptJson, AttemptList, AttemptPageJson, CreateWebhookBody, WebhookData, WebhookEntries,
+    WebhookJson, WebhookList,
 };
 use crate::{Api, ApiError};
 
@@ -261,4 +264,72 @@ async fn set_enabled(
         .blocking(&req, move || service.set_webhook_enabled(org, &id, enabled))
         .await??;
     Ok(answer(&hook, false))
+}
+
+/// Query of the deliveries log. Unknown parameters are refused.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptParams {
+    /// The cursor from the previous page's `after`.
+    after: Option<String>,
+    /// Page size, 1–200 (50 when absent); outside that range is a `400`, not clamped.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+}
+
+/// `GET /organization/api/v1/webhooks/{id}/deliveries?after=&limit=`: the attempts of the
+/// deliveries to the endpoint, newest first.
+#[utoipa::path(
+    get,
+    path = "/organization/api/v1/webhooks/{id}/deliveries",
+    tag = "organization",
+    operation_id = "list_webhook_deliveries",
+    params(("id" = String, Path, description = "The webhook id."), AttemptParams),
+    security(("org_api_key" = [])),
+    responses(
+        (status = 200, description = "One page of the attempts to deliver to the webhook, \
+newest first.", body = AttemptList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = WebhookNotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalError),
+        (status = 503, response = Unavailable),
+    ),
+)]
+pub async fn deliveries(
+    api: web::Data<Api>,
+    req: HttpRequest,
+    Org(org): Org,
+    id: web::Path<String>,
+    params: web::Query<AttemptParams>,
+) -> Answer {
+    let id = webhook_id(&id)?;
+    let params = params.into_inner();
+    let limit = match params.limit.as_deref() {
+        None | Some("") => None,
+        Some(l) => Some(l.parse::<u32>().map_err(|_| {
+            ApiError::invalid(
+                Some("limit"),
+                format!(
+                    "limit must be a whole number between 1 and {}",
+                    aliaskit_service::MAX_LIMIT
+                ),
+            )
+        })?),
+    };
+    let after = params.after.filter(|a| !a.is_empty());
+    let service = api.service.clone();
+    let page = api
+        .blocking(&req, move || {
+            service.list_webhook_attempts(org, &id, after.as_deref(), limit)
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(AttemptList {
+        data: AttemptPageJson {
+            entries: page.entries.iter().map(AttemptJson::from).collect(),
+            after: page.after.as_deref(),
+        },
+    }))
 }

@@ -54,8 +54,12 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
+pub use aliaskit_store::repo::webhook_attempts::AttemptRecord;
 pub use cache::CacheReads;
-pub use delivery::{Attempt, Due, FIRST_RETRY, MAX_RETRY, RETRY_FOR, backoff};
+pub use delivery::{
+    Attempt, AttemptPage, DISABLE_AFTER, DeliveryCounts, Due, FIRST_RETRY, MAX_RETRY, RETRY_FOR,
+    Recorded, backoff,
+};
 pub use error::{Result, ServiceError};
 pub use opencap::{
     CapUserSummary, CheckedLogin, HashedSignup, Lookup, OpenCap, OpenCapConfig, PendingLogin,
@@ -132,6 +136,8 @@ pub struct Service {
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
     /// The budget of wrong passcodes, from the settings.
     passcode_budget: aliaskit_store::repo::passcode_failures::Budget,
+    /// Webhook attempts recorded, by outcome.
+    delivery_counts: Arc<delivery::DeliveryCounters>,
     config: Arc<ServiceConfig>,
 }
 
@@ -173,6 +179,7 @@ impl Service {
                     window: secs(config.passcode_window).max(1),
                 }
             },
+            delivery_counts: Arc::default(),
             config: Arc::new(config),
         }
     }

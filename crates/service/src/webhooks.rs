@@ -170,9 +170,14 @@ impl Service {
                 let Some(current) = webhooks::find_owned_for_update(c, vault, org, id)? else {
                     return Ok(None);
                 };
+                let was_enabled = current.enabled;
                 let mut changed = f(current, now);
                 changed.updated_at = now;
                 webhooks::update(c, vault, &changed)?;
+                if changed.enabled && !was_enabled {
+                    // Enabled again: its day of failures before disabling starts afresh.
+                    webhooks::set_health(c, changed.id.as_str(), None, None)?;
+                }
                 Ok(Some(changed))
             })?
             .ok_or(ServiceError::WebhookNotFound)

@@ -192,6 +192,9 @@ diesel::table! {
         created_at -> BigInt,
         /// Unix seconds.
         updated_at -> BigInt,
+        /// Unix seconds of the first failed attempt since the last success; `NULL` when the
+        /// last attempt succeeded (or none was made).
+        failing_since -> Nullable<BigInt>,
     }
 }
 
@@ -240,12 +243,46 @@ diesel::table! {
         delivered_at -> Nullable<BigInt>,
         /// Unix seconds.
         created_at -> BigInt,
+        /// The event's alias: a delivery waits for the earlier ones of its alias.
+        alias_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Every attempt of a webhook delivery, for the deliveries log.
+    webhook_attempts (id) {
+        /// Surrogate key, the order of attempts.
+        id -> BigInt,
+        /// The endpoint.
+        webhook_id -> Text,
+        /// The delivery.
+        delivery_id -> BigInt,
+        /// `evt_…`.
+        event_id -> Text,
+        /// `alias.created`, ….
+        event_type -> Text,
+        /// 1 for the delivery's first attempt.
+        attempt -> BigInt,
+        /// The answer's status, if one came.
+        status -> Nullable<BigInt>,
+        /// What went wrong, if it did.
+        error -> Nullable<Text>,
+        /// How long the attempt took, milliseconds.
+        duration_ms -> BigInt,
+        /// Unix seconds of the next attempt, when retried.
+        next_attempt_at -> Nullable<BigInt>,
+        /// Unix seconds, when delivered.
+        delivered_at -> Nullable<BigInt>,
+        /// Unix seconds of the attempt.
+        at -> BigInt,
     }
 }
 
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_events -> organizations (org_id));
 diesel::joinable!(webhooks -> organizations (org_id));
 diesel::joinable!(aliases -> organizations (org_id));
@@ -264,5 +301,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     passcode_failures,
     webhooks,
     webhook_events,
-    webhook_deliveries
+    webhook_deliveries,
+    webhook_attempts
 );

@@ -15,6 +15,7 @@ mod missing;
 mod opencap;
 mod org;
 mod token;
+mod webhook;
 
 use std::io::Write;
 use std::path::Path;

@@ -136,3 +136,71 @@ pub struct WebhookEntries<'a> {
     /// The webhooks, without secrets.
     pub entries: Vec<WebhookJson<'a>>,
 }
+
+/// One attempt of a delivery to the endpoint (`GET …/webhooks/{id}/deliveries`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookAttempt)]
+pub struct AttemptJson<'a> {
+    /// The attempt's id; the listing is newest first by it.
+    pub id: i64,
+    /// `evt_…`, as sent in `Aliaskit-Event-Id` (the same for every attempt of a delivery).
+    #[schema(value_type = String)]
+    pub event_id: &'a str,
+    /// The event's type.
+    #[schema(value_type = WebhookEventName)]
+    pub event_type: &'a str,
+    /// 1 for the delivery's first attempt.
+    pub attempt: i64,
+    /// The answer's HTTP status, `null` when none came.
+    #[schema(required = true)]
+    pub status: Option<i64>,
+    /// What went wrong (a status outside `2xx`, a timeout, a refused connection), `null` when
+    /// delivered.
+    #[schema(value_type = Option<String>, required = true)]
+    pub error: Option<&'a str>,
+    /// How long the attempt took, milliseconds.
+    pub duration_ms: i64,
+    /// Unix seconds of the attempt.
+    pub at: i64,
+    /// Unix seconds of the next attempt of this delivery, `null` when delivered or given up.
+    #[schema(required = true)]
+    pub next_attempt_at: Option<i64>,
+    /// Unix seconds, when this attempt delivered; else `null`.
+    #[schema(required = true)]
+    pub delivered_at: Option<i64>,
+}
+
+impl<'a> From<&'a aliaskit_service::AttemptRecord> for AttemptJson<'a> {
+    fn from(a: &'a aliaskit_service::AttemptRecord) -> Self {
+        AttemptJson {
+            id: a.id,
+            event_id: &a.event_id,
+            event_type: &a.event_type,
+            attempt: a.attempt,
+            status: a.status,
+            error: a.error.as_deref(),
+            duration_ms: a.duration_ms,
+            at: a.at,
+            next_attempt_at: a.next_attempt_at,
+            delivered_at: a.delivered_at,
+        }
+    }
+}
+
+/// `{"data": {"entries": [WebhookAttempt…], "after": cursor|null}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptList<'a> {
+    /// One page.
+    pub data: AttemptPageJson<'a>,
+}
+
+/// One page of the attempts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WebhookAttemptPage)]
+pub struct AttemptPageJson<'a> {
+    /// The attempts on this page.
+    pub entries: Vec<AttemptJson<'a>>,
+    /// The cursor for the next page (`?after=`), `null` on the last page.
+    #[schema(value_type = Option<String>, required = true)]
+    pub after: Option<&'a str>,
+}

@@ -209,3 +209,15 @@ pub fn error_of(answer: &Answer) -> (String, String) {
         error["message"].as_str().unwrap().to_owned(),
     )
 }
+
+/// A conference alias expiring in an hour, for the service called directly.
+pub fn new_alias() -> aliaskit_domain::NewAlias {
+    aliaskit_domain::NewAlias {
+        kind: aliaskit_domain::AliasKind::Conference,
+        name: Some("Weekly sync".into()),
+        passcode: None,
+        jwt_secret: Some(SECRET.into()),
+        stream_key: None,
+        expired_at: now() + 3600,
+    }
+}

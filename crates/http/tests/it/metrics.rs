@@ -435,6 +435,9 @@ async fn scraping_after_a_known_sequence_counts_exactly_and_leaks_nothing() {
                 ("aliaskit_passcode_lockouts_total", "counter"),
                 ("aliaskit_rate_limited_total", "counter"),
                 ("aliaskit_token_rejections_total", "counter"),
+                ("aliaskit_webhook_deliveries_total", "counter"),
+                ("aliaskit_webhook_oldest_pending_seconds", "gauge"),
+                ("aliaskit_webhook_pending", "gauge"),
             ])
         );
 
@@ -498,4 +501,76 @@ async fn two_apis_in_one_process_count_apart() {
         count(&scrape(&first.clone()).await.1),
         [("/healthz".into(), 2.0), ("/metrics".into(), 1.0)]
     );
+}
+
+#[actix_web::test]
+async fn the_scrape_counts_webhook_attempts_and_reads_the_backlog() {
+    for env in envs() {
+        let b = env.db.backend();
+        let service = &env.api.service;
+        let (_, text) = scrape(&env.api).await;
+        let metrics = Scrape::parse(&text);
+        for outcome in ["delivered", "retry", "failed"] {
+            assert_eq!(
+                metrics.value("aliaskit_webhook_deliveries_total", &[("outcome", outcome)]),
+                Some(0.0),
+                "{b:?}: {outcome} starts at zero"
+            );
+        }
+        assert_eq!(metrics.value("aliaskit_webhook_pending", &[]), Some(0.0));
+        assert_eq!(
+            metrics.value("aliaskit_webhook_oldest_pending_seconds", &[]),
+            Some(0.0)
+        );
+
+        let org = service.authenticate_org(&env.key).unwrap();
+        service
+            .create_webhook(
+                org,
+                aliaskit_service::NewWebhook {
+                    url: "https://203.0.113.7/events".into(),
+                    events: vec!["*".into()],
+                    description: None,
+                },
+            )
+            .unwrap();
+        for _ in 0..2 {
+            service.create_alias(org, new_alias()).unwrap();
+        }
+        let due = service
+            .claim_deliveries(10, Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(due.len(), 2, "{b:?}");
+        for (d, status) in due.iter().zip([200, 500]) {
+            service
+                .record_delivery(
+                    d,
+                    &aliaskit_service::Attempt {
+                        status: Some(status),
+                        error: None,
+                        duration: Duration::from_millis(3),
+                    },
+                    1.0,
+                )
+                .unwrap();
+        }
+        let (_, text) = scrape(&env.api).await;
+        let metrics = Scrape::parse(&text);
+        for (outcome, count) in [("delivered", 1.0), ("retry", 1.0), ("failed", 0.0)] {
+            assert_eq!(
+                metrics.value("aliaskit_webhook_deliveries_total", &[("outcome", outcome)]),
+                Some(count),
+                "{b:?}: {outcome}"
+            );
+        }
+        assert_eq!(
+            metrics.value("aliaskit_webhook_pending", &[]),
+            Some(1.0),
+            "{b:?}"
+        );
+        let age = metrics
+            .value("aliaskit_webhook_oldest_pending_seconds", &[])
+            .unwrap();
+        assert!((0.0..60.0).contains(&age), "{b:?}: {age}");
+    }
 }

@@ -344,3 +344,165 @@ async fn an_organization_has_at_most_twenty_webhooks() {
         assert_eq!(answer.body["error"]["detail"]["field"], "url");
     }
 }
+
+/// Records `n` failed attempts (a `500`, then the retries, the clock permitting: one per
+/// claim) on `acme`'s deliveries through the service, as a sender would.
+fn record_attempts(env: &Env, statuses: &[Option<u16>]) {
+    let service = &env.api.service;
+    let due = service
+        .claim_deliveries(50, std::time::Duration::from_secs(60))
+        .unwrap();
+    assert!(due.len() >= statuses.len(), "{} due", due.len());
+    for (d, status) in due.iter().zip(statuses) {
+        service
+            .record_delivery(
+                d,
+                &aliaskit_service::Attempt {
+                    status: *status,
+                    error: status.is_none().then(|| "timed out".to_owned()),
+                    duration: std::time::Duration::from_millis(250),
+                },
+                1.0,
+            )
+            .unwrap();
+    }
+}
+
+#[actix_web::test]
+async fn deliveries_lists_the_attempts_newest_first_in_pages() {
+    for env in envs() {
+        let b = env.db.backend();
+        let data = hook(&env).await;
+        let id = data["id"].as_str().unwrap();
+        let empty = call(
+            &env,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries")),
+        )
+        .await;
+        assert_eq!(empty.status, StatusCode::OK, "{b:?} {:?}", empty.body);
+        assert_eq!(empty.body, json!({"data": {"entries": [], "after": null}}));
+
+        for _ in 0..3 {
+            created(&env, create_body()).await;
+        }
+        record_attempts(&env, &[Some(200), Some(500), None]);
+
+        let all = call(
+            &env,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries")),
+        )
+        .await;
+        assert_eq!(all.status, StatusCode::OK, "{b:?} {:?}", all.body);
+        let entries = all.body["data"]["entries"].as_array().unwrap().clone();
+        assert_eq!(entries.len(), 3, "{b:?}");
+        assert_eq!(all.body["data"]["after"], Value::Null);
+        let mut keys: Vec<_> = entries[0].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "at",
+                "attempt",
+                "delivered_at",
+                "duration_ms",
+                "error",
+                "event_id",
+                "event_type",
+                "id",
+                "next_attempt_at",
+                "status"
+            ]
+        );
+        // Newest first: the timeout, the 500, the 200.
+        assert_eq!(entries[0]["status"], Value::Null);
+        assert_eq!(entries[0]["error"], "timed out");
+        assert!(entries[0]["next_attempt_at"].is_i64());
+        assert_eq!(entries[1]["status"], 500);
+        assert_eq!(entries[1]["error"], "answered 500");
+        assert_eq!(entries[2]["status"], 200);
+        assert_eq!(entries[2]["error"], Value::Null);
+        assert_eq!(entries[2]["next_attempt_at"], Value::Null);
+        assert!(entries[2]["delivered_at"].is_i64());
+        for e in &entries {
+            assert_eq!(e["attempt"], 1);
+            assert_eq!(e["event_type"], "alias.created");
+            assert_eq!(e["duration_ms"], 250);
+            assert!(e["event_id"].as_str().unwrap().starts_with("evt_"));
+        }
+        assert!(entries[0]["id"].as_i64() > entries[1]["id"].as_i64());
+
+        // Two pages of two and one.
+        let first = call(
+            &env,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries?limit=2")),
+        )
+        .await;
+        assert_eq!(first.body["data"]["entries"], json!(entries[..2]));
+        let after = first.body["data"]["after"].as_str().unwrap().to_owned();
+        let second = call(
+            &env,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries?limit=2&after={after}")),
+        )
+        .await;
+        assert_eq!(second.body["data"]["entries"], json!(entries[2..]));
+        assert_eq!(second.body["data"]["after"], Value::Null);
+
+        // Bad limits and cursors are 400 naming the field; unknown parameters too.
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("limit=ten", "limit"),
+            ("after=%21%21", "after"),
+        ] {
+            let answer = call(
+                &env,
+                TestRequest::get().uri(&format!("{BASE}/{id}/deliveries?{query}")),
+            )
+            .await;
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{b:?} {query}");
+            assert!(
+                answer.body.to_string().contains(field),
+                "{b:?} {query}: {:?}",
+                answer.body
+            );
+        }
+        let answer = call(
+            &env,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries?page=2")),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{b:?}");
+
+        // Another organization's webhook, an unknown and an impossible id: 404.
+        let (_, other) = env
+            .api
+            .service
+            .create_org(&OrgName::parse("globex").unwrap())
+            .unwrap();
+        let answer = send(
+            &env.api,
+            as_key(
+                other.expose(),
+                TestRequest::get().uri(&format!("{BASE}/{id}/deliveries")),
+            ),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{b:?}");
+        assert_eq!(error_of(&answer).0, "webhook_not_found");
+        for unknown in ["wh_AAAAAAAAAAAAAAAAAAAAAA", "not-an-id"] {
+            let answer = call(
+                &env,
+                TestRequest::get().uri(&format!("{BASE}/{unknown}/deliveries")),
+            )
+            .await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{b:?} {unknown}");
+        }
+        // Without a key: 401.
+        let answer = send(
+            &env.api,
+            TestRequest::get().uri(&format!("{BASE}/{id}/deliveries")),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -12,6 +12,7 @@ pub mod orgs;
 pub mod passcode_failures;
 pub(crate) mod sealed;
 pub mod signing_keys;
+pub mod webhook_attempts;
 pub mod webhook_deliveries;
 pub mod webhook_events;
 pub mod webhooks;

@@ -123,3 +123,78 @@ pub fn find(conn: &mut DbConn, vault: &Vault, id: &str) -> Result<Option<Webhook
         .map(|row| row.open(vault))
         .transpose()
 }
+
+/// What [`health_for_update`] reads of an endpoint: its public fields and its health, no
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Health {
+    /// `wh_…`.
+    pub id: String,
+    /// Owner.
+    pub org_id: i64,
+    /// Target URL.
+    pub url: String,
+    /// `*` or event names, comma-separated.
+    pub events: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether events are sent.
+    pub enabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the first failure since the last success, if failing.
+    pub failing_since: Option<i64>,
+}
+
+/// The webhook's public fields and health, its row locked until the end of the transaction
+/// (`FOR NO KEY UPDATE` on PostgreSQL: it serializes with the other changes of the row, but
+/// not with inserts of rows referring to it; SQLite's `BEGIN IMMEDIATE` holds the write lock).
+pub fn health_for_update(conn: &mut DbConn, id: &str) -> Result<Option<Health>> {
+    let query = dsl::webhooks.find(id).select((
+        dsl::id,
+        dsl::org_id,
+        dsl::url,
+        dsl::events,
+        dsl::description,
+        dsl::enabled,
+        dsl::created_at,
+        dsl::failing_since,
+    ));
+    Ok(match conn {
+        DbConn::Postgres(pg) => query.for_no_key_update().first(pg).optional()?,
+        DbConn::Sqlite(_) => query.first(conn).optional()?,
+    })
+}
+
+/// Sets the webhook's `failing_since` (and, with `disable`, turns it off at `now`).
+pub fn set_health(
+    conn: &mut DbConn,
+    id: &str,
+    failing_since: Option<i64>,
+    disable: Option<i64>,
+) -> Result<()> {
+    let target = dsl::webhooks.find(id);
+    match disable {
+        Some(now) => diesel::update(target)
+            .set((
+                dsl::failing_since.eq(failing_since),
+                dsl::enabled.eq(false),
+                dsl::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set(dsl::failing_since.eq(failing_since))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// The organization owning the webhook with this id.
+pub fn owner(conn: &mut DbConn, id: &str) -> Result<Option<OrgId>> {
+    Ok(dsl::webhooks
+        .find(id)
+        .select(dsl::org_id)
+        .first(conn)
+        .optional()?
+        .map(OrgId))
+}

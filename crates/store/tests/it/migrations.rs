@@ -32,7 +32,7 @@ fn columns(db: &aliaskit_store::testing::TestDb, table: &str) -> Vec<String> {
 #[test]
 fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
     for db in dbs() {
-        let expected: [(&str, &[&str]); 9] = [
+        let expected: [(&str, &[&str]); 10] = [
             ("organizations", &["id", "name", "created_at"]),
             ("api_keys", &["id", "org_id", "key_hash", "created_at"]),
             (
@@ -93,6 +93,7 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
                     "enabled",
                     "created_at",
                     "updated_at",
+                    "failing_since",
                 ],
             ),
             (
@@ -121,6 +122,24 @@ fn migrations_create_the_tables_schema_rs_describes_on_every_backend() {
                     "last_error",
                     "delivered_at",
                     "created_at",
+                    "alias_id",
+                ],
+            ),
+            (
+                "webhook_attempts",
+                &[
+                    "id",
+                    "webhook_id",
+                    "delivery_id",
+                    "event_id",
+                    "event_type",
+                    "attempt",
+                    "status",
+                    "error",
+                    "duration_ms",
+                    "next_attempt_at",
+                    "delivered_at",
+                    "at",
                 ],
             ),
         ];
