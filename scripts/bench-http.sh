@@ -6,11 +6,14 @@
 # throughput as a ratio of /healthz.
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
-#                         [--connections N] [--login-burst N] [--profile NAME]
+#                         [--connections N] [--login-burst N] [--hanging-receiver]
+#                         [--profile NAME]
 #
 # --postgres URL  run on PostgreSQL (a fresh database is created on that server and dropped)
 # --aliases N     fill the database with N aliases first (bulk loader) — for the size test
 # --login-burst N also measure the JWT retrieve while N concurrent OpenCAP logins run
+# --hanging-receiver  also measure the JWT retrieve while every webhook sender waits on a
+#                 receiver that takes requests and never answers (a backlog of events to it)
 # --profile NAME  the cargo profile to build and run (default release, stripped);
 #                 `profiling` keeps symbols and debug info, for `perf record` during the run
 #
@@ -18,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0; PROFILE=release
+POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0; PROFILE=release; HANG=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) POSTGRES=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --login-burst) BURST=$2; shift 2 ;;
+    --hanging-receiver) HANG=1; shift ;;
     --profile) PROFILE=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -54,6 +58,7 @@ fi
 
 cleanup() {
   [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+  [ -n "${RECEIVER:-}" ] && kill "$RECEIVER" 2>/dev/null
   [ -n "$DBNAME" ] && psql "$POSTGRES" -XAtqc "DROP DATABASE IF EXISTS $DBNAME WITH (FORCE)" >/dev/null
   rm -rf "$WORK"
 }
@@ -69,6 +74,7 @@ ALIASKIT__SERVER__PORT=$PORT ALIASKIT__BOOTSTRAP__API_KEY=$KEY \
 ALIASKIT__LIMITS__RETRIEVE_PER_SECOND=0 ALIASKIT__LIMITS__ORG_PER_SECOND=0 \
 ALIASKIT__OPENCAP__AUTH_LIMIT_PER_MINUTE=0 ALIASKIT__OPENCAP__DOMAINS=example.com \
 ALIASKIT__OPENCAP__OPEN_SIGNUP=true ALIASKIT__DATABASE__POOL_SIZE=${POOL_SIZE:-16} \
+ALIASKIT__WEBHOOKS__ALLOW_INSECURE=true ALIASKIT__WEBHOOKS__ALLOW_PRIVATE_TARGETS=true \
   "$BIN/aliaskit-server" >"$WORK/stdout" 2>"$WORK/server.log" &
 SERVER=$!
 ready=0
@@ -175,13 +181,45 @@ LUA
   LOGINS=$(echo "$LOGINS" | median)
 fi
 
+if [ "$HANG" = 1 ]; then
+  IFS='|' read -r _ url header <<<"${ROUTES[1]}"
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 < <(measure "$url" "$header")
+    RPS[jwt_no_webhooks]="${RPS[jwt_no_webhooks]:-} $rps"; P50[jwt_no_webhooks]="${P50[jwt_no_webhooks]:-} $p50"; P99[jwt_no_webhooks]="${P99[jwt_no_webhooks]:-} $p99"
+  done
+  # A receiver that accepts connections and never reads nor answers: each attempt holds its
+  # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
+  # (retries come back after 5 s, 10 s, …) for the rounds that follow.
+  python3 -u -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(1024); print(s.getsockname()[1])
+held = []
+while True:
+    held.append(s.accept()[0])
+' >"$WORK/receiver.port" &
+  RECEIVER=$!
+  for _ in $(seq 1 50); do [ -s "$WORK/receiver.port" ] && break; sleep 0.1; done
+  post /organization/api/v1/webhooks "{\"url\":\"http://127.0.0.1:$(cat "$WORK/receiver.port")/hook\",\"events\":[\"*\"]}" >/dev/null
+  for n in $(seq 1 300); do
+    post /organization/api/v1/alias/create "{\"type\":\"conference\",\"name\":\"hook-$n\",\"expired_at\":$EXP}" >/dev/null
+  done
+  sleep 2
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 < <(measure "$url" "$header")
+    RPS[jwt_hanging_receiver]="${RPS[jwt_hanging_receiver]:-} $rps"; P50[jwt_hanging_receiver]="${P50[jwt_hanging_receiver]:-} $p50"; P99[jwt_hanging_receiver]="${P99[jwt_hanging_receiver]:-} $p99"
+    echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
+  done
+  PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
+fi
+
 HEALTH=$(echo "${RPS[healthz]}" | median)
 RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
 printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz |\n|---|---|---|---|---|\n'
-for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins; do
+for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
   printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$(python3 -c "print($rps/$HEALTH)")"
@@ -190,4 +228,9 @@ if [ -n "${RPS[jwt_quiet]:-}" ]; then
   quiet=$(echo "${P99[jwt_quiet]}" | median); during=$(echo "${P99[jwt_during_logins]}" | median)
   printf 'JWT retrieve p99 during the login burst: %.2f x quiet (target: at most 2)\n' \
     "$(python3 -c "print($during/$quiet)")"
+fi
+if [ -n "${RPS[jwt_hanging_receiver]:-}" ]; then
+  quiet=$(echo "${P99[jwt_no_webhooks]}" | median); during=$(echo "${P99[jwt_hanging_receiver]}" | median)
+  printf 'JWT retrieve p99 while the webhook senders wait on a hanging receiver: %.2f x without webhooks (%s deliveries pending at the end)\n' \
+    "$(python3 -c "print($during/$quiet)")" "${PENDING:-?}"
 fi

@@ -7,6 +7,7 @@
 
 pub mod healthcheck;
 pub mod tls;
+pub mod webhooks;
 
 use std::io::IsTerminal;
 use std::net::TcpListener;
@@ -30,6 +31,8 @@ pub struct Application {
     bootstrap_key: Option<String>,
     /// Whose `key_holders` entry to remove when the server stops.
     keys: (Service, Arc<Membership>),
+    /// The webhook sender, stopped with the server.
+    sender: webhooks::Sender,
 }
 
 /// This server's entry in `key_holders`: refreshed every [`KEY_REFRESH`], removed at the stop.
@@ -165,12 +168,19 @@ impl Application {
         });
         spawn_key_refresh(service.clone(), membership.clone());
         spawn_purge(service.clone());
+        let sender = webhooks::spawn(
+            service.clone(),
+            settings.webhooks.senders,
+            settings.webhooks.allow_private_targets,
+        )
+        .context("cannot start the webhook senders")?;
         Ok(Application {
             port,
             scheme,
             server,
             bootstrap_key,
             keys: (service, membership),
+            sender,
         })
     }
 
@@ -199,6 +209,7 @@ impl Application {
     /// `server.shutdown_timeout` to finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        drop(self.sender);
         // A server that stopped holds no one back from a newer master key.
         let (service, membership) = self.keys;
         match actix_web::web::block(move || membership.leave(&service)).await {

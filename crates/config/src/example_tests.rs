@@ -68,6 +68,7 @@ fn everything() -> Settings {
             rotation_grace: 1,
             allow_insecure: true,
             allow_private_targets: true,
+            senders: 1,
         },
         limits: LimitSettings {
             retrieve_per_second: 1,

@@ -321,6 +321,9 @@ pub struct WebhookSettings {
     /// Accept targets that are, or resolve to, loopback, private, link-local or metadata
     /// addresses. Default false.
     pub allow_private_targets: bool,
+    /// Deliveries this server makes at once, each on a thread of its own. Default 4; `0`: this
+    /// server sends nothing (another one does).
+    pub senders: usize,
 }
 
 impl Default for WebhookSettings {
@@ -330,6 +333,7 @@ impl Default for WebhookSettings {
             rotation_grace: webhooks.rotation_grace.as_secs(),
             allow_insecure: webhooks.allow_insecure,
             allow_private_targets: webhooks.allow_private_targets,
+            senders: 4,
         }
     }
 }

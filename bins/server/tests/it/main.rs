@@ -29,6 +29,7 @@ mod settings;
 mod slow;
 mod tls;
 mod walkthrough;
+mod webhooks;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
