@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use aliaskit_config::Settings;
-use aliaskit_service::{Service, ServiceError};
+use aliaskit_service::{Origin, Service, ServiceError};
 use aliaskit_store::{Database, StoreError, Target};
 use anyhow::anyhow;
 
@@ -101,9 +101,23 @@ pub fn open_service(config: Option<&Path>, create: bool) -> Result<Opened, Failu
     ready_schema(&db, settings.database.migrate_on_start, &url)?;
     check_keys(&db, &url)?;
     Ok(Opened {
-        service: Service::new(db, settings.service_config()),
+        service: cli_service(db, &settings),
         url,
     })
+}
+
+/// The use cases over `db`, their changes recorded as the CLI's, by the OS user running it.
+pub fn cli_service(db: Database, settings: &Settings) -> Service {
+    Service::new(db, settings.service_config()).acting_as(Origin::cli(&os_user()))
+}
+
+/// Who runs the CLI, as the audit trail records its changes: `$USER`, else `$LOGNAME`, else
+/// `unknown`.
+fn os_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// `aliaskit migrate`: applies the pending migrations whatever `database.migrate_on_start`

@@ -112,6 +112,9 @@ fn rotate(config: Option<&Path>, create: bool, wait: Duration) -> Result<(), Fai
     wait_for_servers(&db, &target, wait, &url)?;
     db.seal_with(&target, now())
         .map_err(|e| store_failure(&url, e))?;
+    crate::database::cli_service(db.clone(), &settings)
+        .record_master_key_rotation(&target.to_string())
+        .map_err(|e| Failure::Usage(anyhow!(e)))?;
     let changed = db.reseal_all(now()).map_err(|e| store_failure(&url, e))?;
     eprintln!("re-encrypted {changed} values under master key {target} in the database at {url}");
     match &keys.file {

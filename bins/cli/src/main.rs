@@ -7,6 +7,7 @@
 //! usage, bad input or configuration, or a database that cannot be reached, with `error: …`.
 
 mod alias;
+mod audit;
 mod database;
 mod keys;
 mod opencap;
@@ -54,6 +55,8 @@ enum Command {
     /// List, show, delete an organization's aliases; rotate their secret, revoke their tokens.
     #[command(subcommand)]
     Alias(alias::AliasCommand),
+    /// The audit trail of every change, across organizations and OpenCAP, newest first.
+    Audit(audit::AuditArgs),
     /// List an organization's webhooks; show the delivery attempts of one.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         Command::Org(cmd) => org::run(config, cli.create, cmd),
         Command::Alias(cmd) => alias::run(config, cli.create, cmd),
         Command::Webhook(cmd) => webhook::run(config, cli.create, cmd),
+        Command::Audit(args) => audit::run(config, cli.create, &args),
         Command::Opencap(cmd) => opencap::run(config, cli.create, cmd),
         Command::Config(cmd) => settings::run(config, cmd),
         Command::Migrate => database::migrate(config),

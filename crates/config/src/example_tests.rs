@@ -70,6 +70,7 @@ fn everything() -> Settings {
             allow_private_targets: true,
             senders: 1,
         },
+        audit: AuditSettings { retention_days: 1 },
         limits: LimitSettings {
             retrieve_per_second: 1,
             org_per_second: 1,

@@ -73,6 +73,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// `[webhooks]`: which targets are accepted, and the secret rotation's grace.
     pub webhooks: WebhookSettings,
+    /// `[audit]`: how long the audit trail is kept.
+    pub audit: AuditSettings,
     /// `[logging]`: what the server logs, and how.
     pub logging: LoggingSettings,
 }
@@ -334,6 +336,23 @@ impl Default for WebhookSettings {
             allow_insecure: webhooks.allow_insecure,
             allow_private_targets: webhooks.allow_private_targets,
             senders: 4,
+        }
+    }
+}
+
+/// `[audit]`: the audit trail of every management change (`docs/audit.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days an entry is kept; older ones are deleted by the expiry purge. Default 365; `0`
+    /// keeps entries forever.
+    pub retention_days: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retention_days: 365,
         }
     }
 }
@@ -604,6 +623,8 @@ impl Settings {
                 allow_insecure: self.webhooks.allow_insecure,
                 allow_private_targets: self.webhooks.allow_private_targets,
             },
+            audit_retention: (self.audit.retention_days > 0)
+                .then(|| Duration::from_secs(self.audit.retention_days.saturating_mul(86_400))),
         }
     }
 

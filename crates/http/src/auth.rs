@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use aliaskit_domain::OrgId;
 
 use crate::metrics::Limit;
@@ -48,7 +48,10 @@ impl FromRequest for Org {
                     "send the organization API key as Authorization: Bearer <key>",
                 )
             })?;
-            authenticate_org(&api, &req, key).await.map(Org)
+            let actor = aliaskit_service::Actor::api_key(&key);
+            let org = authenticate_org(&api, &req, key).await?;
+            req.extensions_mut().insert(actor);
+            Ok(Org(org))
         })
     }
 }

@@ -21,6 +21,7 @@
 //! whose database work has not finished within the database's timeout (`database.timeout`) is
 //! answered `503` at that moment.
 
+mod audit;
 pub mod auth;
 pub mod body;
 pub mod client;
@@ -51,6 +52,23 @@ pub use hashing::HashingPool;
 pub use limit::RateLimiter;
 pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, RequestId, observe};
+
+/// A listing's `limit` query parameter: `None` when absent or empty, else a whole number (the
+/// service checks its range); a `400` naming `limit` otherwise.
+pub(crate) fn parse_limit(raw: Option<&str>) -> Result<Option<u32>, ApiError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(l) => l.parse::<u32>().map(Some).map_err(|_| {
+            ApiError::invalid(
+                Some("limit"),
+                format!(
+                    "limit must be a whole number between 1 and {}",
+                    aliaskit_service::MAX_LIMIT
+                ),
+            )
+        }),
+    }
+}
 
 /// The default JSON body limit, in bytes: 64 KiB (issue 3; docs/api.md).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -199,6 +217,9 @@ impl Api {
                 resource("/organization/api/v1/webhooks/{id}/deliveries", "GET")
                     .route(web::get().to(webhooks::deliveries)),
             )
+            .service(
+                resource("/organization/api/v1/audit", "GET").route(web::get().to(audit::list)),
+            )
             // OpenCAP: its own error shape and open CORS (any origin, with or without an
             // `Origin` header), for everything under the scope.
             .service(
@@ -221,6 +242,7 @@ impl Api {
                             .route(web::post().to(opencap::signup))
                             .route(web::delete().to(opencap::delete_user)),
                     )
+                    .service(resource("/users/audit", "GET").route(web::get().to(audit::user)))
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found));
@@ -298,6 +320,24 @@ impl Api {
     /// stops answering never holds a request longer. The work is not interrupted: it ends at
     /// the database's own timeouts, and a write among it may still commit — its outcome is
     /// unknown to the client.
+    /// The use cases acting for this request, as the audit trail records its changes
+    /// (`docs/audit.md`): the API key or OpenCAP user its extractor authenticated (else the
+    /// service's own origin), its request id and its client's address.
+    pub(crate) fn acting(&self, req: &HttpRequest) -> Service {
+        let extensions = req.extensions();
+        let actor = extensions
+            .get::<aliaskit_service::Actor>()
+            .cloned()
+            .unwrap_or_else(|| self.service.origin().actor.clone());
+        let request_id = extensions.get::<RequestId>().map(|r| r.0.clone());
+        drop(extensions);
+        self.service.acting_as(aliaskit_service::Origin {
+            actor,
+            request_id,
+            client_ip: self.trusted_proxies.client_ip(req).map(|ip| ip.to_string()),
+        })
+    }
+
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         req: &HttpRequest,

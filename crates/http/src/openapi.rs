@@ -71,6 +71,7 @@ line `400`) have no body: see docs/api.md."
         crate::webhooks::enable,
         crate::webhooks::disable,
         crate::webhooks::deliveries,
+        crate::audit::list,
         crate::public::retrieve,
         crate::opencap::lookup,
         crate::opencap::put_address,
@@ -78,6 +79,7 @@ line `400`) have no body: see docs/api.md."
         crate::opencap::login,
         crate::opencap::signup,
         crate::opencap::delete_user,
+        crate::audit::user,
     ),
     components(
         schemas(

@@ -7,9 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use aliaskit_domain::opencap::{Address, AddressType, CapAlias, CapUser, Extensions, Password};
-use aliaskit_service::{Lookup, ServiceError, Signup};
+use aliaskit_service::{Actor, Lookup, ServiceError, Signup};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -204,7 +204,8 @@ async fn log_in(
         Err(refused) => return Ok(Err(refused)),
     };
     let checked = api.hashing.run(move || pending.verify(&password)).await?;
-    let service = api.service.clone();
+    // Acting for the request: a lockout it causes is recorded with its address.
+    let service = api.acting(req);
     api.blocking(req, move || service.opencap().login_finish(checked))
         .await
 }
@@ -238,10 +239,22 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
     let LoginBody { alias, password } = body.0;
     let alias = parse_alias(&alias)?;
     let password = Password::new(password).map_err(|e| invalid("password", e.to_string()))?;
-    let by = match bearer(&req).map(str::to_owned) {
-        None => Signup::Open,
-        Some(key) => Signup::ByOrg(authenticate_org(&api, &req, key).await?),
+    let (by, actor) = match bearer(&req).map(str::to_owned) {
+        None => (
+            Signup::Open,
+            Actor::OpencapUser {
+                alias: alias.as_str().to_owned(),
+            },
+        ),
+        Some(key) => {
+            let actor = Actor::api_key(&key);
+            (
+                Signup::ByOrg(authenticate_org(&api, &req, key).await?),
+                actor,
+            )
+        }
     };
+    req.extensions_mut().insert(actor);
     let registered = alias.clone();
     // As a login: the checks and the hash-free database steps on the blocking pool, only the
     // hash on the hashing pool.
@@ -250,7 +263,7 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
         .blocking(&req, move || service.opencap().signup_start(&alias, by))
         .await??;
     let hashed = api.hashing.run(move || pending.hash(&password)).await??;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     api.blocking(&req, move || service.opencap().signup_finish(hashed))
         .await??;
     Ok(HttpResponse::Ok().json(SignedUp {
@@ -281,6 +294,9 @@ impl FromRequest for CapAuth {
                 .blocking(&req, move || service.opencap().authenticate(&token))
                 .await?
                 .inspect_err(|e| api.metrics.record_token_error(e))?;
+            req.extensions_mut().insert(Actor::OpencapUser {
+                alias: user.alias.as_str().to_owned(),
+            });
             Ok(CapAuth(user))
         })
     }
@@ -341,7 +357,7 @@ pub async fn put_address(
     let extensions =
         Extensions::new(extensions.unwrap_or_else(|| Value::Object(Default::default())))
             .map_err(|e| invalid("extensions", e.to_string()))?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let stored = api
         .blocking(&req, move || {
             service.opencap().put_address(&user, address, extensions)
@@ -374,7 +390,7 @@ pub async fn delete_address(
     address_type: web::Path<String>,
 ) -> Answer {
     let address_type = parse_type(&address_type)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     api.blocking(&req, move || {
         service.opencap().delete_address(&user, address_type)
     })
@@ -400,7 +416,7 @@ pub async fn delete_address(
 )]
 pub async fn delete_user(api: web::Data<Api>, req: HttpRequest, CapAuth(user): CapAuth) -> Answer {
     let alias = user.alias.clone();
-    let service = api.service.clone();
+    let service = api.acting(&req);
     api.blocking(&req, move || service.opencap().delete_user(&user))
         .await??;
     Ok(HttpResponse::Ok().json(Message {

@@ -47,7 +47,7 @@ pub async fn create(
     Org(org): Org,
     body: JsonBody<CreateBody>,
 ) -> Answer {
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let alias = api
         .blocking(&req, move || service.create_alias(org, body.0.into()))
         .await??;
@@ -106,18 +106,7 @@ pub async fn list(
                 .map_err(|e| ApiError::invalid(Some("type"), format!("type: {e}")))?,
         ),
     };
-    let limit = match params.limit.as_deref() {
-        None | Some("") => None,
-        Some(l) => Some(l.parse::<u32>().map_err(|_| {
-            ApiError::invalid(
-                Some("limit"),
-                format!(
-                    "limit must be a whole number between 1 and {}",
-                    aliaskit_service::MAX_LIMIT
-                ),
-            )
-        })?),
-    };
+    let limit = crate::parse_limit(params.limit.as_deref())?;
     let status = match params.status.as_deref() {
         None | Some("") => None,
         Some(raw) => Some(raw.parse::<ListStatus>().map_err(|()| {
@@ -209,7 +198,7 @@ pub async fn update(
     body: JsonBody<UpdateBody>,
 ) -> Answer {
     let id = alias_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let alias = api
         .blocking(&req, move || service.update_alias(org, &id, body.0.into()))
         .await??;
@@ -241,7 +230,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Answer {
     let id = alias_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     api.blocking(&req, move || service.delete_alias(org, &id))
         .await??;
     Ok(HttpResponse::Ok().json(Message {
@@ -274,7 +263,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> Answer {
     let id = alias_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let alias = api
         .blocking(&req, move || service.rotate_secret(org, &id))
         .await??;
@@ -306,7 +295,7 @@ pub async fn revoke_tokens(
     id: web::Path<String>,
 ) -> Answer {
     let id = alias_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let alias = api
         .blocking(&req, move || service.revoke_tokens(org, &id))
         .await??;
@@ -377,7 +366,7 @@ pub async fn rotate_stream_key(
     id: web::Path<String>,
 ) -> Answer {
     let id = alias_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let alias = api
         .blocking(&req, move || service.rotate_stream_key(org, &id))
         .await??;

@@ -65,7 +65,7 @@ pub async fn create(
     Org(org): Org,
     body: JsonBody<CreateWebhookBody>,
 ) -> Answer {
-    let service = api.service.clone();
+    let service = api.acting(&req);
     // The target's name is resolved here too: off the async workers.
     let hook = api
         .blocking(&req, move || service.create_webhook(org, body.0.into()))
@@ -157,7 +157,7 @@ pub async fn delete(
     id: web::Path<String>,
 ) -> Answer {
     let id = webhook_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     api.blocking(&req, move || service.delete_webhook(org, &id))
         .await??;
     Ok(HttpResponse::Ok().json(Message {
@@ -191,7 +191,7 @@ pub async fn rotate_secret(
     id: web::Path<String>,
 ) -> Answer {
     let id = webhook_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let hook = api
         .blocking(&req, move || service.rotate_webhook_secret(org, &id))
         .await??;
@@ -259,7 +259,7 @@ async fn set_enabled(
     enabled: bool,
 ) -> Answer {
     let id = webhook_id(&id)?;
-    let service = api.service.clone();
+    let service = api.acting(&req);
     let hook = api
         .blocking(&req, move || service.set_webhook_enabled(org, &id, enabled))
         .await??;
@@ -307,18 +307,7 @@ pub async fn deliveries(
 ) -> Answer {
     let id = webhook_id(&id)?;
     let params = params.into_inner();
-    let limit = match params.limit.as_deref() {
-        None | Some("") => None,
-        Some(l) => Some(l.parse::<u32>().map_err(|_| {
-            ApiError::invalid(
-                Some("limit"),
-                format!(
-                    "limit must be a whole number between 1 and {}",
-                    aliaskit_service::MAX_LIMIT
-                ),
-            )
-        })?),
-    };
+    let limit = crate::parse_limit(params.limit.as_deref())?;
     let after = params.after.filter(|a| !a.is_empty());
     let service = api.service.clone();
     let page = api

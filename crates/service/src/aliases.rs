@@ -9,6 +9,7 @@ use aliaskit_store::repo::aliases::{self, After, Status};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::audit::{self, Change, Origin};
 use crate::events::{self, EventIds};
 use crate::{Result, Service, ServiceError, random};
 
@@ -65,12 +66,15 @@ impl Service {
         };
         let ids = EventIds::new()?;
         let vault = self.db.vault();
+        let given = given_fields(&alias);
         // 128 random bits do not collide; the retry only guards against a broken generator.
         // Each attempt is its own transaction: the alias and its `alias.created` event.
         for _ in 0..3 {
             let attempt = self.db.transaction(|c| {
                 aliases::insert(c, vault, &alias)?;
-                events::record(c, &ids, EventType::AliasCreated, &alias, now)
+                events::record(c, &ids, EventType::AliasCreated, &alias, now)?;
+                let change = Change::org("alias.create", org, alias.id.as_str(), &given);
+                audit::record(c, &self.origin, &change, now)
             });
             match attempt {
                 Err(StoreError::AliasTaken) => alias.id = random::alias_id()?,
@@ -82,17 +86,7 @@ impl Service {
 
     /// One page of `org`'s aliases, newest first.
     pub fn list_aliases(&self, org: OrgId, query: &ListQuery) -> Result<Page> {
-        let limit = match query.limit {
-            None => DEFAULT_LIMIT,
-            Some(n @ 1..=MAX_LIMIT) => n,
-            Some(n) => {
-                return Err(DomainError::field(
-                    "limit",
-                    format!("must be between 1 and {MAX_LIMIT}, not {n}"),
-                )
-                .into());
-            }
-        };
+        let limit = page_limit(query.limit)?;
         let after = query.after.as_deref().map(decode_cursor).transpose()?;
         let mut conn = self.db.conn()?;
         let mut entries = aliases::list(
@@ -123,9 +117,13 @@ impl Service {
     /// Applies a partial update to `org`'s alias.
     pub fn update_alias(&self, org: OrgId, id: &AliasId, patch: AliasPatch) -> Result<Alias> {
         patch.validate(&self.rules(), self.now())?;
-        self.change(org, id, EventType::AliasUpdated, |alias, now| {
-            patch.apply(alias, now)
-        })
+        self.change(
+            org,
+            id,
+            EventType::AliasUpdated,
+            "alias.update",
+            |alias, now| patch.apply(alias, now),
+        )
     }
 
     /// Gives `org`'s alias a new random `jwt_secret` (256 bits, base64url), returned once in
@@ -138,6 +136,7 @@ impl Service {
             org,
             id,
             EventType::AliasSecretRotated,
+            "alias.rotate_secret",
             move |mut alias, now| {
                 // No grace, no previous secret: it stops verifying with this change.
                 alias.previous_secret = alias.jwt_secret.take().filter(|_| grace > 0);
@@ -154,10 +153,16 @@ impl Service {
     /// Revokes every token of `org`'s alias issued before now: tokens whose `iat` is earlier
     /// than this second, or that have no `iat`, are refused from now on.
     pub fn revoke_tokens(&self, org: OrgId, id: &AliasId) -> Result<Alias> {
-        self.change(org, id, EventType::AliasTokensRevoked, |mut alias, now| {
-            alias.tokens_valid_after = Some(now);
-            alias
-        })
+        self.change(
+            org,
+            id,
+            EventType::AliasTokensRevoked,
+            "alias.revoke_tokens",
+            |mut alias, now| {
+                alias.tokens_valid_after = Some(now);
+                alias
+            },
+        )
     }
 
     /// Gives `org`'s alias a new random stream key (`sk_` and 192 random bits).
@@ -167,6 +172,7 @@ impl Service {
             org,
             id,
             EventType::AliasStreamKeyRotated,
+            "alias.rotate_stream_key",
             move |mut alias, _| {
                 alias.stream_key = Some(key);
                 alias
@@ -177,12 +183,14 @@ impl Service {
     /// Loads `org`'s alias, applies `f` at now, stores it, in one transaction that holds the
     /// row's lock from the read to the write: concurrent changes of one alias, on this server
     /// or another, take turns, and none writes back fields it read before another's commit.
-    /// Its webhook `event` is written in the same transaction.
+    /// Its webhook `event` and its audit entry (`action`, with the fields that changed) are
+    /// written in the same transaction.
     fn change(
         &self,
         org: OrgId,
         id: &AliasId,
         event: EventType,
+        action: &'static str,
         f: impl FnOnce(Alias, i64) -> Alias,
     ) -> Result<Alias> {
         let now = self.now();
@@ -192,10 +200,16 @@ impl Service {
             let Some(current) = aliases::find_owned_for_update(c, vault, org, id)? else {
                 return Ok(None);
             };
-            let mut changed = f(current, now);
-            changed.updated_at = now;
+            let fields = {
+                let mut changed = f(current.clone(), now);
+                changed.updated_at = now;
+                (changed_fields(&current, &changed), changed)
+            };
+            let (fields, changed) = fields;
             aliases::update(c, vault, &changed)?;
             events::record(c, &ids, event, &changed, now)?;
+            let change = Change::org(action, org, id.as_str(), &fields);
+            audit::record(c, &self.origin, &change, now)?;
             Ok(Some(changed))
         })?;
         self.forget_alias(id);
@@ -221,6 +235,7 @@ impl Service {
         aliaskit_store::repo::passcode_failures::purge_stale(&mut conn, stale)?;
         drop(conn);
         self.record_expiries(now, every)?;
+        self.purge_audit(now)?;
         let mut conn = self.db.conn()?;
         let before = now.saturating_sub(crate::secs(self.config.purge_after));
         let mut purged = 0;
@@ -234,7 +249,8 @@ impl Service {
     }
 
     /// Writes `alias.expired` for every alias that expired since the last run (before `now`),
-    /// and moves the watermark to `now`, in one transaction: each alias's expiry is reported
+    /// and its `alias.expire` audit entry (for every organization, webhooks or not), and moves
+    /// the watermark to `now`, in one transaction: each alias's expiry is reported
     /// once, by the one server that claimed the purge. The first run ever looks back one
     /// interval.
     fn record_expiries(&self, now: i64, every: i64) -> Result<()> {
@@ -248,6 +264,11 @@ impl Service {
             }
             for alias in aliases::expired_between(c, vault, from, now)? {
                 events::record(c, &ids, EventType::AliasExpired, &alias, now)?;
+            }
+            let purge = Origin::system("purge");
+            for (id, org) in aliases::expired_ids_between(c, from, now)? {
+                let change = Change::org("alias.expire", org, &id, &[]);
+                audit::record(c, &purge, &change, now)?;
             }
             aliaskit_store::repo::jobs::set_value(c, EXPIRY_WATERMARK, now)
         })?;
@@ -267,6 +288,8 @@ impl Service {
                 return Ok(false);
             }
             events::record(c, &ids, EventType::AliasDeleted, &alias, now)?;
+            let change = Change::org("alias.delete", org, id.as_str(), &[]);
+            audit::record(c, &self.origin, &change, now)?;
             Ok(true)
         })?;
         self.forget_alias(id);
@@ -276,6 +299,61 @@ impl Service {
             Err(ServiceError::AliasNotFound)
         }
     }
+}
+
+/// A listing's page size: [`DEFAULT_LIMIT`] when absent, else 1 to [`MAX_LIMIT`] (a `400`
+/// naming `limit` outside).
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n @ 1..=MAX_LIMIT) => Ok(n),
+        Some(n) => Err(DomainError::field(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}, not {n}"),
+        )
+        .into()),
+    }
+}
+
+/// The names of the fields a new alias was given, as the audit trail records them.
+fn given_fields(alias: &Alias) -> Vec<&'static str> {
+    let optional = [
+        ("name", alias.name.is_some()),
+        ("passcode", alias.passcode.is_some()),
+        ("jwt_secret", alias.jwt_secret.is_some()),
+        ("stream_key", alias.stream_key.is_some()),
+    ];
+    let mut given = vec!["type"];
+    given.extend(
+        optional
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(name, _)| *name),
+    );
+    given.push("expired_at");
+    given
+}
+
+/// The names of the fields a change of `before` into `after` set or cleared, as the audit
+/// trail records them (never their values).
+fn changed_fields(before: &Alias, after: &Alias) -> Vec<&'static str> {
+    let mut changes = Vec::new();
+    let mut note = |differs: bool, name| {
+        if differs {
+            changes.push(name);
+        }
+    };
+    note(before.kind != after.kind, "type");
+    note(before.name != after.name, "name");
+    note(before.passcode != after.passcode, "passcode");
+    note(before.jwt_secret != after.jwt_secret, "jwt_secret");
+    note(before.stream_key != after.stream_key, "stream_key");
+    note(before.expired_at != after.expired_at, "expired_at");
+    note(
+        before.tokens_valid_after != after.tokens_valid_after,
+        "tokens_valid_after",
+    );
+    changes
 }
 
 /// `base64url("{inserted_at}:{id}")`: opaque to clients, and exact for the keyset.

@@ -14,8 +14,9 @@ use aliaskit_store::repo::{webhook_events, webhooks};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::audit::{self, Change, Origin};
 use crate::events::{self, EventIds};
-use crate::{DEFAULT_LIMIT, MAX_LIMIT, Result, Service, ServiceError};
+use crate::{Result, Service, ServiceError};
 
 /// First retry after about this many seconds; each further one waits twice as long.
 pub const FIRST_RETRY: i64 = 5;
@@ -273,6 +274,13 @@ impl Service {
             if health.enabled && now.saturating_sub(since) >= DISABLE_AFTER {
                 webhooks::set_health(c, &webhook_id, Some(since), Some(now))?;
                 events::webhook_disabled(c, &ids, &health, now)?;
+                let change = Change::org(
+                    "webhook.disable",
+                    OrgId(health.org_id),
+                    &webhook_id,
+                    &["enabled"],
+                );
+                audit::record(c, &Origin::system("webhook_sender"), &change, now)?;
             } else if health.failing_since.is_none() {
                 webhooks::set_health(c, &webhook_id, Some(since), None)?;
             }
@@ -300,7 +308,8 @@ impl Service {
     }
 
     /// One page of the attempts of `org`'s webhook `id`, newest first: `after` is the cursor
-    /// of the previous page, `limit` 1 to [`MAX_LIMIT`] ([`DEFAULT_LIMIT`] when absent).
+    /// of the previous page, `limit` 1 to [`MAX_LIMIT`](crate::MAX_LIMIT)
+    /// ([`DEFAULT_LIMIT`](crate::DEFAULT_LIMIT) when absent).
     /// Another organization's webhook is not found.
     pub fn list_webhook_attempts(
         &self,
@@ -330,17 +339,7 @@ impl Service {
         after: Option<&str>,
         limit: Option<u32>,
     ) -> Result<AttemptPage> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(n @ 1..=MAX_LIMIT) => n,
-            Some(n) => {
-                return Err(DomainError::field(
-                    "limit",
-                    format!("must be between 1 and {MAX_LIMIT}, not {n}"),
-                )
-                .into());
-            }
-        };
+        let limit = crate::aliases::page_limit(limit)?;
         let before = after.map(decode_cursor).transpose()?;
         let mut conn = self.db.conn()?;
         match (webhooks::owner(&mut conn, id.as_str())?, org) {

@@ -33,6 +33,7 @@
 //! ```
 
 mod aliases;
+mod audit;
 mod cache;
 mod delivery;
 mod error;
@@ -53,8 +54,10 @@ use aliaskit_token::{Clock, Policy, SystemClock, Tokens};
 
 pub use aliases::{DEFAULT_LIMIT, ListQuery, MAX_LIMIT, Page};
 pub use aliaskit_store::repo::aliases::Status as AliasStatus;
+pub use aliaskit_store::repo::audit::Filter as AuditFilter;
 pub use aliaskit_store::repo::passcode_failures::{Block as PasscodeBlock, Scope as PasscodeScope};
 pub use aliaskit_store::repo::webhook_attempts::AttemptRecord;
+pub use audit::{Actor, AuditEntry, AuditPage, AuditQuery, Origin, USER_AUDIT_LIMIT};
 pub use cache::CacheReads;
 pub use delivery::{
     Attempt, AttemptPage, DISABLE_AFTER, DeliveryCounts, Due, FIRST_RETRY, MAX_RETRY, RETRY_FOR,
@@ -101,6 +104,8 @@ pub struct ServiceConfig {
     pub passcode_window: Duration,
     /// Webhooks: the secret rotation's grace and which targets are accepted.
     pub webhooks: WebhookConfig,
+    /// How long audit entries are kept (`audit.retention_days`); `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for ServiceConfig {
@@ -117,6 +122,7 @@ impl Default for ServiceConfig {
             passcode_failures: 10,
             passcode_window: Duration::from_secs(15 * 60),
             webhooks: WebhookConfig::default(),
+            audit_retention: Some(Duration::from_secs(365 * 86_400)),
         }
     }
 }
@@ -139,6 +145,8 @@ pub struct Service {
     /// Webhook attempts recorded, by outcome.
     delivery_counts: Arc<delivery::DeliveryCounters>,
     config: Arc<ServiceConfig>,
+    /// Who this handle's changes are recorded as in the audit trail ([`Service::acting_as`]).
+    origin: Arc<audit::Origin>,
 }
 
 impl std::fmt::Debug for Service {
@@ -181,6 +189,7 @@ impl Service {
             },
             delivery_counts: Arc::default(),
             config: Arc::new(config),
+            origin: Arc::new(audit::Origin::system("service")),
         }
     }
 

@@ -21,6 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::audit::{self, Actor, Change, Origin};
 use crate::{Result, Service, ServiceError, SharedClock, password, random};
 
 /// The audience of OpenCAP login tokens: a token made for anything else is refused.
@@ -285,8 +286,13 @@ impl OpenCap<'_> {
             locked_until: None,
             created_at: self.service.now(),
         };
-        let mut conn = self.service.db.conn()?;
-        Ok(cap_users::insert(&mut conn, &user)?)
+        let now = user.created_at;
+        Ok(self.service.db.transaction(|c| {
+            cap_users::insert(c, &user)?;
+            let change =
+                Change::cap_user("opencap.user.create", user.alias.as_str(), &["password"]);
+            audit::record(c, &self.service.origin, &change, now)
+        })?)
     }
 
     /// Checks the password and returns a login token:
@@ -339,7 +345,24 @@ impl OpenCap<'_> {
         if !checked.matched {
             let threshold = i64::from(self.config().lockout_threshold.max(1));
             let until = now.saturating_add(crate::secs(self.config().lockout_duration));
-            cap_users::record_failure(&mut conn, &user.id, now, threshold, until)?;
+            drop(conn);
+            let origin = Origin {
+                actor: Actor::System {
+                    job: "login_lockout".into(),
+                },
+                ..(*self.service.origin).clone()
+            };
+            self.service.db.transaction(|c| {
+                if cap_users::record_failure(c, &user.id, now, threshold, until)? {
+                    let change = Change::cap_user(
+                        "opencap.user.lock",
+                        user.alias.as_str(),
+                        &["locked_until"],
+                    );
+                    audit::record(c, &origin, &change, now)?;
+                }
+                Ok(())
+            })?;
             return Err(ServiceError::LoginFailed);
         }
         match cap_users::admit(&mut conn, &user.id, now)? {
@@ -400,10 +423,22 @@ impl OpenCap<'_> {
             extensions,
             updated_at: self.service.now(),
         };
-        let saved = self
-            .service
-            .db
-            .transaction(|c| cap_addresses::upsert(c, &user.id, &stored))?;
+        let address_type = i64::from(stored.address.address_type().code());
+        let saved = self.service.db.transaction(|c| {
+            if !cap_addresses::upsert(c, &user.id, &stored)? {
+                return Ok(false);
+            }
+            let change = Change {
+                address_type: Some(address_type),
+                ..Change::cap_user(
+                    "opencap.address.put",
+                    user.alias.as_str(),
+                    &["address", "extensions"],
+                )
+            };
+            audit::record(c, &self.service.origin, &change, stored.updated_at)?;
+            Ok(true)
+        })?;
         self.forget_lookups(&user.alias);
         if !saved {
             // Deleted after the token was checked (a `DELETE /v1/users` racing this PUT).
@@ -416,8 +451,18 @@ impl OpenCap<'_> {
 
     /// Deletes the user's address of one type; [`ServiceError::AddressNotFound`] if none.
     pub fn delete_address(&self, user: &CapUser, address_type: AddressType) -> Result<()> {
-        let mut conn = self.service.db.conn()?;
-        let deleted = cap_addresses::delete(&mut conn, &user.id, address_type)?;
+        let now = self.service.now();
+        let deleted = self.service.db.transaction(|c| {
+            if !cap_addresses::delete(c, &user.id, address_type)? {
+                return Ok(false);
+            }
+            let change = Change {
+                address_type: Some(i64::from(address_type.code())),
+                ..Change::cap_user("opencap.address.delete", user.alias.as_str(), &["address"])
+            };
+            audit::record(c, &self.service.origin, &change, now)?;
+            Ok(true)
+        })?;
         self.forget_lookups(&user.alias);
         if deleted {
             Ok(())
@@ -430,8 +475,14 @@ impl OpenCap<'_> {
 
     /// Deletes the user and its addresses; its tokens stop working at once.
     pub fn delete_user(&self, user: &CapUser) -> Result<()> {
-        let mut conn = self.service.db.conn()?;
-        cap_users::delete(&mut conn, &user.id)?;
+        let now = self.service.now();
+        self.service.db.transaction(|c| {
+            if cap_users::delete(c, &user.id)? {
+                let change = Change::cap_user("opencap.user.delete", user.alias.as_str(), &[]);
+                audit::record(c, &self.service.origin, &change, now)?;
+            }
+            Ok(())
+        })?;
         self.forget_lookups(&user.alias);
         Ok(())
     }
@@ -474,6 +525,9 @@ impl OpenCap<'_> {
                     return Ok(None);
                 };
                 cap_users::unlock(c, &user.id)?;
+                let change =
+                    Change::cap_user("opencap.user.unlock", alias.as_str(), &["locked_until"]);
+                audit::record(c, &self.service.origin, &change, self.service.now())?;
                 Ok(Some(user))
             })?
             .ok_or(ServiceError::CapAliasNotFound)
@@ -487,7 +541,12 @@ impl OpenCap<'_> {
             let Some(user) = cap_users::find_by_alias(c, alias)? else {
                 return Ok(false);
             };
-            cap_users::delete(c, &user.id)
+            if !cap_users::delete(c, &user.id)? {
+                return Ok(false);
+            }
+            let change = Change::cap_user("opencap.user.delete", alias.as_str(), &[]);
+            audit::record(c, &self.service.origin, &change, self.service.now())?;
+            Ok(true)
         })?;
         self.forget_lookups(alias);
         if deleted {

@@ -5,6 +5,7 @@ use aliaskit_store::{StoreError, repo};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::audit::{self, Change};
 use crate::{Result, Service, ServiceError, random};
 
 /// The name of the organization created on first start.
@@ -64,6 +65,8 @@ impl Service {
         let org = self.db.transaction(|c| {
             let org = repo::orgs::insert(c, name, now)?;
             repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)?;
+            let change = Change::org("org.create", org.id, name.as_str(), &["api_key"]);
+            audit::record(c, &self.origin, &change, now)?;
             Ok(org)
         })?;
         Ok((org, key))
@@ -82,7 +85,9 @@ impl Service {
                 }
             })?;
             repo::api_keys::delete_for_org(c, org.id)?;
-            repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)
+            repo::api_keys::insert(c, org.id, &key_hash(key.expose()), now)?;
+            let change = Change::org("org.rotate_key", org.id, name.as_str(), &["api_key"]);
+            audit::record(c, &self.origin, &change, now)
         })?;
         Ok(key)
     }
@@ -100,6 +105,7 @@ impl Service {
     /// nothing is changed ([`OrgDeletion::HasAliases`]) unless `with_aliases`: then they are
     /// deleted in the same transaction. [`ServiceError::OrgNotFound`] if there is none.
     pub fn delete_org(&self, name: &OrgName, with_aliases: bool) -> Result<OrgDeletion> {
+        let now = self.now();
         let outcome = self.db.transaction(|c| {
             let org = repo::orgs::find_by_name_for_update(c, name)?.ok_or_else(|| {
                 StoreError::OrgNotFound {
@@ -110,6 +116,9 @@ impl Service {
             if count > 0 && !with_aliases {
                 return Ok((OrgDeletion::HasAliases { aliases: count }, Vec::new()));
             }
+            let changes: &[&str] = if count > 0 { &["aliases"] } else { &[] };
+            let change = Change::org("org.delete", org.id, name.as_str(), changes);
+            audit::record(c, &self.origin, &change, now)?;
             let deleted = repo::aliases::delete_for_org(c, org.id)?;
             repo::api_keys::delete_for_org(c, org.id)?;
             repo::orgs::delete(c, org.id)?;

@@ -11,6 +11,7 @@ use aliaskit_domain::{
 };
 use aliaskit_store::repo::webhooks;
 
+use crate::audit::{self, Change};
 use crate::{Result, Service, ServiceError, random};
 
 /// Most webhooks one organization may have.
@@ -89,6 +90,8 @@ impl Service {
                 return Ok(false);
             }
             webhooks::insert(c, vault, &hook)?;
+            let change = Change::org("webhook.create", org, hook.id.as_str(), &["secret"]);
+            audit::record(c, &self.origin, &change, now)?;
             Ok(true)
         })?;
         if !added {
@@ -118,8 +121,16 @@ impl Service {
 
     /// Deletes `org`'s webhook.
     pub fn delete_webhook(&self, org: OrgId, id: &WebhookId) -> Result<()> {
-        let mut conn = self.db.conn()?;
-        if webhooks::delete(&mut conn, org, id)? {
+        let now = self.now();
+        let deleted = self.db.transaction(|c| {
+            if !webhooks::delete(c, org, id)? {
+                return Ok(false);
+            }
+            let change = Change::org("webhook.delete", org, id.as_str(), &[]);
+            audit::record(c, &self.origin, &change, now)?;
+            Ok(true)
+        })?;
+        if deleted {
             Ok(())
         } else {
             Err(ServiceError::WebhookNotFound)
@@ -131,15 +142,21 @@ impl Service {
     pub fn rotate_webhook_secret(&self, org: OrgId, id: &WebhookId) -> Result<Webhook> {
         let secret = new_secret()?;
         let grace = crate::secs(self.config.webhooks.rotation_grace);
-        self.change_webhook(org, id, move |mut hook, now| {
-            let old = std::mem::replace(&mut hook.secret, secret);
-            hook.previous_secret = Some(old).filter(|_| grace > 0);
-            hook.previous_secret_until = hook
-                .previous_secret
-                .as_ref()
-                .map(|_| now.saturating_add(grace));
-            hook
-        })
+        self.change_webhook(
+            org,
+            id,
+            "webhook.rotate_secret",
+            &["secret"],
+            move |mut hook, now| {
+                let old = std::mem::replace(&mut hook.secret, secret);
+                hook.previous_secret = Some(old).filter(|_| grace > 0);
+                hook.previous_secret_until = hook
+                    .previous_secret
+                    .as_ref()
+                    .map(|_| now.saturating_add(grace));
+                hook
+            },
+        )
     }
 
     /// Turns sending to `org`'s webhook on or off.
@@ -149,18 +166,25 @@ impl Service {
         id: &WebhookId,
         enabled: bool,
     ) -> Result<Webhook> {
-        self.change_webhook(org, id, move |mut hook, _| {
+        let action = if enabled {
+            "webhook.enable"
+        } else {
+            "webhook.disable"
+        };
+        self.change_webhook(org, id, action, &["enabled"], move |mut hook, _| {
             hook.enabled = enabled;
             hook
         })
     }
 
-    /// Reads `org`'s webhook under its row lock, applies `f` at now and writes it back, in one
-    /// transaction.
+    /// Reads `org`'s webhook under its row lock, applies `f` at now and writes it back, with
+    /// its audit entry (`action`, `changes`), in one transaction.
     fn change_webhook(
         &self,
         org: OrgId,
         id: &WebhookId,
+        action: &'static str,
+        changes: &[&str],
         f: impl FnOnce(Webhook, i64) -> Webhook,
     ) -> Result<Webhook> {
         let now = self.now();
@@ -178,6 +202,8 @@ impl Service {
                     // Enabled again: its day of failures before disabling starts afresh.
                     webhooks::set_health(c, changed.id.as_str(), None, None)?;
                 }
+                let change = Change::org(action, org, id.as_str(), changes);
+                audit::record(c, &self.origin, &change, now)?;
                 Ok(Some(changed))
             })?
             .ok_or(ServiceError::WebhookNotFound)

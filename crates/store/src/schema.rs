@@ -278,6 +278,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The audit trail: one row per management change (`docs/audit.md`).
+    audit_log (id) {
+        /// The order of writing.
+        id -> BigInt,
+        /// Unix seconds.
+        at -> BigInt,
+        /// The organization concerned, if any (no foreign key: it may be deleted since).
+        org_id -> Nullable<BigInt>,
+        /// Its name at the time.
+        org_name -> Nullable<Text>,
+        /// The OpenCAP user concerned, `user$domain`, if any.
+        cap_user -> Nullable<Text>,
+        /// `api_key`, `cli`, `opencap_user` or `system`.
+        actor_kind -> Text,
+        /// Who, within the kind.
+        actor_id -> Text,
+        /// `object.verb`.
+        action -> Text,
+        /// What was changed: an alias or webhook id, a user alias, an org name.
+        target -> Text,
+        /// The request's id, for HTTP changes.
+        request_id -> Nullable<Text>,
+        /// The client's address, for HTTP changes.
+        client_ip -> Nullable<Text>,
+        /// Names of the fields changed, comma-separated.
+        changes -> Text,
+        /// OpenCAP address changes: the address type.
+        address_type -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
@@ -302,5 +334,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_events,
     webhook_deliveries,
-    webhook_attempts
+    webhook_attempts,
+    audit_log
 );

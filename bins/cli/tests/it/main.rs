@@ -8,6 +8,7 @@
 )]
 
 mod alias;
+mod audit;
 mod config;
 mod keys;
 mod migrate;

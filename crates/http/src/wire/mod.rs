@@ -9,6 +9,7 @@
 //! - [`error`]: the two error shapes, and the reusable error responses the routes list.
 
 pub mod alias;
+pub mod audit;
 pub mod error;
 pub mod health;
 pub mod opencap;

@@ -7,6 +7,7 @@
     reason = "test helpers: a failed unwrap is a failed test, with its location"
 )]
 
+mod audit;
 mod errors;
 mod hostile;
 mod metrics;

@@ -7,6 +7,7 @@
 )]
 
 mod aliases;
+mod audit;
 mod opencap;
 mod orgs;
 mod retrieve;

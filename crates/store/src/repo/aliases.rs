@@ -207,6 +207,19 @@ pub fn expired_between(conn: &mut DbConn, vault: &Vault, from: i64, to: i64) -> 
         .collect()
 }
 
+/// The id and organization of every alias whose `expired_at` is at or after `from` and
+/// before `to`, oldest expiry first: what the audit trail records as `alias.expire`. Nothing is
+/// decrypted.
+pub fn expired_ids_between(conn: &mut DbConn, from: i64, to: i64) -> Result<Vec<(String, OrgId)>> {
+    let rows: Vec<(String, i64)> = dsl::aliases
+        .filter(dsl::expired_at.ge(from))
+        .filter(dsl::expired_at.lt(to))
+        .order((dsl::expired_at.asc(), dsl::id.asc()))
+        .select((dsl::id, dsl::org_id))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, org)| (id, OrgId(org))).collect())
+}
+
 /// How many aliases `org` has.
 pub fn count(conn: &mut DbConn, org: OrgId) -> Result<i64> {
     Ok(dsl::aliases

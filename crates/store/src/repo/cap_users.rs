@@ -45,22 +45,34 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<CapUser>> {
 /// servers all count: the count goes up by one, and the failure that reaches `threshold` locks
 /// the account until `until` and restarts the count. A failure that ends while the account is
 /// locked (another server locked it during this login's password check) counts nothing.
+/// Returns whether this failure locked the account; call it inside a transaction, which then
+/// holds the row until the caller has recorded that.
 pub fn record_failure(
     conn: &mut DbConn,
     id: &str,
     now: i64,
     threshold: i64,
     until: i64,
-) -> Result<()> {
+) -> Result<bool> {
     // SET expressions read the row as it was before the statement, on both backends.
     let reached = || (dsl::failed_logins + 1).ge(threshold);
     let count = case_when::<_, _, BigInt>(reached(), 0_i64).otherwise(dsl::failed_logins + 1);
     let lock =
         case_when::<_, _, Nullable<BigInt>>(reached(), Some(until)).otherwise(dsl::locked_until);
-    diesel::update(dsl::cap_users.find(id).filter(unlocked(now)))
+    let counted = diesel::update(dsl::cap_users.find(id).filter(unlocked(now)))
         .set((dsl::failed_logins.eq(count), dsl::locked_until.eq(lock)))
         .execute(conn)?;
-    Ok(())
+    if counted == 0 {
+        return Ok(false);
+    }
+    // This statement locked the account if it set this lock: a concurrent failure on another
+    // server waits for the row, then finds it locked and counts nothing.
+    let state: Option<(i64, Option<i64>)> = dsl::cap_users
+        .find(id)
+        .select((dsl::failed_logins, dsl::locked_until))
+        .first(conn)
+        .optional()?;
+    Ok(state == Some((0, Some(until))))
 }
 
 /// Whether a login whose password matched may go through.

@@ -3,6 +3,7 @@
 
 pub mod aliases;
 pub mod api_keys;
+pub mod audit;
 pub mod cap_addresses;
 pub mod cap_users;
 pub mod jobs;
