@@ -2,7 +2,8 @@
 # The audit trail at size (docs/performance.md#audit-trail): the release server on a database
 # whose organization has 1,000 audit entries, then one with 1,000,000, each answering in the same
 # run: the first page of GET /organization/api/v1/audit, a page filtered by action, one filtered
-# by target, and a page from the middle of the trail (a cursor). Prints requests/s and p99 of
+# by target (each target has 100 entries at either size, so both pages are full), and a page
+# from the middle of the trail (a cursor). Prints requests/s and p99 of
 # each at both sizes, and the ratio of the large to the small.
 #
 #   scripts/bench-audit.sh [--postgres URL] [--duration SECS] [--large N]
@@ -81,13 +82,13 @@ for N in "$SMALL" "$LARGE"; do
   sql "INSERT INTO audit_log (at, org_id, org_name, actor_kind, actor_id, action, target, changes)
        SELECT 1765000000 + x, $ORG, 'default', 'api_key', 'default/00000000',
               CASE x % 3 WHEN 0 THEN 'alias.create' WHEN 1 THEN 'alias.update' ELSE 'alias.rotate_secret' END,
-              'alias-' || (x % 5000), 'name' FROM $SERIES" >/dev/null
+              'alias-' || (x % $(( N / 100 ))), 'name' FROM $SERIES" >/dev/null
   if [ -n "$POSTGRES" ]; then sql "ANALYZE audit_log" >/dev/null; else sql "ANALYZE" >/dev/null; fi
   MIDDLE=$(python3 -c "import base64;print(base64.urlsafe_b64encode(b'audit:$(( N / 2 ))').decode().rstrip('='))")
   declare -A URLS=(
     [first_page]="$BASE/organization/api/v1/audit?limit=50"
     [by_action]="$BASE/organization/api/v1/audit?limit=50&action=alias.rotate_secret"
-    [by_target]="$BASE/organization/api/v1/audit?limit=50&target=alias-42"
+    [by_target]="$BASE/organization/api/v1/audit?limit=50&target=alias-7"
     [middle_page]="$BASE/organization/api/v1/audit?limit=50&after=$MIDDLE"
   )
   for name in first_page by_action by_target middle_page; do

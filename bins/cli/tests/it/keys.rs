@@ -150,6 +150,17 @@ fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
     );
     assert_eq!(t.run(&["org", "list"]).code, 0);
 
+    // The rotation is in the audit trail, as the CLI's, naming the new key (its id, not it).
+    let run = t.run(&["audit", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let trail: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let entry = &trail["entries"][0];
+    assert_eq!(entry["action"], "keys.rotate_master", "{trail}");
+    assert_eq!(entry["actor"]["kind"], "cli");
+    assert_eq!(entry["changes"], serde_json::json!(["master_key"]));
+    let new_key = after[0].as_str();
+    assert!(!run.stdout.contains(new_key), "the key itself is never recorded");
+
     // The old key alone is now refused at start.
     std::fs::write(&path, format!("{}\n", before[0])).unwrap();
     let run = t.run(&["org", "list"]);

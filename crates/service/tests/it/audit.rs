@@ -180,3 +180,122 @@ fn entries_older_than_the_retention_are_purged() {
         assert_eq!(left[0].at, NOW + 366 * 86_400);
     }
 }
+
+#[test]
+fn webhook_and_opencap_changes_name_their_actor() {
+    use aliaskit_domain::opencap::{CapAlias, Password};
+    use aliaskit_service::{Actor, Signup};
+
+    for f in fixtures() {
+        let b = f.db.backend();
+        let api = f.service.acting_as(Origin {
+            actor: Actor::api_key(&f.key),
+            request_id: Some("req-1".into()),
+            client_ip: Some("198.51.100.20".into()),
+        });
+        let hook = api
+            .create_webhook(
+                f.org,
+                NewWebhook {
+                    url: "https://203.0.113.7/hook".into(),
+                    events: vec!["*".into()],
+                    description: None,
+                },
+            )
+            .unwrap();
+        api.rotate_webhook_secret(f.org, &hook.id).unwrap();
+        api.set_webhook_enabled(f.org, &hook.id, false).unwrap();
+        api.set_webhook_enabled(f.org, &hook.id, true).unwrap();
+        api.delete_webhook(f.org, &hook.id).unwrap();
+
+        let alice = CapAlias::parse("alice$example.com").unwrap();
+        let password = Password::new("correct horse battery").unwrap();
+        let cap = aliaskit_service::Service::with_clock(
+            f.db.db.clone(),
+            aliaskit_service::ServiceConfig {
+                opencap: aliaskit_service::OpenCapConfig {
+                    domains: vec!["example.com".into()],
+                    open_signup: true,
+                    ..aliaskit_service::OpenCapConfig::default()
+                },
+                ..aliaskit_service::ServiceConfig::default()
+            },
+            f.clock.clone(),
+        );
+        cap.acting_as(Origin::new(Actor::OpencapUser {
+            alias: alice.as_str().into(),
+        }))
+        .opencap()
+        .signup(&alice, &password, Signup::Open)
+        .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        let cli = cap.acting_as(Origin::cli("ops"));
+        cli.opencap().unlock_user(&alice).unwrap();
+        cli.opencap().delete_user_by_alias(&alice).unwrap();
+
+        let got = all(&f);
+        let summary: Vec<(String, String, String, Vec<String>)> = got
+            .iter()
+            .rev()
+            .skip(1) // org.create
+            .map(|e| {
+                (
+                    e.action.clone(),
+                    format!("{}:{}", e.actor_kind, e.actor_id),
+                    e.target.clone(),
+                    e.changes().iter().map(|c| (*c).to_owned()).collect(),
+                )
+            })
+            .collect();
+        let key_actor = got
+            .iter()
+            .find(|e| e.action == "webhook.create")
+            .map(|e| e.actor_id.clone())
+            .unwrap();
+        assert!(
+            key_actor.starts_with("acme/") && key_actor.len() == 13,
+            "{key_actor}"
+        );
+        let api_actor = format!("api_key:{key_actor}");
+        let hook_id = hook.id.as_str().to_owned();
+        let expect = |a: &str, who: &str, t: &str, c: &[&str]| {
+            (
+                a.to_owned(),
+                who.to_owned(),
+                t.to_owned(),
+                c.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            summary,
+            [
+                expect("webhook.create", &api_actor, &hook_id, &["secret"]),
+                expect("webhook.rotate_secret", &api_actor, &hook_id, &["secret"]),
+                expect("webhook.disable", &api_actor, &hook_id, &["enabled"]),
+                expect("webhook.enable", &api_actor, &hook_id, &["enabled"]),
+                expect("webhook.delete", &api_actor, &hook_id, &[]),
+                expect(
+                    "opencap.user.create",
+                    "opencap_user:alice$example.com",
+                    "alice$example.com",
+                    &["password"]
+                ),
+                expect(
+                    "opencap.user.unlock",
+                    "cli:ops",
+                    "alice$example.com",
+                    &["locked_until"]
+                ),
+                expect("opencap.user.delete", "cli:ops", "alice$example.com", &[]),
+            ],
+            "{b:?}"
+        );
+        let from_api = got.iter().filter(|e| e.actor_kind == "api_key");
+        for e in from_api {
+            assert_eq!(e.request_id.as_deref(), Some("req-1"));
+            assert_eq!(e.client_ip.as_deref(), Some("198.51.100.20"));
+        }
+        let text = format!("{got:?}");
+        assert!(!text.contains("whsec_"), "{text}");
+        assert!(!text.contains(&f.key), "{text}");
+    }
+}
