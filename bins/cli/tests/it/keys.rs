@@ -159,7 +159,10 @@ fn rotate_master_with_a_key_file_reseals_everything_under_a_new_key() {
     assert_eq!(entry["actor"]["kind"], "cli");
     assert_eq!(entry["changes"], serde_json::json!(["master_key"]));
     let new_key = after[0].as_str();
-    assert!(!run.stdout.contains(new_key), "the key itself is never recorded");
+    assert!(
+        !run.stdout.contains(new_key),
+        "the key itself is never recorded"
+    );
 
     // The old key alone is now refused at start.
     std::fs::write(&path, format!("{}\n", before[0])).unwrap();
