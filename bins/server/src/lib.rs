@@ -6,6 +6,7 @@
 //! speaks HTTPS (rustls; see [`tls`]).
 
 pub mod healthcheck;
+pub mod listen;
 pub mod tls;
 pub mod webhooks;
 
@@ -33,6 +34,8 @@ pub struct Application {
     keys: (Service, Arc<Membership>),
     /// The webhook sender, stopped with the server.
     sender: webhooks::Sender,
+    /// The listener for other servers' changes, stopped with the server.
+    listening: listen::Listening,
 }
 
 /// This server's entry in `key_holders`: refreshed every [`KEY_REFRESH`], removed at the stop.
@@ -174,6 +177,8 @@ impl Application {
             settings.webhooks.allow_private_targets,
         )
         .context("cannot start the webhook senders")?;
+        let listening =
+            listen::spawn(service.clone()).context("cannot start listening for changes")?;
         Ok(Application {
             port,
             scheme,
@@ -181,6 +186,7 @@ impl Application {
             bootstrap_key,
             keys: (service, membership),
             sender,
+            listening,
         })
     }
 
@@ -210,6 +216,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         drop(self.sender);
+        drop(self.listening);
         // A server that stopped holds no one back from a newer master key.
         let (service, membership) = self.keys;
         match actix_web::web::block(move || membership.leave(&service)).await {

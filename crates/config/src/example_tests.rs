@@ -55,6 +55,7 @@ fn everything() -> Settings {
         },
         cache: CacheSettings {
             ttl: 1,
+            listen_ttl: 1,
             max_entries: 1,
         },
         aliases: AliasSettings {

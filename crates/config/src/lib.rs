@@ -261,10 +261,14 @@ impl Default for OpenCapSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
-    /// Seconds a read alias or lookup is served from memory: the longest time another server
-    /// on the same database may still accept a deleted alias, a rotated secret or revoked
-    /// tokens. `0` turns the cache off. Default 5.
+    /// Seconds a read alias or lookup is served from memory while this server does not hear
+    /// other servers' changes (SQLite, or its PostgreSQL listening connection lost): the
+    /// longest time another server may still accept a deleted alias, a rotated secret or
+    /// revoked tokens. `0` turns the cache off. Default 5.
     pub ttl: u64,
+    /// Seconds the same entries are served while this server listens (PostgreSQL `LISTEN`):
+    /// every change is then dropped everywhere as it commits. At least `ttl`. Default 60.
+    pub listen_ttl: u64,
     /// About how many entries it holds at most. Default 100000.
     pub max_entries: usize,
 }
@@ -274,6 +278,7 @@ impl Default for CacheSettings {
         let service = ServiceConfig::default();
         CacheSettings {
             ttl: service.cache_ttl.as_secs(),
+            listen_ttl: service.cache_listen_ttl.as_secs(),
             max_entries: service.cache_max_entries,
         }
     }
@@ -614,6 +619,7 @@ impl Settings {
             purge_after: Duration::from_secs(self.aliases.purge_after),
             purge_interval: Duration::from_secs(self.aliases.purge_interval),
             cache_ttl: Duration::from_secs(self.cache.ttl),
+            cache_listen_ttl: Duration::from_secs(self.cache.listen_ttl),
             cache_max_entries: self.cache.max_entries,
             min_passcode_len: self.aliases.min_passcode_len,
             passcode_failures: self.aliases.passcode_failures,

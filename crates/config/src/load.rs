@@ -355,6 +355,13 @@ fn check(s: &Settings) -> Result<(), (&'static str, String)> {
         " seconds",
         "a day; another server may serve a deleted alias for that long",
     )?;
+    at_most(
+        "cache.listen_ttl",
+        s.cache.listen_ttl,
+        DAY,
+        " seconds",
+        "a day; a server that missed a notification may serve a deleted alias for that long",
+    )?;
 
     not_empty("logging.level", &s.logging.level, "")?;
     log_filter(&s.logging.level).map_err(|e| ("logging.level", e))?;

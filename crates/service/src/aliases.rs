@@ -9,6 +9,8 @@ use aliaskit_store::repo::aliases::{self, After, Status};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use aliaskit_store::listen::notify;
+
 use crate::audit::{self, Change, Origin};
 use crate::events::{self, EventIds};
 use crate::{Result, Service, ServiceError, random};
@@ -210,6 +212,7 @@ impl Service {
             events::record(c, &ids, event, &changed, now)?;
             let change = Change::org(action, org, id.as_str(), &fields);
             audit::record(c, &self.origin, &change, now)?;
+            notify(c, &format!("alias:{id}"))?;
             Ok(Some(changed))
         })?;
         self.forget_alias(id);
@@ -290,6 +293,7 @@ impl Service {
             events::record(c, &ids, EventType::AliasDeleted, &alias, now)?;
             let change = Change::org("alias.delete", org, id.as_str(), &[]);
             audit::record(c, &self.origin, &change, now)?;
+            notify(c, &format!("alias:{id}"))?;
             Ok(true)
         })?;
         self.forget_alias(id);

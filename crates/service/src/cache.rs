@@ -1,16 +1,84 @@
 //! The in-process caches of hot reads — the alias of a retrieve, the answer of an OpenCAP lookup,
 //! the passcode watch and blocks — on `moka`.
 //!
-//! Staleness is bounded by the TTL: a change made through this process removes its entry at
-//! once; a change made by another server sharing the database is seen here within the TTL
-//! (`cache.ttl`, documented as the longest time another server may still accept a deleted
-//! alias or a rotated secret). Size is bounded by `cache.max_entries`; moka's TinyLFU admission
+//! Staleness is bounded: a change made through this process removes its entry at once; a
+//! change made by another server sharing a PostgreSQL database is announced with `NOTIFY` in its
+//! transaction and removed here when this server's listener hears it ([`Freshness`]). While
+//! the listener listens, entries live `cache.listen_ttl`; while it does not (SQLite, or the
+//! listening connection lost), `cache.ttl`, the documented longest time another server may
+//! still accept a deleted alias or a rotated secret. Size is bounded by `cache.max_entries`; moka's TinyLFU admission
 //! keeps the frequently read entries when a flood of one-off ids (unknown or cold aliases) would
 //! otherwise push them out.
 
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Whether this server hears other servers' changes, shared by its caches.
+///
+/// `listening` chooses the lifetime of new entries. `epoch` counts the invalidations heard:
+/// a reader takes it before reading the database and caches what it read only if no
+/// invalidation came meanwhile ([`TtlCache::insert_at`]), so a value read just before another
+/// server's change cannot be cached after that change's notification went by.
+#[derive(Debug, Default)]
+pub(crate) struct Freshness {
+    listening: AtomicBool,
+    epoch: AtomicU64,
+}
+
+impl Freshness {
+    /// The current epoch, to pass to [`TtlCache::insert_at`].
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// An invalidation was heard (or every entry was dropped).
+    pub(crate) fn bump(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn set_listening(&self, on: bool) {
+        self.listening.store(on, Ordering::Release);
+    }
+
+    pub(crate) fn listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+}
+
+/// New entries live `long` while the server listens, else `short`.
+struct Lifetime {
+    freshness: Arc<Freshness>,
+    short: Duration,
+    long: Duration,
+}
+
+impl Lifetime {
+    fn now(&self) -> Option<Duration> {
+        Some(if self.freshness.listening() {
+            self.long
+        } else {
+            self.short
+        })
+    }
+}
+
+impl<K, V> moka::Expiry<K, V> for Lifetime {
+    fn expire_after_create(&self, _: &K, _: &V, _: Instant) -> Option<Duration> {
+        self.now()
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &K,
+        _: &V,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.now()
+    }
+}
 
 /// How often a cache answered a read: `hits` from the cache, `misses` from the database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,10 +89,12 @@ pub struct CacheReads {
     pub misses: u64,
 }
 
-/// A cache whose entries live for a fixed time; off (nothing is kept) with a zero TTL or size.
+/// A cache whose entries live `ttl`, or `listen_ttl` while its server listens for other
+/// servers' changes; off (nothing is kept) with a zero TTL or size.
 /// It counts its reads (relaxed atomic adds) for `aliaskit_cache_reads_total`.
 pub(crate) struct TtlCache<K, V> {
     inner: Option<moka::sync::Cache<K, V>>,
+    freshness: Arc<Freshness>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -34,16 +104,27 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// A cache of at most about `max_entries`, each valid for `ttl`.
-    pub(crate) fn new(ttl: Duration, max_entries: usize) -> Self {
+    /// A cache of at most about `max_entries`, each valid for `ttl` (`listen_ttl` while
+    /// `freshness` says the server listens).
+    pub(crate) fn new(
+        ttl: Duration,
+        listen_ttl: Duration,
+        max_entries: usize,
+        freshness: Arc<Freshness>,
+    ) -> Self {
         let inner = (!ttl.is_zero() && max_entries != 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(u64::try_from(max_entries).unwrap_or(u64::MAX))
-                .time_to_live(ttl)
+                .expire_after(Lifetime {
+                    freshness: freshness.clone(),
+                    short: ttl,
+                    long: listen_ttl.max(ttl),
+                })
                 .build()
         });
         TtlCache {
             inner,
+            freshness,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -76,10 +157,34 @@ where
         }
     }
 
-    /// Caches `value` for `key`.
-    pub(crate) fn insert(&self, key: K, value: V) {
+    /// Caches `value` for `key`, read from the database at `epoch` ([`Freshness::epoch`],
+    /// taken before the read) — unless an invalidation was heard since, when the value may
+    /// predate a change another server made.
+    pub(crate) fn insert_at(&self, key: K, value: V, epoch: u64)
+    where
+        K: Clone,
+    {
+        let Some(cache) = &self.inner else { return };
+        if self.freshness.epoch() != epoch {
+            return;
+        }
+        cache.insert(key.clone(), value);
+        // An invalidation heard between the check and the insert may have come and gone:
+        // then the value is dropped again (at worst a fresh one, read again next time).
+        if self.freshness.epoch() != epoch {
+            cache.invalidate(&key);
+        }
+    }
+
+    /// The epoch to pass to [`insert_at`](Self::insert_at), taken before a database read.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.freshness.epoch()
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&self) {
         if let Some(cache) = &self.inner {
-            cache.insert(key, value);
+            cache.invalidate_all();
         }
     }
 
@@ -95,19 +200,52 @@ where
 mod tests {
     use super::*;
 
+    fn new_cache<K, V>(ttl: Duration, max: usize) -> TtlCache<K, V>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        TtlCache::new(ttl, ttl, max, Arc::default())
+    }
+
+    #[test]
+    fn while_listening_entries_live_long_and_a_read_overtaken_by_an_invalidation_is_not_kept() {
+        let freshness = Arc::new(Freshness::default());
+        let cache = TtlCache::new(
+            Duration::from_millis(50),
+            Duration::from_secs(60),
+            32,
+            freshness.clone(),
+        );
+        freshness.set_listening(true);
+        cache.insert_at("long", 1, cache.epoch());
+        freshness.set_listening(false);
+        cache.insert_at("short", 2, cache.epoch());
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get(&"long"), Some(1));
+        assert_eq!(cache.get(&"short"), None, "inserted while not listening");
+
+        let before = cache.epoch();
+        freshness.bump();
+        cache.insert_at("stale", 3, before);
+        assert_eq!(cache.get(&"stale"), None, "read before an invalidation");
+        cache.clear();
+        assert_eq!(cache.get(&"long"), None);
+    }
+
     #[test]
     fn entries_expire_can_be_removed_and_the_size_is_bounded() {
-        let cache = TtlCache::new(Duration::from_millis(50), 32);
-        cache.insert("a", 1);
+        let cache = new_cache(Duration::from_millis(50), 32);
+        cache.insert_at("a", 1, 0);
         assert_eq!(cache.get(&"a"), Some(1));
         cache.remove(&"a");
         assert_eq!(cache.get(&"a"), None);
-        cache.insert("b", 2);
+        cache.insert_at("b", 2, 0);
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get(&"b"), None, "expired");
-        let long = TtlCache::new(Duration::from_secs(60), 32);
+        let long = new_cache(Duration::from_secs(60), 32);
         for i in 0..10_000 {
-            long.insert(i, i);
+            long.insert_at(i, i, 0);
         }
         if let Some(inner) = &long.inner {
             inner.run_pending_tasks();
@@ -118,28 +256,28 @@ mod tests {
     /// A hot entry survives a flood of one-off keys (TinyLFU admission).
     #[test]
     fn a_flood_of_one_off_keys_does_not_push_out_a_hot_entry() {
-        let cache = TtlCache::new(Duration::from_secs(60), 100);
+        let cache = new_cache(Duration::from_secs(60), 100);
         for _ in 0..50 {
-            cache.insert(u64::MAX, 1);
+            cache.insert_at(u64::MAX, 1, 0);
             let _ = cache.get(&u64::MAX);
         }
         for i in 0..100_000 {
-            cache.insert(i, 0);
+            cache.insert_at(i, 0, 0);
         }
         assert_eq!(cache.get(&u64::MAX), Some(1));
     }
 
     #[test]
     fn a_zero_ttl_turns_it_off() {
-        let cache = TtlCache::new(Duration::ZERO, 100);
-        cache.insert(1, 1);
+        let cache = new_cache(Duration::ZERO, 100);
+        cache.insert_at(1, 1, 0);
         assert_eq!(cache.get(&1), None);
     }
 
     #[test]
     fn reads_are_counted_but_a_peek_is_not() {
-        let cache = TtlCache::new(Duration::from_secs(60), 10);
-        cache.insert(1, 1);
+        let cache = new_cache(Duration::from_secs(60), 10);
+        cache.insert_at(1, 1, 0);
         assert_eq!(cache.get(&1), Some(1));
         assert_eq!(cache.get(&2), None);
         assert_eq!(cache.peek(&1), Some(1));

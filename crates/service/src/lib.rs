@@ -93,6 +93,10 @@ pub struct ServiceConfig {
     /// server on the same database may still accept a deleted alias, a rotated secret or
     /// revoked tokens, or show an old address. Zero turns the cache off.
     pub cache_ttl: Duration,
+    /// How long the same entries are served while this server listens for other servers'
+    /// changes (PostgreSQL `LISTEN`, [`Service::set_listening`]): each change is then removed
+    /// everywhere when announced, and this only bounds how long a cold entry stays.
+    pub cache_listen_ttl: Duration,
     /// About how many aliases (and as many lookups) the cache holds at most.
     pub cache_max_entries: usize,
     /// Shortest passcode an alias may be given, in characters.
@@ -117,6 +121,7 @@ impl Default for ServiceConfig {
             purge_after: Duration::from_secs(30 * 86_400),
             purge_interval: Duration::from_secs(3600),
             cache_ttl: Duration::from_secs(5),
+            cache_listen_ttl: Duration::from_secs(60),
             cache_max_entries: 100_000,
             min_passcode_len: aliaskit_domain::DEFAULT_MIN_PASSCODE_LEN,
             passcode_failures: 10,
@@ -140,6 +145,8 @@ pub struct Service {
     alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<retrieve::CachedAlias>>>,
     /// Answers of the OpenCAP Address Query.
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
+    /// Whether other servers' changes are heard, shared by both caches.
+    freshness: Arc<cache::Freshness>,
     /// The budget of wrong passcodes, from the settings.
     passcode_budget: aliaskit_store::repo::passcode_failures::Budget,
     /// Webhook attempts recorded, by outcome.
@@ -166,6 +173,7 @@ impl Service {
 
     /// The use cases over `db`, with an injected clock (tests).
     pub fn with_clock(db: Database, config: ServiceConfig, clock: SharedClock) -> Self {
+        let freshness = Arc::new(cache::Freshness::default());
         Service {
             db,
             tokens: Arc::new(Tokens::with_clock(config.policy.clone(), clock.clone())),
@@ -173,12 +181,17 @@ impl Service {
             ring: Arc::default(),
             alias_cache: Arc::new(cache::TtlCache::new(
                 config.cache_ttl,
+                config.cache_listen_ttl,
                 config.cache_max_entries,
+                freshness.clone(),
             )),
             lookup_cache: Arc::new(cache::TtlCache::new(
                 config.cache_ttl,
+                config.cache_listen_ttl,
                 config.cache_max_entries,
+                freshness.clone(),
             )),
+            freshness,
             passcode_budget: {
                 let per_alias = i64::from(config.passcode_failures.max(1));
                 aliaskit_store::repo::passcode_failures::Budget {

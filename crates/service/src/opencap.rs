@@ -13,6 +13,7 @@ use aliaskit_domain::opencap::{
 };
 use aliaskit_domain::{OrgId, SigningKey};
 use aliaskit_store::StoreError;
+use aliaskit_store::listen::notify;
 use aliaskit_store::repo::cap_users::Admission;
 use aliaskit_store::repo::{cap_addresses, cap_users, signing_keys};
 use aliaskit_token::{Algorithm, KeyRing, Policy, RingClaims, Secret, TokenError, Tokens};
@@ -437,6 +438,7 @@ impl OpenCap<'_> {
                 )
             };
             audit::record(c, &self.service.origin, &change, stored.updated_at)?;
+            notify(c, &format!("lookup:{}", user.alias))?;
             Ok(true)
         })?;
         self.forget_lookups(&user.alias);
@@ -461,6 +463,7 @@ impl OpenCap<'_> {
                 ..Change::cap_user("opencap.address.delete", user.alias.as_str(), &["address"])
             };
             audit::record(c, &self.service.origin, &change, now)?;
+            notify(c, &format!("lookup:{}", user.alias))?;
             Ok(true)
         })?;
         self.forget_lookups(&user.alias);
@@ -480,6 +483,7 @@ impl OpenCap<'_> {
             if cap_users::delete(c, &user.id)? {
                 let change = Change::cap_user("opencap.user.delete", user.alias.as_str(), &[]);
                 audit::record(c, &self.service.origin, &change, now)?;
+                notify(c, &format!("lookup:{}", user.alias))?;
             }
             Ok(())
         })?;
@@ -546,6 +550,7 @@ impl OpenCap<'_> {
             }
             let change = Change::cap_user("opencap.user.delete", alias.as_str(), &[]);
             audit::record(c, &self.service.origin, &change, self.service.now())?;
+            notify(c, &format!("lookup:{alias}"))?;
             Ok(true)
         })?;
         self.forget_lookups(alias);
@@ -573,7 +578,7 @@ impl OpenCap<'_> {
         found
     }
 
-    fn forget_lookups(&self, alias: &CapAlias) {
+    pub(crate) fn forget_lookups(&self, alias: &CapAlias) {
         // The keys are known: the list and one per address type. Nine removals, not a scan
         // of every cached lookup.
         let mut key = (alias.clone(), None);
@@ -590,8 +595,11 @@ impl OpenCap<'_> {
         if let Some(found) = self.service.lookup_cache.get(&key) {
             return Ok(found);
         }
+        let epoch = self.service.lookup_cache.epoch();
         let found = self.lookup_uncached(alias, address_type)?;
-        self.service.lookup_cache.insert(key, found.clone());
+        self.service
+            .lookup_cache
+            .insert_at(key, found.clone(), epoch);
         Ok(found)
     }
 

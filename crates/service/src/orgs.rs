@@ -120,6 +120,9 @@ impl Service {
             let change = Change::org("org.delete", org.id, name.as_str(), changes);
             audit::record(c, &self.origin, &change, now)?;
             let deleted = repo::aliases::delete_for_org(c, org.id)?;
+            for id in &deleted {
+                aliaskit_store::listen::notify(c, &format!("alias:{id}"))?;
+            }
             repo::api_keys::delete_for_org(c, org.id)?;
             repo::orgs::delete(c, org.id)?;
             Ok((

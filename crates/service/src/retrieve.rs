@@ -140,6 +140,7 @@ impl Service {
         let cached = match self.alias_cache.get(id) {
             Some(cached) => cached,
             None => {
+                let epoch = self.alias_cache.epoch();
                 let (alias, passcodes) = {
                     let mut conn = self.db.conn()?;
                     let alias = repo::aliases::find(&mut conn, self.db.vault(), id)?
@@ -157,7 +158,8 @@ impl Service {
                     (alias, passcodes)
                 };
                 let cached = Arc::new(CachedAlias::new(alias, passcodes));
-                self.alias_cache.insert(id.clone(), cached.clone());
+                self.alias_cache
+                    .insert_at(id.clone(), cached.clone(), epoch);
                 cached
             }
         };
@@ -231,9 +233,13 @@ impl Service {
         let id = &cached.alias.id;
         let address = credentials.client.map(|ip| ip.to_string());
         let budget = &self.passcode_budget;
-        let verdict = self
-            .db
-            .transaction(|c| passcode_failures::record(c, id, address.as_deref(), now, budget))?;
+        let verdict = self.db.transaction(|c| {
+            let verdict = passcode_failures::record(c, id, address.as_deref(), now, budget)?;
+            // Other servers answer a right passcode from memory only while their copy shows no
+            // wrong one: they drop it, and read the watch with it again.
+            aliaskit_store::listen::notify(c, &format!("alias:{id}"))?;
+            Ok(verdict)
+        })?;
         Ok(match verdict {
             Verdict::Blocked(block) => {
                 cached.learn(block);
@@ -300,6 +306,45 @@ impl Service {
             }
             Decision::Lookup { .. } => None,
         }
+    }
+
+    /// Applies an invalidation another server announced (`alias:<id>`, `lookup:<user$domain>`;
+    /// anything else drops every cached entry).
+    pub fn heard(&self, what: &str) {
+        // The epoch first: a read that began before this cannot cache what it read.
+        self.freshness.bump();
+        match what.split_once(':') {
+            Some(("alias", id)) => match AliasId::parse(id) {
+                Ok(id) => self.forget_alias(&id),
+                Err(_) => self.forget_all(),
+            },
+            Some(("lookup", alias)) => match aliaskit_domain::opencap::CapAlias::parse(alias) {
+                Ok(alias) => self.opencap().forget_lookups(&alias),
+                Err(_) => self.forget_all(),
+            },
+            _ => self.forget_all(),
+        }
+    }
+
+    /// Whether this server hears other servers' changes now. While it does, cached entries
+    /// live `cache.listen_ttl`; when it stops (the listening connection lost), every entry is
+    /// dropped and new ones live `cache.ttl`, until it listens again.
+    pub fn set_listening(&self, on: bool) {
+        self.freshness.set_listening(on);
+        self.freshness.bump();
+        if !on {
+            self.forget_all();
+        }
+    }
+
+    /// Whether [`set_listening`](Self::set_listening) was last told `true`.
+    pub fn listening(&self) -> bool {
+        self.freshness.listening()
+    }
+
+    fn forget_all(&self) {
+        self.alias_cache.clear();
+        self.lookup_cache.clear();
     }
 
     /// Forgets the cached alias after a change made through this process.

@@ -30,6 +30,7 @@ mod backup;
 mod connection;
 mod error;
 mod keys;
+pub mod listen;
 mod migrate;
 mod pool;
 mod private_file;

@@ -57,6 +57,9 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 #[derive(Clone)]
 pub struct Database {
     pool: r2d2::Pool<Manager>,
+    /// Where the pool connects, for the listener's own connection.
+    target: Target,
+    options: PoolOptions,
     backend: Backend,
     vault: Vault,
     timeout: Duration,
@@ -113,9 +116,14 @@ impl Database {
             .connection_timeout(options.connect_timeout)
             .test_on_check_out(true)
             .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager { target, options });
+            .build_unchecked(Manager {
+                target: target.clone(),
+                options,
+            });
         Ok(Database {
             pool,
+            target,
+            options,
             backend,
             vault,
             timeout: options.timeout,
@@ -125,6 +133,12 @@ impl Database {
     /// The master keys secrets are sealed with.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// A connection of its own listening for other servers' invalidations
+    /// ([`listen`](crate::listen)); `None` on SQLite.
+    pub fn listener(&self) -> Result<Option<crate::listen::Listener>> {
+        crate::listen::Listener::connect(&self.target, &self.options)
     }
 
     /// The backend behind the pool.

@@ -18,6 +18,7 @@ mod dashboard;
 mod faults;
 mod healthcheck;
 mod hostile;
+mod invalidation;
 mod keys;
 mod leaks;
 mod master_keys;
