@@ -7,13 +7,18 @@
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
 #                         [--connections N] [--login-burst N] [--hanging-receiver]
-#                         [--profile NAME]
+#                         [--many N] [--profile NAME]
 #
 # --postgres URL  run on PostgreSQL (a fresh database is created on that server and dropped)
 # --aliases N     fill the database with N aliases first (bulk loader) — for the size test
 # --login-burst N also measure the JWT retrieve while N concurrent OpenCAP logins run
 # --hanging-receiver  also measure the JWT retrieve while every webhook sender waits on a
 #                 receiver that takes requests and never answers (a backlog of events to it)
+# --many N        the realistic load: N aliases (200000 is the issue's size) bulk-loaded, a
+#                 distinct token per alias, and the JWT retrieve driven over a Zipf (s = 1.0)
+#                 sequence of the first 50,000 and a uniform one over all N (each a ratio to
+#                 /healthz); then alias creates/s and updates/s (updates spread over the first
+#                 50,000)
 # --profile NAME  the cargo profile to build and run (default release, stripped);
 #                 `profiling` keeps symbols and debug info, for `perf record` during the run
 #
@@ -22,6 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 POSTGRES=""; ALIASES=0; DURATION=10; ROUNDS=3; CONNECTIONS=32; BURST=0; PROFILE=release; HANG=0
+MANY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --postgres) POSTGRES=$2; shift 2 ;;
@@ -31,6 +37,7 @@ while [ $# -gt 0 ]; do
     --connections) CONNECTIONS=$2; shift 2 ;;
     --login-burst) BURST=$2; shift 2 ;;
     --hanging-receiver) HANG=1; shift ;;
+    --many) MANY=$2; shift 2 ;;
     --profile) PROFILE=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -65,10 +72,6 @@ cleanup() {
 trap cleanup EXIT
 
 export ALIASKIT__DATABASE__URL="$DB_URL" ALIASKIT__SECURITY__MASTER_KEY="$MASTER"
-if [ "$ALIASES" -gt 0 ]; then
-  echo "filling the database with $ALIASES aliases…" >&2
-  "$BIN/bulk-load" --count "$ALIASES" >&2
-fi
 
 ALIASKIT__SERVER__PORT=$PORT ALIASKIT__BOOTSTRAP__API_KEY=$KEY \
 ALIASKIT__LIMITS__RETRIEVE_PER_SECOND=0 ALIASKIT__LIMITS__ORG_PER_SECOND=0 \
@@ -87,6 +90,17 @@ if [ "$ready" != 1 ]; then
   echo "the server did not become ready; its log:" >&2
   cat "$WORK/server.log" >&2
   exit 1
+fi
+
+# Filled once the server has made its bootstrap organization: the bootstrap key applies to an
+# empty database only.
+if [ "$ALIASES" -gt 0 ]; then
+  echo "filling the database with $ALIASES aliases…" >&2
+  "$BIN/bulk-load" --count "$ALIASES" >&2
+fi
+if [ "$MANY" -gt 0 ]; then
+  echo "loading $MANY aliases for the realistic load…" >&2
+  "$BIN/bulk-load" --count "$MANY" --ids "$WORK/ids" >&2
 fi
 
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
@@ -117,13 +131,11 @@ peak_rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status"; }
 
 # wrk output → "req/s p50_ms p99_ms"
 measure() {
-  local url=$1 header=$2
-  local out
-  if [ -n "$header" ]; then
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$header" "$url")
-  else
-    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url")
-  fi
+  local url=$1 header=$2 script=${3:-}
+  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency)
+  [ -n "$header" ] && args+=(-H "$header")
+  [ -n "$script" ] && args+=(-s "$script")
+  out=$(wrk "${args[@]}" "$url")
   local errors
   errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || true)
   [ -z "$errors" ] || { echo "$url: $errors non-2xx answers" >&2; exit 1; }
@@ -153,6 +165,57 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
   done
 done
+
+if [ "$MANY" -gt 0 ]; then
+  # A token per alias (its secret is bulk-secret-<id>), and two sequences of alias indexes:
+  # Zipf (s = 1.0) over the first 50,000, as room popularity is skewed, and uniform over all.
+  python3 - "$WORK" "$MANY" <<'PY'
+import base64, bisect, hashlib, hmac, itertools, json, random, sys, time
+work, n = sys.argv[1], int(sys.argv[2])
+ids = [l.strip() for l in open(f"{work}/ids")][:n]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+head = b64(b'{"alg":"HS256","typ":"JWT"}')
+now = int(time.time())
+with open(f"{work}/tokens", "w") as out:
+    for i in ids:
+        body = b64(json.dumps({"alias": i, "user_id": "u", "iat": now, "exp": now + 3 * 3600}).encode())
+        mac = hmac.new(f"bulk-secret-{i}".encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+        out.write(f"{i} {head}.{body}.{b64(mac)}\n")
+rng = random.Random(7)
+hot = min(50_000, len(ids))
+cum = list(itertools.accumulate(1 / k for k in range(1, hot + 1)))
+with open(f"{work}/zipf", "w") as out:
+    out.writelines(f"{bisect.bisect(cum, rng.random() * cum[-1]) + 1}\n" for _ in range(1_000_000))
+with open(f"{work}/uniform", "w") as out:
+    out.writelines(f"{rng.randrange(len(ids)) + 1}\n" for _ in range(1_000_000))
+PY
+  # Each wrk thread reads the tokens and a sequence, and starts at its own place in it.
+  for seq in zipf uniform; do
+    cat >"$WORK/$seq.lua" <<LUA
+local ids, tokens, seq = {}, {}, {}
+for line in io.lines("$WORK/tokens") do
+  local id, token = line:match("(%S+) (%S+)")
+  ids[#ids + 1] = id
+  tokens[#tokens + 1] = token
+end
+for line in io.lines("$WORK/$seq") do seq[#seq + 1] = tonumber(line) end
+local i = 0
+function init(args) i = math.random(#seq) end
+function request()
+  i = i % #seq + 1
+  local k = seq[i]
+  return wrk.format("GET", "/api/v1/alias/" .. ids[k], {["Authorization"] = "Bearer " .. tokens[k]})
+end
+LUA
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    for seq in zipf uniform; do
+      read -r rps p50 p99 < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua")
+      RPS[many_$seq]="${RPS[many_$seq]:-} $rps"; P50[many_$seq]="${P50[many_$seq]:-} $p50"; P99[many_$seq]="${P99[many_$seq]:-} $p99"
+      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+    done
+  done
+fi
 
 ROUTES_RSS=$(peak_rss)
 if [ "$BURST" -gt 0 ]; then
@@ -213,13 +276,46 @@ while True:
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
 fi
 
+if [ "$MANY" -gt 0 ]; then
+  # Writes, 32 connections: creates, then updates spread over the first 50,000 aliases.
+  cat >"$WORK/create.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"type":"conference","name":"load","jwt_secret":"$SECRET","expired_at":$EXP}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+LUA
+  BENCH_KEY=$("$BIN/aliaskit" org rotate-key bench-load 2>/dev/null)
+  cat >"$WORK/update.lua" <<LUA
+local ids = {}
+for line in io.lines("$WORK/ids") do
+  ids[#ids + 1] = line
+  if #ids == 50000 then break end
+end
+local i = 0
+function init(args) i = math.random(#ids) end
+function request()
+  i = i % #ids + 1
+  return wrk.format("POST", "/organization/api/v1/alias/update/" .. ids[i],
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $BENCH_KEY"},
+    '{"type":"conference","name":"updated ' .. i .. '"}')
+end
+LUA
+  for round in $(seq 1 "$ROUNDS"); do
+    read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
+    RPS[creates]="${RPS[creates]:-} $rps"; P50[creates]="${P50[creates]:-} $p50"; P99[creates]="${P99[creates]:-} $p99"
+    read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
+    RPS[updates]="${RPS[updates]:-} $rps"; P50[updates]="${P50[updates]:-} $p50"; P99[updates]="${P99[updates]:-} $p99"
+    echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
+  done
+fi
+
 HEALTH=$(echo "${RPS[healthz]}" | median)
 RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
 printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz |\n|---|---|---|---|---|\n'
-for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver; do
+for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_zipf many_uniform creates updates; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
   printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$(python3 -c "print($rps/$HEALTH)")"

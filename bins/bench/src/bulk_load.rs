@@ -1,8 +1,11 @@
 //! `bulk-load --count N`: fills the configured database (the server's settings: `--config`,
 //! `ALIASKIT__…`) with N aliases of an organization `bench-load`, each with a sealed
 //! `jwt_secret`, for the size test of docs/performance.md. Inserts through the store's
-//! repository, 1,000 per transaction.
+//! repository, 1,000 per transaction. With `--ids PATH` it also writes each alias's id, one
+//! per line, for the many-aliases load of `scripts/bench-http.sh` (each alias's secret is
+//! `bulk-secret-<id>`, so the harness signs a token per alias).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -21,6 +24,9 @@ struct Args {
     /// A TOML settings file (as for the server).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Write the ids of the aliases added here, one per line, in the order added.
+    #[arg(long)]
+    ids: Option<PathBuf>,
 }
 
 const BATCH: u64 = 1000;
@@ -42,23 +48,30 @@ fn main() -> anyhow::Result<()> {
         None => repo::orgs::insert(c, &name, now),
     })?;
     let started = Instant::now();
+    let mut ids = match &args.ids {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
     let mut done = 0;
     while done < args.count {
         let n = BATCH.min(args.count - done);
+        let batch = (0..n)
+            .map(|_| alias(org.id, now))
+            .collect::<anyhow::Result<Vec<Alias>>>()?;
         db.transaction(|c| {
-            for _ in 0..n {
-                repo::aliases::insert(
-                    c,
-                    db.vault(),
-                    &alias(org.id, now).map_err(|e| aliaskit_store::StoreError::Corrupt {
-                        what: "random id",
-                        reason: e.to_string(),
-                    })?,
-                )?;
+            for a in &batch {
+                repo::aliases::insert(c, db.vault(), a)?;
             }
             Ok(())
         })
         .context("inserting a batch")?;
+        if let Some(out) = ids.as_mut() {
+            for a in &batch {
+                writeln!(out, "{}", a.id)?;
+            }
+        }
         done += n;
         if done % 100_000 == 0 {
             eprintln!(
@@ -66,6 +79,9 @@ fn main() -> anyhow::Result<()> {
                 done as f64 / started.elapsed().as_secs_f64()
             );
         }
+    }
+    if let Some(mut out) = ids {
+        out.flush()?;
     }
     eprintln!(
         "added {done} aliases to organization bench-load in {:.1} s",

@@ -21,7 +21,7 @@ const PING: Duration = Duration::from_secs(2);
 /// How long to wait before connecting again.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// The running listener: dropping it stops the thread within [`POLL`] (or after a connection
+/// The running listener: dropping it stops the thread within one poll (or after a connection
 /// attempt).
 #[derive(Debug)]
 pub struct Listening {
