@@ -94,6 +94,7 @@ fn dispatch(
     done: &mpsc::Receiver<()>,
 ) {
     let mut free = senders;
+    let mut failing = false;
     while !stop.load(Ordering::Relaxed) {
         while done.try_recv().is_ok() {
             free += 1;
@@ -108,9 +109,19 @@ fn dispatch(
         }
         let limit = i64::try_from(free).unwrap_or(i64::MAX);
         let due = match service.claim_deliveries(limit, LEASE) {
-            Ok(due) => due,
+            Ok(due) => {
+                failing = false;
+                due
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot claim webhook deliveries");
+                // Once per outage, not once a second while the database is away.
+                if !failing {
+                    tracing::warn!(
+                        error = %e,
+                        "cannot claim webhook deliveries; retrying every second"
+                    );
+                }
+                failing = true;
                 Vec::new()
             }
         };
