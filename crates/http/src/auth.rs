@@ -48,9 +48,9 @@ impl FromRequest for Org {
                     "send the organization API key as Authorization: Bearer <key>",
                 )
             })?;
-            let actor = aliaskit_service::Actor::api_key(&key);
-            let org = authenticate_org(&api, &req, key).await?;
-            req.extensions_mut().insert(actor);
+            let org = authenticate_org(&api, &req, key.clone()).await?;
+            req.extensions_mut()
+                .insert(aliaskit_service::Actor::api_key(&key, org));
             Ok(Org(org))
         })
     }

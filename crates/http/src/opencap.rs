@@ -247,11 +247,8 @@ pub async fn signup(api: web::Data<Api>, req: HttpRequest, body: JsonBody<LoginB
             },
         ),
         Some(key) => {
-            let actor = Actor::api_key(&key);
-            (
-                Signup::ByOrg(authenticate_org(&api, &req, key).await?),
-                actor,
-            )
+            let org = authenticate_org(&api, &req, key.clone()).await?;
+            (Signup::ByOrg(org), Actor::api_key(&key, org))
         }
     };
     req.extensions_mut().insert(actor);

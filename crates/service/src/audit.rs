@@ -27,6 +27,8 @@ pub enum Actor {
     ApiKey {
         /// The digits.
         key_id: String,
+        /// The organization owning the key.
+        org: OrgId,
     },
     /// The `aliaskit` CLI, run by this operating-system user.
     Cli {
@@ -46,11 +48,11 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The API key `key`'s actor.
-    pub fn api_key(key: &str) -> Actor {
+    /// The API key `key` of organization `org`.
+    pub fn api_key(key: &str, org: OrgId) -> Actor {
         let mut key_id = crate::orgs::key_hash(key);
         key_id.truncate(8);
-        Actor::ApiKey { key_id }
+        Actor::ApiKey { key_id, org }
     }
 
     /// The entry's `actor.kind`.
@@ -156,7 +158,14 @@ pub(crate) fn record(
         None => None,
     };
     let actor_id = match &origin.actor {
-        Actor::ApiKey { key_id } => format!("{}/{key_id}", org_name.as_deref().unwrap_or("")),
+        Actor::ApiKey { key_id, org } => {
+            // The key's organization, which a change of an OpenCAP user does not name.
+            let owner = match change.org {
+                Some(changed) if changed == *org => org_name.clone(),
+                _ => orgs::name_of(conn, *org)?,
+            };
+            format!("{}/{key_id}", owner.as_deref().unwrap_or(""))
+        }
         Actor::Cli { user } => user.clone(),
         Actor::OpencapUser { alias } => alias.clone(),
         Actor::System { job } => job.clone(),

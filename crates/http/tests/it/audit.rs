@@ -388,3 +388,35 @@ async fn an_opencap_user_sees_every_change_to_their_account() {
         assert!(answer.body["message"].is_string(), "{:?}", answer.body);
     }
 }
+
+#[actix_web::test]
+async fn a_signup_made_with_an_organization_key_names_the_key() {
+    for env in TestApp::new().with_opencap().unlimited().envs() {
+        let answer = send(
+            &env.api,
+            TestRequest::post()
+                .uri("/v1/users")
+                .insert_header(("Authorization", format!("Bearer {}", env.key)))
+                .set_json(json!({"alias": "bob$example.com", "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        let entries = env
+            .api
+            .service
+            .search_audit(
+                &aliaskit_service::AuditFilter {
+                    cap_user: Some("bob$example.com"),
+                    ..aliaskit_service::AuditFilter::default()
+                },
+                10,
+            )
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].action, "opencap.user.create");
+        assert_eq!(
+            (entries[0].actor_kind.as_str(), entries[0].actor_id.clone()),
+            ("api_key", key_actor("acme", &env.key))
+        );
+    }
+}

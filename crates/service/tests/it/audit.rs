@@ -189,7 +189,7 @@ fn webhook_and_opencap_changes_name_their_actor() {
     for f in fixtures() {
         let b = f.db.backend();
         let api = f.service.acting_as(Origin {
-            actor: Actor::api_key(&f.key),
+            actor: Actor::api_key(&f.key, f.org),
             request_id: Some("req-1".into()),
             client_ip: Some("198.51.100.20".into()),
         });
