@@ -39,7 +39,7 @@ pub fn find(conn: &mut DbConn, vault: &Vault, id: &AliasId) -> Result<Option<Ali
     dsl::aliases
         .find(id.as_str())
         .select(AliasRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(|row| row.open(vault))
         .transpose()
@@ -56,7 +56,7 @@ pub fn find_owned(
         .find(id.as_str())
         .filter(dsl::org_id.eq(org.0))
         .select(AliasRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(|row| row.open(vault))
         .transpose()
@@ -81,7 +81,7 @@ pub fn find_owned_for_update(
         .filter(dsl::org_id.eq(org.0))
         .select(AliasRow::as_select())
         .for_update()
-        .first(pg)
+        .get_result(pg)
         .optional()?
         .map(|row| row.open(vault))
         .transpose()

@@ -60,7 +60,7 @@ pub fn find(
     dsl::cap_addresses
         .find((user_id, i32::from(address_type.code())))
         .select(CapAddressRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(StoredAddress::try_from)
         .transpose()

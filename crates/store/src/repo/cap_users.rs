@@ -24,7 +24,7 @@ pub fn find_by_alias(conn: &mut DbConn, alias: &CapAlias) -> Result<Option<CapUs
         .filter(dsl::username.eq(alias.username()))
         .filter(dsl::domain.eq(alias.domain()))
         .select(CapUserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(CapUser::try_from)
         .transpose()
@@ -35,7 +35,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<CapUser>> {
     dsl::cap_users
         .find(id)
         .select(CapUserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(CapUser::try_from)
         .transpose()
@@ -70,7 +70,7 @@ pub fn record_failure(
     let state: Option<(i64, Option<i64>)> = dsl::cap_users
         .find(id)
         .select((dsl::failed_logins, dsl::locked_until))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(state == Some((0, Some(until))))
 }
@@ -97,7 +97,7 @@ pub fn admit(conn: &mut DbConn, id: &str, now: i64) -> Result<Admission> {
         Ok(dsl::cap_users
             .find(id)
             .select((dsl::failed_logins, dsl::locked_until))
-            .first(conn)
+            .get_result(conn)
             .optional()?)
     };
     let judge = |state: Option<(i64, Option<i64>)>| match state {

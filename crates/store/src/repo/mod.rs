@@ -1,5 +1,11 @@
 //! Repositories: one module per table (and `sealed`, the sealed columns of every table),
 //! functions over `&mut DbConn` so callers compose transactions (`db.transaction(|c| { … })`).
+//!
+//! A lookup by primary key or unique columns reads its row with `get_result`, never `first`:
+//! `first` adds `LIMIT ?`, and SQLite (3.47 and later) marks a statement whose `LIMIT` is a
+//! bound parameter to be prepared again whenever that parameter is bound — on every execution,
+//! so diesel's statement cache never saved the parse. It was 14 % of the server's CPU under the
+//! many-aliases load (`docs/performance.md`). `first` stays where an `ORDER BY` picks one row.
 
 pub mod aliases;
 pub mod api_keys;

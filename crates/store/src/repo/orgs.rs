@@ -23,7 +23,7 @@ pub fn find_by_name(conn: &mut DbConn, name: &OrgName) -> Result<Option<Organiza
     dsl::organizations
         .filter(dsl::name.eq(name.as_str()))
         .select(OrgRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Organization::try_from)
         .transpose()
@@ -40,7 +40,7 @@ pub fn find_by_name_for_update(conn: &mut DbConn, name: &OrgName) -> Result<Opti
         .filter(dsl::name.eq(name.as_str()))
         .select(OrgRow::as_select())
         .for_update()
-        .first(pg)
+        .get_result(pg)
         .optional()?
         .map(Organization::try_from)
         .transpose()
@@ -66,7 +66,7 @@ pub fn name_of(conn: &mut DbConn, id: OrgId) -> Result<Option<String>> {
     Ok(dsl::organizations
         .find(id.0)
         .select(dsl::name)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

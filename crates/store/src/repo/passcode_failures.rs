@@ -117,12 +117,12 @@ fn select_locked(conn: &mut DbConn, alias: &str, client: &str) -> Result<Option<
             .find((alias, client))
             .select(select)
             .for_update()
-            .first(pg)
+            .get_result(pg)
             .optional()?,
         DbConn::Sqlite(_) => dsl::passcode_failures
             .find((alias, client))
             .select(select)
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     };
     Ok(
@@ -169,12 +169,12 @@ fn alias_held(conn: &mut DbConn, alias: &str) -> Result<bool> {
             .find(alias)
             .select(aliases::id)
             .for_key_share()
-            .first(pg)
+            .get_result(pg)
             .optional()?,
         DbConn::Sqlite(_) => aliases::aliases
             .find(alias)
             .select(aliases::id)
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     };
     Ok(found.is_some())
@@ -277,7 +277,7 @@ pub fn state(conn: &mut DbConn, alias: &AliasId, now: i64, window: i64) -> Resul
     let row: Option<(i64, i64, Option<i64>)> = dsl::passcode_failures
         .find((alias.as_str(), ""))
         .select((dsl::window_start, dsl::failures, dsl::blocked_until))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((window_start, failures, blocked_until)) = row else {
         return Ok(State::default());
