@@ -21,19 +21,22 @@ pub(crate) struct HmacKey {
     keyed: Keyed,
 }
 
+/// The two larger states are boxed so that an HS256 key — what every alias secret is keyed for,
+/// and every cached alias holds — is sized for SHA-256, not SHA-512 (about 200 bytes less per
+/// cached alias).
 #[derive(Clone)]
 enum Keyed {
     S256(Hmac<Sha256>),
-    S384(Hmac<Sha384>),
-    S512(Hmac<Sha512>),
+    S384(Box<Hmac<Sha384>>),
+    S512(Box<Hmac<Sha512>>),
 }
 
 impl HmacKey {
     pub(crate) fn new(alg: Algorithm, secret: &Secret, kid: Option<&str>) -> Result<Self> {
         let keyed = match alg {
             Algorithm::HS256 => Keyed::S256(keyed(secret)?),
-            Algorithm::HS384 => Keyed::S384(keyed(secret)?),
-            Algorithm::HS512 => Keyed::S512(keyed(secret)?),
+            Algorithm::HS384 => Keyed::S384(Box::new(keyed(secret)?)),
+            Algorithm::HS512 => Keyed::S512(Box::new(keyed(secret)?)),
         };
         Ok(HmacKey {
             alg,
@@ -50,13 +53,13 @@ impl HmacKey {
                 .finalize()
                 .into_bytes()
                 .to_vec(),
-            Keyed::S384(m) => m
+            Keyed::S384(m) => (**m)
                 .clone()
                 .chain_update(message)
                 .finalize()
                 .into_bytes()
                 .to_vec(),
-            Keyed::S512(m) => m
+            Keyed::S512(m) => (**m)
                 .clone()
                 .chain_update(message)
                 .finalize()
@@ -73,12 +76,12 @@ impl HmacKey {
                 .chain_update(message)
                 .verify_slice(signature)
                 .is_ok(),
-            Keyed::S384(m) => m
+            Keyed::S384(m) => (**m)
                 .clone()
                 .chain_update(message)
                 .verify_slice(signature)
                 .is_ok(),
-            Keyed::S512(m) => m
+            Keyed::S512(m) => (**m)
                 .clone()
                 .chain_update(message)
                 .verify_slice(signature)
