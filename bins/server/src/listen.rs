@@ -1,9 +1,12 @@
-//! Hearing other servers' changes
-//! (`docs/deployment.md#several-servers-behind-a-load-balancer`). On PostgreSQL a thread of its own holds one connection that `LISTEN`s on `aliaskit_invalidate`: every change
-//! that invalidates a cached entry sends `NOTIFY` in its transaction, and this server drops the
-//! entry as the change commits ([`Service::heard`]). While it listens, cached entries live
-//! `cache.listen_ttl`; when the connection is lost (or never made), the cache is dropped and
-//! entries live `cache.ttl` until it listens again — never staler than without listening.
+//! Hearing other processes' changes
+//! (`docs/deployment.md#several-servers-behind-a-load-balancer`). A thread of its own holds one
+//! connection that hears every change that invalidates a cached entry — announced in the
+//! change's transaction, by `NOTIFY aliaskit_invalidate` on PostgreSQL and a row in
+//! `cache_invalidations` on SQLite (where the CLI changes the file beside the server) — and this
+//! server drops the entry as the change commits ([`Service::heard`]). While it listens, cached
+//! entries live `cache.listen_ttl`; when the connection is lost (or never made), the cache is
+//! dropped and entries live `cache.ttl` until it listens again — never staler than without
+//! listening.
 
 use std::io;
 use std::sync::Arc;
@@ -11,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aliaskit_service::Service;
-use aliaskit_store::Backend;
 
 /// How often the connection is asked for what arrived: the most a notification waits here.
 const POLL: Duration = Duration::from_millis(10);
@@ -34,12 +36,9 @@ impl Drop for Listening {
     }
 }
 
-/// Starts listening for `service`'s database; nothing runs on SQLite (one server per file).
+/// Starts listening for `service`'s database.
 pub fn spawn(service: Service) -> io::Result<Listening> {
     let stop = Arc::new(AtomicBool::new(false));
-    if service.db().backend() != Backend::Postgres {
-        return Ok(Listening { stop });
-    }
     let stopped = stop.clone();
     std::thread::Builder::new()
         .name("cache-listener".into())
@@ -51,7 +50,7 @@ fn run(service: &Service, stop: &AtomicBool) {
     let mut announced_loss = false;
     while !stop.load(Ordering::Relaxed) {
         match service.db().listener() {
-            Ok(Some(mut listener)) => {
+            Ok(mut listener) => {
                 service.set_listening(true);
                 tracing::info!(
                     "listening for other servers' changes; cached entries live cache.listen_ttl"
@@ -67,7 +66,6 @@ fn run(service: &Service, stop: &AtomicBool) {
                     );
                 }
             }
-            Ok(None) => return,
             Err(e) => {
                 if !announced_loss {
                     tracing::warn!(

@@ -262,12 +262,13 @@ impl Default for OpenCapSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct CacheSettings {
     /// Seconds a read alias or lookup is served from memory while this server does not hear
-    /// other servers' changes (SQLite, or its PostgreSQL listening connection lost): the
-    /// longest time another server may still accept a deleted alias, a rotated secret or
-    /// revoked tokens. `0` turns the cache off. Default 5.
+    /// other processes' changes (its listening connection lost, or not yet made): the longest
+    /// time another server, or the CLI, may see its deleted alias, rotated secret or revoked
+    /// tokens still accepted here. `0` turns the cache off. Default 5.
     pub ttl: u64,
-    /// Seconds the same entries are served while this server listens (PostgreSQL `LISTEN`):
-    /// every change is then dropped everywhere as it commits. At least `ttl`. Default 60.
+    /// Seconds the same entries are served while this server listens (PostgreSQL `LISTEN`, or
+    /// SQLite's `cache_invalidations`): every change is then dropped everywhere as it commits.
+    /// At least `ttl`. Default 60.
     pub listen_ttl: u64,
     /// About how many entries it holds at most. Default 100000.
     pub max_entries: usize,

@@ -222,7 +222,8 @@ impl Service {
     /// Deletes the aliases of every organization that expired more than `purge_after` ago,
     /// if no server on this database did so in the last `purge_interval` (the run is claimed
     /// in the database, so several servers purge once per interval). The same run forgets the
-    /// passcode failure counts whose window and block ended more than a day ago. Returns how
+    /// passcode failure counts whose window and block ended more than a day ago, and SQLite's
+    /// cache invalidations older than an hour. Returns how
     /// many aliases were deleted, or `None` when another run was recent.
     pub fn purge_expired(&self) -> Result<Option<usize>> {
         const BATCH: i64 = 1000;
@@ -236,6 +237,10 @@ impl Service {
             .saturating_sub(self.passcode_budget.window)
             .saturating_sub(aliaskit_store::repo::passcode_failures::MAX_BLOCK);
         aliaskit_store::repo::passcode_failures::purge_stale(&mut conn, stale)?;
+        aliaskit_store::listen::prune(
+            &mut conn,
+            now.saturating_sub(aliaskit_store::listen::LOG_KEPT),
+        )?;
         drop(conn);
         self.record_expiries(now, every)?;
         self.purge_audit(now)?;

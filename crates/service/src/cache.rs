@@ -2,11 +2,11 @@
 //! the passcode watch and blocks — on `moka`.
 //!
 //! Staleness is bounded: a change made through this process removes its entry at once; a
-//! change made by another server sharing a PostgreSQL database is announced with `NOTIFY` in its
-//! transaction and removed here when this server's listener hears it ([`Freshness`]). While
-//! the listener listens, entries live `cache.listen_ttl`; while it does not (SQLite, or the
-//! listening connection lost), `cache.ttl`, the documented longest time another server may
-//! still accept a deleted alias or a rotated secret. Size is bounded by `cache.max_entries`; moka's TinyLFU admission
+//! change made by another process on the same database (another server, the CLI) is announced
+//! in its transaction (`NOTIFY` on PostgreSQL, a `cache_invalidations` row on SQLite) and
+//! removed here when this server's listener hears it ([`Freshness`]). While the listener
+//! listens, entries live `cache.listen_ttl`; while it does not (its connection lost),
+//! `cache.ttl`, the documented longest time another process's change may go unseen. Size is bounded by `cache.max_entries`; moka's TinyLFU admission
 //! keeps the frequently read entries when a flood of one-off ids (unknown or cold aliases) would
 //! otherwise push them out.
 

@@ -135,9 +135,9 @@ impl Database {
         &self.vault
     }
 
-    /// A connection of its own listening for other servers' invalidations
-    /// ([`listen`](crate::listen)); `None` on SQLite.
-    pub fn listener(&self) -> Result<Option<crate::listen::Listener>> {
+    /// A connection of its own hearing every process's invalidations
+    /// ([`listen`](crate::listen)).
+    pub fn listener(&self) -> Result<crate::listen::Listener> {
         crate::listen::Listener::connect(&self.target, &self.options)
     }
 

@@ -189,3 +189,78 @@ fn a_rotation_or_revocation_on_one_server_is_refused_by_the_other_at_once() {
     );
     drop((a, b));
 }
+
+/// On SQLite the CLI changes the file beside the running server: its rotate-secret and
+/// revoke-tokens are heard through `cache_invalidations`, so the server refuses the old token
+/// at once although it would otherwise keep its copy for `cache.ttl` (30 s here).
+#[test]
+fn on_sqlite_a_change_made_by_the_cli_is_refused_by_the_running_server_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("aliaskit.db");
+    let url = url.to_str().unwrap();
+    let env = [
+        ("ALIASKIT__DATABASE__URL", url),
+        ("ALIASKIT__SECURITY__MASTER_KEY", MASTER_KEY),
+        ("ALIASKIT__TOKENS__ROTATION_GRACE", "0"),
+    ];
+    let server = ServerProcess::start(
+        dir.path(),
+        &[
+            env[0],
+            env[1],
+            env[2],
+            ("ALIASKIT__BOOTSTRAP__API_KEY", KEY),
+            ("ALIASKIT__LIMITS__RETRIEVE_PER_SECOND", "0"),
+            ("ALIASKIT__CACHE__TTL", "30"),
+            ("ALIASKIT__CACHE__LISTEN_TTL", "60"),
+        ],
+    );
+    let client = server.client();
+    let created = client.post(
+        "/organization/api/v1/alias/create",
+        &json!({"type": "conference", "jwt_secret": "sqlite-propagation-secret-0123456789",
+                "expired_at": now() + 3600}),
+        Some(&format!("Bearer {KEY}")),
+    );
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let mut secret = "sqlite-propagation-secret-0123456789".to_owned();
+    std::thread::sleep(Duration::from_millis(1500));
+
+    for action in ["rotate-secret", "revoke-tokens"] {
+        let old = sign_claims(
+            &secret,
+            &json!({"alias": id, "user_id": "u", "iat": now() - 1, "exp": now() + 600}),
+        );
+        let retrieve = || {
+            client
+                .get(
+                    &format!("/api/v1/alias/{id}"),
+                    Some(&format!("Bearer {old}")),
+                )
+                .status
+        };
+        assert_eq!(retrieve(), 200, "{action}: admitted before the change");
+        let run = cli(
+            dir.path(),
+            &env,
+            &["alias", action, "--org", "default", &id],
+        );
+        assert_eq!(run.code, 0, "{action}: {}", run.stderr);
+        if action == "rotate-secret" {
+            secret = run.stdout.trim().to_owned();
+            assert!(!secret.is_empty());
+        }
+        let changed = Instant::now();
+        while retrieve() != 401 {
+            assert!(
+                changed.elapsed() <= Duration::from_secs(2),
+                "{action} by the CLI: the server still admits the old token after 2 s \
+                 (cache.ttl is 30 s)"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        eprintln!("{action} by the CLI refused after {:?}", changed.elapsed());
+    }
+    drop(server);
+}
