@@ -12,37 +12,21 @@
 //! its outcome after, on actix's blocking pool, so while the database does not answer logins
 //! are refused before they queue for a hashing thread.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::oneshot;
-
 use crate::ApiError;
-
-type Job = Box<dyn FnOnce() + Send>;
+use crate::threads::{Refused, Threads};
 
 /// A pool of low-priority threads for password hashing.
 #[derive(Debug)]
 pub struct HashingPool {
-    jobs: SyncSender<Job>,
+    threads: Threads,
 }
 
 impl HashingPool {
     /// `threads` hashing threads (at least one) with room for `queue` waiting jobs.
     pub fn new(threads: usize, queue: usize) -> Self {
-        let threads = threads.max(1);
-        let (jobs, receiver) = sync_channel::<Job>(queue);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for n in 0..threads {
-            let receiver = receiver.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("aliaskit-hash-{n}"))
-                .spawn(move || worker(&receiver));
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password hashing thread");
-            }
+        HashingPool {
+            threads: Threads::start("aliaskit-hash", threads, queue, lower_priority),
         }
-        HashingPool { jobs }
     }
 
     /// Half the cores (at least one), with room for 1024 waiting logins.
@@ -56,47 +40,11 @@ impl HashingPool {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            // The client went away while the job waited: spare the machine the hash.
-            if done.is_closed() {
-                return;
-            }
-            let _ = done.send(f());
-        });
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(ApiError::unavailable("the password hashing queue is full"));
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(ApiError::internal("no password hashing thread runs"));
-            }
-        }
-        result
-            .await
-            .map_err(|_| ApiError::internal("a password hashing job was dropped"))
-    }
-}
-
-fn worker(receiver: &Mutex<Receiver<Job>>) {
-    lower_priority();
-    loop {
-        // The lock is held only while waiting for the next job, not while running it.
-        let job = match receiver.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
-        };
-        match job {
-            // A job that panics answers its login with an internal error (its sender is
-            // dropped) and leaves this thread serving the next one.
-            Ok(job) => {
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                    tracing::error!("a password hashing job panicked");
-                }
-            }
-            Err(_) => return, // the pool is gone
-        }
+        self.threads.run(f).await.map_err(|refused| match refused {
+            Refused::Full => ApiError::unavailable("the password hashing queue is full"),
+            Refused::Stopped => ApiError::internal("no password hashing thread runs"),
+            Refused::Panicked => ApiError::internal("a password hashing job was dropped"),
+        })
     }
 }
 
@@ -122,6 +70,8 @@ fn lower_priority() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use tokio::sync::oneshot;
 
     #[actix_web::test]
     async fn jobs_run_on_named_threads_and_a_full_queue_is_refused() {

@@ -16,8 +16,10 @@
 //! ```
 //!
 //! Another actix-web service mounts the routes with [`configure`]. Database work never runs on
-//! an async worker: it runs on actix's blocking pool (`web::block`); only the password hashes
-//! of OpenCAP signup and login run on the password-hashing threads ([`hashing`]). A request
+//! an async worker: the reads of the public retrieve and the OpenCAP lookup that their caches
+//! miss run on a few reader threads ([`Readers`]), the rest on actix's blocking pool
+//! (`web::block`); only the password hashes of OpenCAP signup and login run on the
+//! password-hashing threads ([`hashing`]). A request
 //! whose database work has not finished within the database's timeout (`database.timeout`) is
 //! answered `503` at that moment.
 
@@ -35,6 +37,7 @@ pub mod openapi;
 mod opencap;
 mod org;
 mod public;
+mod threads;
 mod webhooks;
 pub mod wire;
 
@@ -52,6 +55,7 @@ pub use hashing::HashingPool;
 pub use limit::RateLimiter;
 pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, RequestId, observe};
+pub use threads::Readers;
 
 /// A listing's `limit` query parameter: `None` when absent or empty, else a whole number (the
 /// service checks its range); a `400` naming `limit` otherwise.
@@ -103,6 +107,9 @@ pub struct Api {
     /// The low-priority threads that hash passwords (argon2id, 19 MiB each), so a burst of
     /// logins cannot take the cores from alias lookups.
     pub hashing: Arc<HashingPool>,
+    /// The threads that read what the caches of the public retrieve and the OpenCAP lookup
+    /// miss.
+    pub readers: Arc<Readers>,
     /// The Prometheus metrics, shared by every clone of this `Api` (`GET /metrics`).
     pub metrics: Arc<Metrics>,
 }
@@ -111,9 +118,12 @@ impl Api {
     /// The routes over `service`, with the default limits: 64 KiB bodies arriving within 10 s,
     /// 10 login or signup attempts per client IP and minute, 100 public retrieves per client IP
     /// and second, 60 organization API requests per organization and second, no trusted proxy,
-    /// and half the cores (at least one) for password hashing.
+    /// half the cores (at least one) for password hashing, and twice the cores (between 2 and
+    /// the pool's size) for reading cache misses.
     pub fn new(service: Service) -> Self {
+        let connections = usize::try_from(service.db().pool_max_size()).unwrap_or(usize::MAX);
         Api {
+            readers: Arc::new(Readers::with_defaults(connections)),
             service,
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -313,13 +323,6 @@ fn any_origin() -> middleware::DefaultHeaders {
 struct DatabaseWait(Duration);
 
 impl Api {
-    /// Runs `work`, database work that blocks, on actix's blocking pool: the one way handlers
-    /// reach the database. When the request's database work, counted across all its calls,
-    /// has not finished within [`Database::timeout`](aliaskit_store::Database::timeout)
-    /// (`database.timeout`), the answer is `503 unavailable` at that moment, so a database that
-    /// stops answering never holds a request longer. The work is not interrupted: it ends at
-    /// the database's own timeouts, and a write among it may still commit — its outcome is
-    /// unknown to the client.
     /// The use cases acting for this request, as the audit trail records its changes
     /// (`docs/audit.md`): the API key or OpenCAP user its extractor authenticated (else the
     /// service's own origin), its request id and its client's address.
@@ -338,10 +341,39 @@ impl Api {
         })
     }
 
+    /// Runs `work`, database work that blocks, on actix's blocking pool: the way handlers reach
+    /// the database (but for [`read`](Self::read)). When the request's database work, counted
+    /// across all its calls, has not finished within [`Database::timeout`](aliaskit_store::Database::timeout)
+    /// (`database.timeout`), the answer is `503 unavailable` at that moment, so a database that
+    /// stops answering never holds a request longer. The work is not interrupted: it ends at
+    /// the database's own timeouts, and a write among it may still commit — its outcome is
+    /// unknown to the client.
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         req: &HttpRequest,
         work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.bounded(req, async move { Ok(web::block(work).await?) })
+            .await
+    }
+
+    /// [`blocking`](Self::blocking) on the reader threads ([`Readers`]): for the reads the
+    /// caches of the public retrieve and the OpenCAP lookup miss, with the same bound.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        req: &HttpRequest,
+        read: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let readers = self.readers.clone();
+        self.bounded(req, async move { readers.run(read).await })
+            .await
+    }
+
+    /// Awaits `work` for what is left of the request's database time.
+    async fn bounded<T>(
+        &self,
+        req: &HttpRequest,
+        work: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
         let bound = self.service.db().timeout();
         let waited = req
@@ -359,10 +391,10 @@ impl Api {
             return Err(too_late());
         }
         let started = Instant::now();
-        let outcome = actix_web::rt::time::timeout(left, web::block(work)).await;
+        let outcome = actix_web::rt::time::timeout(left, work).await;
         req.extensions_mut()
             .insert(DatabaseWait(waited.saturating_add(started.elapsed())));
-        Ok(outcome.map_err(|_| too_late())??)
+        outcome.map_err(|_| too_late())?
     }
 
     /// Counts a request of `key` against `limiter`: `429` with `Retry-After` beyond the limit,

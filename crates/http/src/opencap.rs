@@ -98,7 +98,7 @@ pub async fn lookup(
         Some(found) => found,
         None => {
             let service = api.service.clone();
-            api.blocking(&req, move || service.opencap().lookup(&alias, address_type))
+            api.read(&req, move || service.opencap().lookup(&alias, address_type))
                 .await??
         }
     };

@@ -99,7 +99,7 @@ pub async fn retrieve(
         None => {
             let bearer = credentials.bearer.map(str::to_owned);
             let service = api.service.clone();
-            api.blocking(&req, move || {
+            api.read(&req, move || {
                 service.retrieve(
                     &id,
                     Credentials {
