@@ -58,10 +58,15 @@ pub struct Retrieved {
 
 /// An alias as the retrieve uses it: its secrets ready as HMAC keys (keyed once, then reused
 /// for as long as the entry is cached).
+///
+/// Every cached alias costs memory (about 1 KiB with the cache's own bookkeeping,
+/// `docs/performance.md`), so it is kept lean: the secrets' text lives only in `current` and
+/// `previous` — `alias` keeps an empty stand-in, so that [`Alias::is_public`] and the refusal's
+/// wording still see that there is one — and the previous secret, rare, is boxed.
 pub(crate) struct CachedAlias {
     alias: Alias,
     current: Option<Secret>,
-    previous: Option<Secret>,
+    previous: Option<Box<Secret>>,
     /// Until when (Unix seconds) a right passcode must ask the database: a wrong one was seen,
     /// here or — as of loading — by any server. 0: not watched.
     watched_until: AtomicI64,
@@ -70,12 +75,18 @@ pub(crate) struct CachedAlias {
 }
 
 impl CachedAlias {
-    fn new(alias: Alias, passcodes: passcode_failures::State) -> Self {
-        let secret =
-            |s: &Option<aliaskit_domain::Sensitive>| s.as_ref().map(|s| Secret::from(s.expose()));
+    fn new(mut alias: Alias, passcodes: passcode_failures::State) -> Self {
+        // The text moves into the key; an empty string (no allocation) stands in.
+        let secret = |s: &mut Option<aliaskit_domain::Sensitive>| {
+            s.as_mut().map(|s| {
+                let key = Secret::from(s.expose());
+                *s = aliaskit_domain::Sensitive::new(String::new());
+                key
+            })
+        };
         CachedAlias {
-            current: secret(&alias.jwt_secret),
-            previous: secret(&alias.previous_secret),
+            current: secret(&mut alias.jwt_secret),
+            previous: secret(&mut alias.previous_secret).map(Box::new),
             alias,
             watched_until: AtomicI64::new(passcodes.watched_until.unwrap_or(0)),
             blocked_until: AtomicI64::new(passcodes.blocked_until.unwrap_or(0)),
@@ -498,7 +509,7 @@ fn with_expect<T>(
 ) -> T {
     let alias = &cached.alias;
     let in_grace = alias.previous_secret_until.is_some_and(|until| now < until);
-    let previous = cached.previous.as_ref().filter(|_| in_grace);
+    let previous = cached.previous.as_deref().filter(|_| in_grace);
     let both: [&Secret; 2];
     let one: [&Secret; 1];
     let (secrets, previous_at): (&[&Secret], _) = match (cached.current.as_ref(), previous) {
