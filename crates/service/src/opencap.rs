@@ -684,13 +684,13 @@ impl OpenCap<'_> {
         self.service.db.transaction(|c| {
             signing_keys::lock(c)?;
             signing_keys::insert(c, self.service.db.vault(), &key)?;
+            // Every listening process reloads its ring as this commits, and signs with the new
+            // key; one that does not listen does within a minute (and verifies the new key's
+            // tokens at once: an unknown kid reloads its ring).
+            notify(c, crate::retrieve::SIGNING_KEYS)?;
             signing_keys::retire_all_but(c, &key.kid, now)
         })?;
-        // This process signs with the new key from now on; others pick it up within a minute
-        // (and verify its tokens at once: an unknown kid reloads their ring).
-        if let Ok(mut cached) = self.service.ring.write() {
-            *cached = None;
-        }
+        self.service.forget_ring();
         Ok(key.kid)
     }
 }

@@ -319,11 +319,16 @@ impl Service {
         }
     }
 
-    /// Applies an invalidation another server announced (`alias:<id>`, `lookup:<user$domain>`;
-    /// anything else drops every cached entry).
+    /// Applies an invalidation another process announced (`alias:<id>`, `lookup:<user$domain>`,
+    /// `signing_keys`, which drops the OpenCAP key ring; anything else drops every cached entry
+    /// and the ring).
     pub fn heard(&self, what: &str) {
         // The epoch first: a read that began before this cannot cache what it read.
         self.freshness.bump();
+        if what == SIGNING_KEYS {
+            self.forget_ring();
+            return;
+        }
         match what.split_once(':') {
             Some(("alias", id)) => match AliasId::parse(id) {
                 Ok(id) => self.forget_alias(&id),
@@ -356,6 +361,14 @@ impl Service {
     fn forget_all(&self) {
         self.alias_cache.clear();
         self.lookup_cache.clear();
+        self.forget_ring();
+    }
+
+    /// Drops the OpenCAP signing key ring: the next token signed or verified reloads it.
+    pub(crate) fn forget_ring(&self) {
+        if let Ok(mut ring) = self.ring.write() {
+            *ring = None;
+        }
     }
 
     /// Forgets the cached alias after a change made through this process.
@@ -478,6 +491,9 @@ impl Service {
         })
     }
 }
+
+/// What a change of the OpenCAP signing keys announces ([`Service::heard`]).
+pub(crate) const SIGNING_KEYS: &str = "signing_keys";
 
 /// What [`Service::check_token`] found.
 #[derive(Debug, Clone, PartialEq)]

@@ -419,7 +419,28 @@ fn login_tokens_expire_name_their_key_and_are_shared_by_every_process() {
         // After a key rotation the old token still verifies; `other` signs with the new key at
         // once, and `s`, which has not seen that key yet, verifies its tokens (an unknown kid
         // reloads the ring).
+        let mut listener = f.db.db.listener().unwrap();
         let new_kid = other.opencap().rotate_signing_key().unwrap();
+        // A process that hears the rotation signs with the new key at once (its ring is
+        // otherwise kept a minute).
+        let mut heard = Vec::new();
+        for _ in 0..200 {
+            heard.extend(listener.poll().unwrap());
+            if !heard.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(heard, ["signing_keys"], "{b:?}");
+        for what in &heard {
+            s.heard(what);
+        }
+        let signed = s
+            .opencap()
+            .login(&alice(), &pw("correct horse battery"))
+            .unwrap();
+        let (header, _) = aliaskit_token::decode_unverified(&signed).unwrap();
+        assert_eq!(header["kid"], new_kid.as_str(), "{b:?}");
         assert!(s.opencap().authenticate(&token).is_ok());
         let fresh = other
             .opencap()
