@@ -118,12 +118,17 @@ impl Api {
     /// The routes over `service`, with the default limits: 64 KiB bodies arriving within 10 s,
     /// 10 login or signup attempts per client IP and minute, 100 public retrieves per client IP
     /// and second, 60 organization API requests per organization and second, no trusted proxy,
-    /// half the cores (at least one) for password hashing, and twice the cores (between 2 and
-    /// the pool's size) for reading cache misses.
+    /// half the cores (at least one) for password hashing, and for reading cache misses one
+    /// thread per core on SQLite (its reads use the CPU only), two on PostgreSQL (where a read
+    /// waits for the network), between 2 and the pool's size.
     pub fn new(service: Service) -> Self {
         let connections = usize::try_from(service.db().pool_max_size()).unwrap_or(usize::MAX);
+        let per_core = match service.db().backend() {
+            aliaskit_store::Backend::Sqlite => 1,
+            aliaskit_store::Backend::Postgres => 2,
+        };
         Api {
-            readers: Arc::new(Readers::with_defaults(connections)),
+            readers: Arc::new(Readers::with_defaults(per_core, connections)),
             service,
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,

@@ -98,11 +98,14 @@ impl Readers {
         }
     }
 
-    /// Twice the cores, between 2 and `connections` (the pool's size: a reader more than
-    /// connections would wait for one), with room for 4096 waiting reads.
-    pub fn with_defaults(connections: usize) -> Self {
+    /// `per_core` readers per core, between 2 and `connections` (the pool's size: a reader
+    /// more than connections would wait for one), with room for 4096 waiting reads.
+    pub fn with_defaults(per_core: usize, connections: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Readers::new((2 * cores).clamp(2, connections.max(2)), 4096)
+        Readers::new(
+            cores.saturating_mul(per_core).clamp(2, connections.max(2)),
+            4096,
+        )
     }
 
     /// Runs `read` on a reader thread.
