@@ -135,6 +135,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(config, cli.create, cmd),
         Command::Backup { path } => database::backup(config, &path),
     };
+    database::close_all();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Token(e)) => {

@@ -2,7 +2,8 @@
 //! transactions (`BEGIN IMMEDIATE` on SQLite) and ping.
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -16,6 +17,34 @@ use crate::{Backend, DbConn, PoolOptions, Result, StoreError, Target, Vault};
 pub struct Manager {
     target: Target,
     options: PoolOptions,
+    connecting: Arc<Connecting>,
+}
+
+/// The connections being made (r2d2 makes them on a thread of its own, and keeps retrying a
+/// failed one while the pool exists), and whether the pool may make more ([`Closer`]).
+#[derive(Debug, Default)]
+struct Connecting {
+    /// (connections being made, closed)
+    state: Mutex<(usize, bool)>,
+    done: Condvar,
+}
+
+impl Connecting {
+    fn state(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Ends a connection being made, however it ends.
+struct Made<'a>(&'a Connecting);
+
+impl Drop for Made<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.0 = state.0.saturating_sub(1);
+        drop(state);
+        self.0.done.notify_all();
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -23,6 +52,16 @@ impl r2d2::ManageConnection for Manager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<DbConn> {
+        {
+            let mut state = self.connecting.state();
+            if state.1 {
+                return Err(StoreError::Unavailable {
+                    reason: "the process is exiting".into(),
+                });
+            }
+            state.0 += 1;
+        }
+        let _made = Made(&self.connecting);
         self.target.connect_with(&self.options)
     }
 
@@ -63,6 +102,7 @@ pub struct Database {
     backend: Backend,
     vault: Vault,
     timeout: Duration,
+    connecting: Arc<Connecting>,
 }
 
 impl std::fmt::Debug for Database {
@@ -107,6 +147,7 @@ impl Database {
             })?;
         }
         let backend = target.backend();
+        let connecting = Arc::new(Connecting::default());
         // No ping on checkout: it would cost a round trip per request, and a connection that
         // died is already found out by the first query on it (see `Manager::has_broken`). The
         // checkout test is `Manager::is_valid`, which asks the database nothing.
@@ -119,6 +160,7 @@ impl Database {
             .build_unchecked(Manager {
                 target: target.clone(),
                 options,
+                connecting: connecting.clone(),
             });
         Ok(Database {
             pool,
@@ -127,7 +169,17 @@ impl Database {
             backend,
             vault,
             timeout: options.timeout,
+            connecting,
         })
+    }
+
+    /// What stops this pool's connecting, for a process about to exit ([`Closer::close`]).
+    pub fn closer(&self) -> Closer {
+        Closer {
+            connecting: self.connecting.clone(),
+            // libpq's connect_timeout is at least 2 s (`connection.rs`).
+            wait: self.options.connect_timeout.max(Duration::from_secs(2)) + Duration::from_secs(1),
+        }
     }
 
     /// The master keys secrets are sealed with.
@@ -201,5 +253,38 @@ impl Database {
     /// The most connections the pool opens (`database.pool_size`), for metrics.
     pub fn pool_max_size(&self) -> u32 {
         self.pool.max_size()
+    }
+}
+
+/// Stops a pool's connecting before the process exits.
+///
+/// When the database cannot be reached, r2d2 keeps retrying the connection on a thread of its
+/// own for as long as the pool exists. A process that exits while that thread is inside the
+/// PostgreSQL client (its TLS handshake) runs its exit handlers — OpenSSL's among them — under
+/// that thread, and can die of a signal after printing its error: the CLI did, rarely.
+#[derive(Debug, Clone)]
+pub struct Closer {
+    connecting: Arc<Connecting>,
+    /// The pool's connect timeout: the longest a connection being made can take.
+    wait: Duration,
+}
+
+impl Closer {
+    /// Refuses every connection from now on, and waits for those being made (at most the
+    /// pool's connect timeout).
+    pub fn close(&self) {
+        let deadline = Instant::now() + self.wait;
+        let mut state = self.connecting.state();
+        state.1 = true;
+        while state.0 > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = match self.connecting.done.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
     }
 }

@@ -190,6 +190,34 @@ fn a_database_that_is_down_is_unavailable_not_an_error() {
     assert!(err.is_unavailable(), "{err}");
 }
 
+/// A process about to exit closes its pools: from then on the pool makes no connection (its
+/// retries, on r2d2's own thread, fail at once instead of entering the PostgreSQL client), and
+/// `close` returns once no connection is being made.
+#[test]
+fn a_closed_pool_makes_no_more_connections() {
+    let db = aliaskit_store::Database::open(
+        "postgres://nobody@127.0.0.1:1/none",
+        aliaskit_store::PoolOptions {
+            max_size: 1,
+            connect_timeout: std::time::Duration::from_millis(600),
+            ..aliaskit_store::PoolOptions::default()
+        },
+        aliaskit_store::testing::test_vault().unwrap(),
+    )
+    .unwrap();
+    let before = db.ping().unwrap_err().to_string();
+    assert!(!before.contains("exiting"), "{before}");
+    let started = std::time::Instant::now();
+    db.closer().close();
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let after = db.ping().unwrap_err();
+    assert!(after.is_unavailable(), "{after}");
+    assert!(
+        after.to_string().contains("the process is exiting"),
+        "{after}"
+    );
+}
+
 /// Servers starting at the same moment on an empty PostgreSQL database, each with
 /// `migrate_on_start`: they take turns, every migration is applied exactly once, and none of
 /// them fails.
