@@ -174,18 +174,24 @@ fn sqlite_connections_use_wal_and_foreign_keys() {
     assert!(aliaskit_store::repo::aliases::insert(&mut conn, db.db.vault(), &orphan).is_err());
 }
 
-#[test]
-fn a_database_that_is_down_is_unavailable_not_an_error() {
-    let db = aliaskit_store::Database::open(
+/// A pool of one connection to a PostgreSQL server that is not there (nothing listens on
+/// port 1), giving up after `connect_ms` per checkout.
+fn down_database(connect_ms: u64) -> aliaskit_store::Database {
+    aliaskit_store::Database::open(
         "postgres://nobody@127.0.0.1:1/none",
         aliaskit_store::PoolOptions {
             max_size: 1,
-            connect_timeout: std::time::Duration::from_millis(300),
+            connect_timeout: std::time::Duration::from_millis(connect_ms),
             ..aliaskit_store::PoolOptions::default()
         },
         aliaskit_store::testing::test_vault().unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_database_that_is_down_is_unavailable_not_an_error() {
+    let db = down_database(300);
     let err = db.ping().unwrap_err();
     assert!(err.is_unavailable(), "{err}");
 }
@@ -195,16 +201,7 @@ fn a_database_that_is_down_is_unavailable_not_an_error() {
 /// `close` returns once no connection is being made.
 #[test]
 fn a_closed_pool_makes_no_more_connections() {
-    let db = aliaskit_store::Database::open(
-        "postgres://nobody@127.0.0.1:1/none",
-        aliaskit_store::PoolOptions {
-            max_size: 1,
-            connect_timeout: std::time::Duration::from_millis(600),
-            ..aliaskit_store::PoolOptions::default()
-        },
-        aliaskit_store::testing::test_vault().unwrap(),
-    )
-    .unwrap();
+    let db = down_database(600);
     let before = db.ping().unwrap_err().to_string();
     assert!(!before.contains("exiting"), "{before}");
     let started = std::time::Instant::now();
