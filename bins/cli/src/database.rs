@@ -8,7 +8,7 @@ use std::path::Path;
 
 use aliaskit_config::Settings;
 use aliaskit_service::{Origin, Service, ServiceError};
-use aliaskit_store::{Closer, Database, StoreError, Target};
+use aliaskit_store::{Database, StoreError, Target};
 use anyhow::anyhow;
 
 use crate::Failure;
@@ -62,34 +62,11 @@ pub fn require_existing(settings: &Settings, create: bool) -> Result<(), Failure
     )))
 }
 
-/// Opens the pool for `settings` with `vault`; [`close_all`] stops its connecting at exit.
+/// Opens the pool for `settings` with `vault`.
 pub fn open_with(settings: &Settings, vault: aliaskit_store::Vault) -> Result<Database, Failure> {
     let url = settings.database.redacted_url();
-    let db = Database::open(&settings.database.url, settings.pool_options(), vault)
-        .map_err(|e| store_failure(&url, e))?;
-    OPENED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(db.closer());
-    Ok(db)
-}
-
-/// The pools this process opened.
-static OPENED: std::sync::Mutex<Vec<Closer>> = std::sync::Mutex::new(Vec::new());
-
-/// Before the process exits: stops every pool it opened from connecting, and waits for the
-/// connections being made. Otherwise a database that cannot be reached leaves r2d2 retrying on
-/// a thread of its own, which can be inside the PostgreSQL client while the exit handlers run —
-/// and the process could die of a signal after printing its error ([`Closer`]).
-pub fn close_all() {
-    let opened = std::mem::take(
-        &mut *OPENED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    for closer in opened {
-        closer.close();
-    }
+    Database::open(&settings.database.url, settings.pool_options(), vault)
+        .map_err(|e| store_failure(&url, e))
 }
 
 /// Now, in Unix seconds.

@@ -135,7 +135,8 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(config, cli.create, cmd),
         Command::Backup { path } => database::backup(config, &path),
     };
-    database::close_all();
+    // No pool may be connecting while the exit handlers run (`aliaskit_store::Closer`).
+    aliaskit_store::close_all();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Token(e)) => {

@@ -88,7 +88,10 @@ fn health(args: &Args, timeout: Duration) -> ExitCode {
 
 /// Serves on an actix system, as `#[actix_web::main]` would.
 fn run(args: &Args) -> ExitCode {
-    match actix_web::rt::System::new().block_on(serve(args)) {
+    let served = actix_web::rt::System::new().block_on(serve(args));
+    // No pool may be connecting while the exit handlers run (`aliaskit_store::Closer`).
+    aliaskit_store::close_all();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e));

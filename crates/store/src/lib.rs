@@ -44,6 +44,6 @@ mod vault;
 pub use connection::{Backend, DbConn, PoolOptions, Target, redact_url};
 pub use error::{Result, StoreError};
 pub use keys::{HOLDER_TIMEOUT, Holder, KEY_REFRESH, KeyLine, KeyReport, LiveServer};
-pub use pool::{Closer, Database, Manager, PooledConn};
+pub use pool::{Closer, Database, Manager, PooledConn, close_all};
 pub use private_file::create_new_private;
 pub use vault::{HeldKey, KeyOrigin, KeySource, MasterKey, Vault, VaultError};

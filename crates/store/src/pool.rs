@@ -2,7 +2,7 @@
 //! transactions (`BEGIN IMMEDIATE` on SQLite) and ping.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
@@ -22,14 +22,25 @@ pub struct Manager {
 
 /// The connections being made (r2d2 makes them on a thread of its own, and keeps retrying a
 /// failed one while the pool exists), and whether the pool may make more ([`Closer`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Connecting {
     /// (connections being made, closed)
     state: Mutex<(usize, bool)>,
     done: Condvar,
+    /// The longest a connection being made can take: the pool's connect timeout, and at least
+    /// libpq's own minimum of 2 s (`connection.rs`), with a second to spare.
+    wait: Duration,
 }
 
 impl Connecting {
+    fn new(options: &PoolOptions) -> Self {
+        Connecting {
+            state: Mutex::new((0, false)),
+            done: Condvar::new(),
+            wait: options.connect_timeout.max(Duration::from_secs(2)) + Duration::from_secs(1),
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -147,7 +158,8 @@ impl Database {
             })?;
         }
         let backend = target.backend();
-        let connecting = Arc::new(Connecting::default());
+        let connecting = Arc::new(Connecting::new(&options));
+        opened(&connecting);
         // No ping on checkout: it would cost a round trip per request, and a connection that
         // died is already found out by the first query on it (see `Manager::has_broken`). The
         // checkout test is `Manager::is_valid`, which asks the database nothing.
@@ -175,11 +187,7 @@ impl Database {
 
     /// What stops this pool's connecting, for a process about to exit ([`Closer::close`]).
     pub fn closer(&self) -> Closer {
-        Closer {
-            connecting: self.connecting.clone(),
-            // libpq's connect_timeout is at least 2 s (`connection.rs`).
-            wait: self.options.connect_timeout.max(Duration::from_secs(2)) + Duration::from_secs(1),
-        }
+        Closer(self.connecting.clone())
     }
 
     /// The master keys secrets are sealed with.
@@ -256,6 +264,24 @@ impl Database {
     }
 }
 
+/// Every pool this process opened (while anything still holds it), for [`close_all`].
+static OPENED: Mutex<Vec<Weak<Connecting>>> = Mutex::new(Vec::new());
+
+fn opened(connecting: &Arc<Connecting>) {
+    let mut opened = OPENED.lock().unwrap_or_else(PoisonError::into_inner);
+    opened.retain(|pool| pool.strong_count() > 0);
+    opened.push(Arc::downgrade(connecting));
+}
+
+/// Before the process exits: stops every pool it opened from connecting, and waits for the
+/// connections being made ([`Closer`] says why). Both binaries call it as `main` returns.
+pub fn close_all() {
+    let opened = std::mem::take(&mut *OPENED.lock().unwrap_or_else(PoisonError::into_inner));
+    for connecting in opened.iter().filter_map(Weak::upgrade) {
+        Closer(connecting).close();
+    }
+}
+
 /// Stops a pool's connecting before the process exits.
 ///
 /// When the database cannot be reached, r2d2 keeps retrying the connection on a thread of its
@@ -263,25 +289,21 @@ impl Database {
 /// PostgreSQL client (its TLS handshake) runs its exit handlers — OpenSSL's among them — under
 /// that thread, and can die of a signal after printing its error: the CLI did, rarely.
 #[derive(Debug, Clone)]
-pub struct Closer {
-    connecting: Arc<Connecting>,
-    /// The pool's connect timeout: the longest a connection being made can take.
-    wait: Duration,
-}
+pub struct Closer(Arc<Connecting>);
 
 impl Closer {
     /// Refuses every connection from now on, and waits for those being made (at most the
     /// pool's connect timeout).
     pub fn close(&self) {
-        let deadline = Instant::now() + self.wait;
-        let mut state = self.connecting.state();
+        let deadline = Instant::now() + self.0.wait;
+        let mut state = self.0.state();
         state.1 = true;
         while state.0 > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
             }
-            state = match self.connecting.done.wait_timeout(state, left) {
+            state = match self.0.done.wait_timeout(state, left) {
                 Ok((state, _)) => state,
                 Err(poisoned) => poisoned.into_inner().0,
             };
