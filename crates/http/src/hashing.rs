@@ -13,7 +13,7 @@
 //! are refused before they queue for a hashing thread.
 
 use crate::ApiError;
-use crate::threads::{Refused, Threads};
+use crate::threads::Threads;
 
 /// A pool of low-priority threads for password hashing.
 #[derive(Debug)]
@@ -25,7 +25,13 @@ impl HashingPool {
     /// `threads` hashing threads (at least one) with room for `queue` waiting jobs.
     pub fn new(threads: usize, queue: usize) -> Self {
         HashingPool {
-            threads: Threads::start("aliaskit-hash", threads, queue, lower_priority),
+            threads: Threads::start(
+                "aliaskit-hash",
+                "password hashing",
+                threads,
+                queue,
+                lower_priority,
+            ),
         }
     }
 
@@ -40,11 +46,7 @@ impl HashingPool {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.threads.run(f).await.map_err(|refused| match refused {
-            Refused::Full => ApiError::unavailable("the password hashing queue is full"),
-            Refused::Stopped => ApiError::internal("no password hashing thread runs"),
-            Refused::Panicked => ApiError::internal("a password hashing job was dropped"),
-        })
+        self.threads.run(f).await
     }
 }
 

@@ -11,27 +11,24 @@ use crate::ApiError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Why [`Threads::run`] did not return the job's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// The queue is full.
-    Full,
-    /// No thread runs (none could be started).
-    Stopped,
-    /// The job panicked.
-    Panicked,
-}
-
-/// A pool of threads named `<name>-<n>` behind a bounded queue.
+/// A pool of threads named `<name>-<n>` behind a bounded queue, doing `what` (for errors:
+/// "password hashing", "database read").
 #[derive(Debug)]
 pub(crate) struct Threads {
     jobs: Sender<Job>,
+    what: &'static str,
 }
 
 impl Threads {
     /// `threads` threads (at least one), each calling `setup` first, with room for `queue`
     /// waiting jobs.
-    pub(crate) fn start(name: &str, threads: usize, queue: usize, setup: fn()) -> Self {
+    pub(crate) fn start(
+        name: &str,
+        what: &'static str,
+        threads: usize,
+        queue: usize,
+        setup: fn(),
+    ) -> Self {
         let (jobs, receiver) = bounded::<Job>(queue);
         for n in 0..threads.max(1) {
             let receiver = receiver.clone();
@@ -55,14 +52,16 @@ impl Threads {
                 tracing::error!(error = %e, "cannot start thread {name}-{n}");
             }
         }
-        Threads { jobs }
+        Threads { jobs, what }
     }
 
-    /// Runs `f` on one of the threads and waits for it without holding an async worker.
+    /// Runs `f` on one of the threads and waits for it without holding an async worker: `503`
+    /// when the queue is full, `500` when no thread runs or the job panicked.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Refused> {
+    ) -> Result<T, ApiError> {
+        let what = self.what;
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {
             // The caller went away while the job waited: spare the machine the work.
@@ -72,10 +71,12 @@ impl Threads {
             let _ = done.send(f());
         });
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => Refused::Full,
-            TrySendError::Disconnected(_) => Refused::Stopped,
+            TrySendError::Full(_) => ApiError::unavailable(format!("the {what} queue is full")),
+            TrySendError::Disconnected(_) => ApiError::internal(format!("no {what} thread runs")),
         })?;
-        result.await.map_err(|_| Refused::Panicked)
+        result
+            .await
+            .map_err(|_| ApiError::internal(format!("a {what} job panicked")))
     }
 }
 
@@ -83,7 +84,7 @@ impl Threads {
 /// lookup — so those reads stay off the async workers without a thread of actix's blocking
 /// pool each. A few threads that each keep taking the next miss cost less than a hand-off to a
 /// pool thread woken per read (fewer context switches), and hold the cache's entries in few
-/// malloc arenas (`docs/performance.md`, "The miss path").
+/// malloc arenas (`docs/performance.md`, "Many aliases, a token each").
 #[derive(Debug)]
 pub struct Readers {
     threads: Threads,
@@ -94,7 +95,7 @@ impl Readers {
     /// `queue` waiting reads.
     pub fn new(threads: usize, queue: usize) -> Self {
         Readers {
-            threads: Threads::start("aliaskit-read", threads, queue, || {}),
+            threads: Threads::start("aliaskit-read", "database read", threads, queue, || {}),
         }
     }
 
@@ -113,14 +114,7 @@ impl Readers {
         &self,
         read: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.threads
-            .run(read)
-            .await
-            .map_err(|refused| match refused {
-                Refused::Full => ApiError::unavailable("the queue of database reads is full"),
-                Refused::Stopped => ApiError::internal("no reader thread runs"),
-                Refused::Panicked => ApiError::internal("a database read panicked"),
-            })
+        self.threads.run(read).await
     }
 }
 
