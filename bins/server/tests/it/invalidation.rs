@@ -53,9 +53,42 @@ fn cut_listeners(name: &str) -> usize {
         .unwrap()
 }
 
-/// One trial: B admits a token of `secret` issued a second ago (so its copy of alias `id` is
-/// cached), A makes `action`; how long until B refuses that token (failing past `limit`), and
-/// the alias's secret afterwards.
+/// One trial: `on` admits a token of `secret` issued a second ago (so its copy of alias `id`
+/// is cached), then `change` (which returns the alias's new secret, if it made one); how long
+/// until `on` refuses that token (failing past `limit`), and the alias's secret afterwards.
+fn refused_after(
+    on: &Client,
+    id: &str,
+    secret: &str,
+    limit: Duration,
+    what: &str,
+    change: impl FnOnce() -> Option<String>,
+) -> (Duration, String) {
+    let old = sign_claims(
+        secret,
+        &json!({"alias": id, "user_id": "u", "iat": now() - 1, "exp": now() + 600}),
+    );
+    let retrieve = || {
+        on.get(
+            &format!("/api/v1/alias/{id}"),
+            Some(&format!("Bearer {old}")),
+        )
+        .status
+    };
+    assert_eq!(retrieve(), 200, "{what}: admitted before the change");
+    let secret = change().unwrap_or_else(|| secret.to_owned());
+    let changed = Instant::now();
+    while retrieve() != 401 {
+        assert!(
+            changed.elapsed() <= limit,
+            "{what}: the old token is still admitted after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (changed.elapsed(), secret)
+}
+
+/// [`refused_after`] with `action` made through server A and the token tried on B.
 fn trial(
     on_a: &Client,
     on_b: &Client,
@@ -64,39 +97,18 @@ fn trial(
     action: &str,
     limit: Duration,
 ) -> (Duration, String) {
-    let retrieve = |token: &str| {
-        on_b.get(
-            &format!("/api/v1/alias/{id}"),
-            Some(&format!("Bearer {token}")),
-        )
-        .status
-    };
-    let old = sign_claims(
-        secret,
-        &json!({"alias": id, "user_id": "u", "iat": now() - 1, "exp": now() + 600}),
-    );
-    assert_eq!(retrieve(&old), 200, "{action}: B admits the token first");
-    let changed = on_a.send(
-        "POST",
-        &format!("/organization/api/v1/alias/{id}/{action}"),
-        None,
-        Some(&format!("Bearer {KEY}")),
-    );
-    assert_eq!(changed.status, 200, "{:?}", changed.body);
-    let answered = Instant::now();
-    while retrieve(&old) != 401 {
-        assert!(
-            answered.elapsed() <= limit,
-            "{action}: B still admits the old token after {limit:?}"
+    refused_after(on_b, id, secret, limit, action, || {
+        let changed = on_a.send(
+            "POST",
+            &format!("/organization/api/v1/alias/{id}/{action}"),
+            None,
+            Some(&format!("Bearer {KEY}")),
         );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let waited = answered.elapsed();
-    let secret = changed.body["data"]["jwt_secret"]
-        .as_str()
-        .unwrap_or(secret)
-        .to_owned();
-    (waited, secret)
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+        changed.body["data"]["jwt_secret"]
+            .as_str()
+            .map(str::to_owned)
+    })
 }
 
 #[test]
@@ -228,39 +240,28 @@ fn on_sqlite_a_change_made_by_the_cli_is_refused_by_the_running_server_at_once()
     std::thread::sleep(Duration::from_millis(1500));
 
     for action in ["rotate-secret", "revoke-tokens"] {
-        let old = sign_claims(
+        // cache.ttl is 30 s: only the server hearing the CLI's change refuses within 2 s.
+        let (waited, after) = refused_after(
+            &client,
+            &id,
             &secret,
-            &json!({"alias": id, "user_id": "u", "iat": now() - 1, "exp": now() + 600}),
+            Duration::from_secs(2),
+            &format!("{action} by the CLI"),
+            || {
+                let run = cli(
+                    dir.path(),
+                    &env,
+                    &["alias", action, "--org", "default", &id],
+                );
+                assert_eq!(run.code, 0, "{action}: {}", run.stderr);
+                // rotate-secret prints the new secret alone; revoke-tokens, the alias.
+                let printed = run.stdout.trim().to_owned();
+                assert!(!printed.is_empty(), "{action} printed nothing");
+                (action == "rotate-secret").then_some(printed)
+            },
         );
-        let retrieve = || {
-            client
-                .get(
-                    &format!("/api/v1/alias/{id}"),
-                    Some(&format!("Bearer {old}")),
-                )
-                .status
-        };
-        assert_eq!(retrieve(), 200, "{action}: admitted before the change");
-        let run = cli(
-            dir.path(),
-            &env,
-            &["alias", action, "--org", "default", &id],
-        );
-        assert_eq!(run.code, 0, "{action}: {}", run.stderr);
-        if action == "rotate-secret" {
-            secret = run.stdout.trim().to_owned();
-            assert!(!secret.is_empty());
-        }
-        let changed = Instant::now();
-        while retrieve() != 401 {
-            assert!(
-                changed.elapsed() <= Duration::from_secs(2),
-                "{action} by the CLI: the server still admits the old token after 2 s \
-                 (cache.ttl is 30 s)"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        eprintln!("{action} by the CLI refused after {:?}", changed.elapsed());
+        eprintln!("{action} by the CLI refused after {waited:?}");
+        secret = after;
     }
     drop(server);
 }
