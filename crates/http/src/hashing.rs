@@ -4,8 +4,9 @@
 //! run only on CPU time nothing else wants, so a burst of logins cannot stall alias lookups
 //! (measured in docs/performance.md: the retrieve p99 stays within 2× under 50 concurrent
 //! logins). With spare CPU they hash at full speed; on a machine saturated for long, logins wait
-//! (the per-IP limit and the bounded queue keep that from piling up). Few threads also means
-//! few malloc arenas holding on to the 19 MiB buffers, which keeps RSS bounded. Beyond the queue a
+//! (the per-IP limit and the bounded queue keep that from piling up). Each thread that hashes
+//! keeps one 19 MiB working memory for its life (the service's password module), so few
+//! long-lived threads also bound what hashing holds: 19 MiB per thread. Beyond the queue a
 //! login is answered `503` with `Retry-After`.
 //!
 //! Only the hash runs here, never database work: a login reads its user before and records
