@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, HmacCore, Mac};
 use josekit::JoseError;
 use josekit::jws::{JwsAlgorithm, JwsSigner, JwsVerifier};
 use sha2::{Sha256, Sha384, Sha512};
@@ -21,14 +22,16 @@ pub(crate) struct HmacKey {
     keyed: Keyed,
 }
 
-/// The two larger states are boxed so that an HS256 key — what every alias secret is keyed for,
-/// and every cached alias holds — is sized for SHA-256, not SHA-512 (about 200 bytes less per
-/// cached alias).
+/// The keyed states, without the block buffer an `Hmac` carries while it takes input: each MAC
+/// starts from a copy of the state with an empty buffer, so keeping one per key would only
+/// cost memory (72 bytes per cached alias). The two larger states are boxed so that an HS256
+/// key — what every alias secret is keyed for, and every cached alias holds — is sized for
+/// SHA-256, not SHA-512.
 #[derive(Clone)]
 enum Keyed {
-    S256(Hmac<Sha256>),
-    S384(Box<Hmac<Sha384>>),
-    S512(Box<Hmac<Sha512>>),
+    S256(HmacCore<Sha256>),
+    S384(Box<HmacCore<Sha384>>),
+    S512(Box<HmacCore<Sha512>>),
 }
 
 impl HmacKey {
@@ -47,20 +50,17 @@ impl HmacKey {
 
     fn mac(&self, message: &[u8]) -> Vec<u8> {
         match &self.keyed {
-            Keyed::S256(m) => m
-                .clone()
+            Keyed::S256(core) => Hmac::<Sha256>::from_core(core.clone())
                 .chain_update(message)
                 .finalize()
                 .into_bytes()
                 .to_vec(),
-            Keyed::S384(m) => (**m)
-                .clone()
+            Keyed::S384(core) => Hmac::<Sha384>::from_core((**core).clone())
                 .chain_update(message)
                 .finalize()
                 .into_bytes()
                 .to_vec(),
-            Keyed::S512(m) => (**m)
-                .clone()
+            Keyed::S512(core) => Hmac::<Sha512>::from_core((**core).clone())
                 .chain_update(message)
                 .finalize()
                 .into_bytes()
@@ -71,18 +71,15 @@ impl HmacKey {
     /// Constant-time check of `signature` over `message`.
     pub(crate) fn matches(&self, message: &[u8], signature: &[u8]) -> bool {
         match &self.keyed {
-            Keyed::S256(m) => m
-                .clone()
+            Keyed::S256(core) => Hmac::<Sha256>::from_core(core.clone())
                 .chain_update(message)
                 .verify_slice(signature)
                 .is_ok(),
-            Keyed::S384(m) => (**m)
-                .clone()
+            Keyed::S384(core) => Hmac::<Sha384>::from_core((**core).clone())
                 .chain_update(message)
                 .verify_slice(signature)
                 .is_ok(),
-            Keyed::S512(m) => (**m)
-                .clone()
+            Keyed::S512(core) => Hmac::<Sha512>::from_core((**core).clone())
                 .chain_update(message)
                 .verify_slice(signature)
                 .is_ok(),
@@ -91,8 +88,8 @@ impl HmacKey {
 }
 
 /// HMAC takes keys of any length, so this fails only if that ever changes; it fails closed.
-fn keyed<M: Mac + hmac::digest::KeyInit>(secret: &Secret) -> Result<M> {
-    <M as Mac>::new_from_slice(secret.expose()).map_err(|_| TokenError::KeyRejected {
+fn keyed<C: KeyInit>(secret: &Secret) -> Result<C> {
+    C::new_from_slice(secret.expose()).map_err(|_| TokenError::KeyRejected {
         reason: "the HMAC implementation refused the key length".into(),
     })
 }
