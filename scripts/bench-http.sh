@@ -16,8 +16,9 @@
 #                 receiver that takes requests and never answers (a backlog of events to it)
 # --many N        the realistic load: N aliases (200000 is the issue's size) bulk-loaded, a
 #                 distinct token per alias, and the JWT retrieve driven over a Zipf (s = 1.0)
-#                 sequence of the first 50,000 and a uniform one over all N (each a ratio to
-#                 /healthz); then alias creates/s and updates/s (updates spread over the first
+#                 sequence of the first 50,000 and a uniform one over all N, in rounds that
+#                 also run /healthz and the one hot alias (many_* rows: the median of each
+#                 round's ratio to that round's /healthz); then alias creates/s and updates/s (updates spread over the first
 #                 50,000)
 # --profile NAME  the cargo profile to build and run (default release, stripped);
 #                 `profiling` keeps symbols and debug info, for `perf record` during the run
@@ -189,7 +190,7 @@ with open(f"{work}/zipf", "w") as out:
 with open(f"{work}/uniform", "w") as out:
     out.writelines(f"{rng.randrange(len(ids)) + 1}\n" for _ in range(1_000_000))
 PY
-  # Each wrk thread reads the tokens and a sequence, and starts at its own place in it.
+  # Each wrk thread reads the tokens and a sequence.
   for seq in zipf uniform; do
     cat >"$WORK/$seq.lua" <<LUA
 local ids, tokens, seq = {}, {}, {}
@@ -199,8 +200,18 @@ for line in io.lines("$WORK/tokens") do
   tokens[#tokens + 1] = token
 end
 for line in io.lines("$WORK/$seq") do seq[#seq + 1] = tonumber(line) end
-local i = 0
-function init(args) i = math.random(#seq) end
+-- Each thread of each round starts at its own random place: replaying one stretch of the
+-- sequence in lockstep, or in every round, would find what the other thread or the last round
+-- put in the cache.
+local threads, i = 0, 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 100 + id)
+  i = math.random(#seq)
+end
 function request()
   i = i % #seq + 1
   local k = seq[i]
@@ -208,11 +219,28 @@ function request()
 end
 LUA
   done
+  # /healthz and the one hot alias run again in these rounds, alternating with the two
+  # sequences, so that their ratios compare loads measured minutes apart on a drifting machine
+  # as little as possible.
+  # The alias cache's hits and misses so far ("hits misses"), from /metrics.
+  alias_reads() {
+    curl -s "$BASE/metrics" | awk '/^aliaskit_cache_reads_total\{cache="alias",result="hit"\}/ {h=$2}
+      /^aliaskit_cache_reads_total\{cache="alias",result="miss"\}/ {m=$2} END {print h+0, m+0}'
+  }
+  IFS='|' read -r _ hot_url hot_header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
-    for seq in zipf uniform; do
-      read -r rps p50 p99 < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua")
+    for seq in healthz hot zipf uniform; do
+      read -r hits0 misses0 < <(alias_reads)
+      case $seq in
+        healthz) read -r rps p50 p99 < <(measure "$BASE/healthz" "") ;;
+        hot) read -r rps p50 p99 < <(measure "$hot_url" "$hot_header") ;;
+        *) read -r rps p50 p99 < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua") ;;
+      esac
+      read -r hits misses < <(alias_reads)
+      hit_rate=""
+      [ "$seq" = healthz ] || hit_rate=$(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f', cache hits {100 * h / max(h + m, 1):.1f} %')")
       RPS[many_$seq]="${RPS[many_$seq]:-} $rps"; P50[many_$seq]="${P50[many_$seq]:-} $p50"; P99[many_$seq]="${P99[many_$seq]:-} $p99"
-      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms$hit_rate" >&2
     done
   done
 fi
@@ -315,10 +343,16 @@ printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
 printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz |\n|---|---|---|---|---|\n'
-for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_zipf many_uniform creates updates; do
+for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_healthz many_hot many_zipf many_uniform creates updates; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
-  printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$(python3 -c "print($rps/$HEALTH)")"
+  ratio=$(python3 -c "print($rps/$HEALTH)")
+  # A many-aliases row's ratio is the median of each round's ratio to that round's /healthz.
+  if [[ $name == many_* ]]; then
+    ratio=$(python3 -c 'import sys; print(" ".join(str(float(a) / float(h)) for a, h in zip(sys.argv[1].split(), sys.argv[2].split())))' \
+      "${RPS[$name]}" "${RPS[many_healthz]}" | median)
+  fi
+  printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$ratio"
 done
 if [ -n "${RPS[jwt_quiet]:-}" ]; then
   quiet=$(echo "${P99[jwt_quiet]}" | median); during=$(echo "${P99[jwt_during_logins]}" | median)
