@@ -158,11 +158,13 @@ EOF
 }
 
 declare -A RPS P50 P99
+# Appends one measurement of route $1 (req/s, p50, p99) to its rounds.
+record() { RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"; }
 for round in $(seq 1 "$ROUNDS"); do
   for r in "${ROUTES[@]}"; do
     IFS='|' read -r name url header <<<"$r"
     read -r rps p50 p99 < <(measure "$url" "$header")
-    RPS[$name]="${RPS[$name]:-} $rps"; P50[$name]="${P50[$name]:-} $p50"; P99[$name]="${P99[$name]:-} $p99"
+    record "$name" "$rps" "$p50" "$p99"
     echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
   done
 done
@@ -239,7 +241,7 @@ LUA
       read -r hits misses < <(alias_reads)
       hit_rate=""
       [ "$seq" = healthz ] || hit_rate=$(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f', cache hits {100 * h / max(h + m, 1):.1f} %')")
-      RPS[many_$seq]="${RPS[many_$seq]:-} $rps"; P50[many_$seq]="${P50[many_$seq]:-} $p50"; P99[many_$seq]="${P99[many_$seq]:-} $p99"
+      record "many_$seq" "$rps" "$p50" "$p99"
       echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms$hit_rate" >&2
     done
   done
@@ -258,14 +260,14 @@ LUA
   LOGINS=""
   for round in $(seq 1 "$ROUNDS"); do
     read -r rps p50 p99 < <(measure "$url" "$header")
-    RPS[jwt_quiet]="${RPS[jwt_quiet]:-} $rps"; P50[jwt_quiet]="${P50[jwt_quiet]:-} $p50"; P99[jwt_quiet]="${P99[jwt_quiet]:-} $p99"
+    record "jwt_quiet" "$rps" "$p50" "$p99"
     wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
       >"$WORK/logins.txt" 2>&1 &
     BURSTER=$!
     sleep 1
     read -r rps p50 p99 < <(measure "$url" "$header")
     wait "$BURSTER"
-    RPS[jwt_during_logins]="${RPS[jwt_during_logins]:-} $rps"; P50[jwt_during_logins]="${P50[jwt_during_logins]:-} $p50"; P99[jwt_during_logins]="${P99[jwt_during_logins]:-} $p99"
+    record "jwt_during_logins" "$rps" "$p50" "$p99"
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
     echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
   done
@@ -276,7 +278,7 @@ if [ "$HANG" = 1 ]; then
   IFS='|' read -r _ url header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
     read -r rps p50 p99 < <(measure "$url" "$header")
-    RPS[jwt_no_webhooks]="${RPS[jwt_no_webhooks]:-} $rps"; P50[jwt_no_webhooks]="${P50[jwt_no_webhooks]:-} $p50"; P99[jwt_no_webhooks]="${P99[jwt_no_webhooks]:-} $p99"
+    record "jwt_no_webhooks" "$rps" "$p50" "$p99"
   done
   # A receiver that accepts connections and never reads nor answers: each attempt holds its
   # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
@@ -298,7 +300,7 @@ while True:
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
     read -r rps p50 p99 < <(measure "$url" "$header")
-    RPS[jwt_hanging_receiver]="${RPS[jwt_hanging_receiver]:-} $rps"; P50[jwt_hanging_receiver]="${P50[jwt_hanging_receiver]:-} $p50"; P99[jwt_hanging_receiver]="${P99[jwt_hanging_receiver]:-} $p99"
+    record "jwt_hanging_receiver" "$rps" "$p50" "$p99"
     echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
   done
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
@@ -330,9 +332,9 @@ end
 LUA
   for round in $(seq 1 "$ROUNDS"); do
     read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
-    RPS[creates]="${RPS[creates]:-} $rps"; P50[creates]="${P50[creates]:-} $p50"; P99[creates]="${P99[creates]:-} $p99"
+    record "creates" "$rps" "$p50" "$p99"
     read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
-    RPS[updates]="${RPS[updates]:-} $rps"; P50[updates]="${P50[updates]:-} $p50"; P99[updates]="${P99[updates]:-} $p99"
+    record "updates" "$rps" "$p50" "$p99"
     echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
   done
 fi
