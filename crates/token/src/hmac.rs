@@ -1,7 +1,7 @@
 //! HMAC signer and verifier for josekit, on RustCrypto `hmac` + `sha2`.
 //!
 //! josekit's own HMAC verifier compares MACs with `!=`, which leaks timing. This one keeps the
-//! keyed HMAC state and checks with `Mac::verify_slice`, a constant-time comparison.
+//! keyed HMAC state and compares with `subtle`, in constant time.
 
 use std::fmt;
 
@@ -10,6 +10,7 @@ use hmac::{Hmac, HmacCore, Mac};
 use josekit::JoseError;
 use josekit::jws::{JwsAlgorithm, JwsSigner, JwsVerifier};
 use sha2::{Sha256, Sha384, Sha512};
+use subtle::ConstantTimeEq;
 
 use crate::{Algorithm, Result, Secret, TokenError};
 
@@ -48,42 +49,48 @@ impl HmacKey {
         })
     }
 
-    fn mac(&self, message: &[u8]) -> Vec<u8> {
+    /// The MAC of `message`, written into `out` (room for the longest, HS512's): the part
+    /// written.
+    fn tag<'o>(&self, message: &[u8], out: &'o mut [u8; 64]) -> &'o [u8] {
+        fn put<'o>(tag: &[u8], out: &'o mut [u8; 64]) -> &'o [u8] {
+            let n = tag.len().min(out.len());
+            out[..n].copy_from_slice(&tag[..n]);
+            &out[..n]
+        }
+        // Each MAC starts from a copy of the keyed state.
         match &self.keyed {
-            Keyed::S256(core) => Hmac::<Sha256>::from_core(core.clone())
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-            Keyed::S384(core) => Hmac::<Sha384>::from_core((**core).clone())
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
-            Keyed::S512(core) => Hmac::<Sha512>::from_core((**core).clone())
-                .chain_update(message)
-                .finalize()
-                .into_bytes()
-                .to_vec(),
+            Keyed::S256(core) => put(
+                &Hmac::<Sha256>::from_core(core.clone())
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes(),
+                out,
+            ),
+            Keyed::S384(core) => put(
+                &Hmac::<Sha384>::from_core((**core).clone())
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes(),
+                out,
+            ),
+            Keyed::S512(core) => put(
+                &Hmac::<Sha512>::from_core((**core).clone())
+                    .chain_update(message)
+                    .finalize()
+                    .into_bytes(),
+                out,
+            ),
         }
     }
 
-    /// Constant-time check of `signature` over `message`.
+    fn mac(&self, message: &[u8]) -> Vec<u8> {
+        self.tag(message, &mut [0; 64]).to_vec()
+    }
+
+    /// Constant-time check of `signature` over `message` (a signature of another length is
+    /// refused at once: the length is public).
     pub(crate) fn matches(&self, message: &[u8], signature: &[u8]) -> bool {
-        match &self.keyed {
-            Keyed::S256(core) => Hmac::<Sha256>::from_core(core.clone())
-                .chain_update(message)
-                .verify_slice(signature)
-                .is_ok(),
-            Keyed::S384(core) => Hmac::<Sha384>::from_core((**core).clone())
-                .chain_update(message)
-                .verify_slice(signature)
-                .is_ok(),
-            Keyed::S512(core) => Hmac::<Sha512>::from_core((**core).clone())
-                .chain_update(message)
-                .verify_slice(signature)
-                .is_ok(),
-        }
+        self.tag(message, &mut [0; 64]).ct_eq(signature).into()
     }
 }
 
