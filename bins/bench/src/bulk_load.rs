@@ -9,10 +9,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use aliaskit_bench::random_alias;
 use aliaskit_config::Settings;
-use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, OrgName, Sensitive};
+use aliaskit_domain::{Alias, OrgName};
 use aliaskit_store::{Database, repo};
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use clap::Parser;
 
 /// Fill a database with aliases.
@@ -58,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     while done < args.count {
         let n = BATCH.min(args.count - done);
         let batch = (0..n)
-            .map(|_| alias(org.id, now))
+            .map(|_| random_alias(org.id, now))
             .collect::<anyhow::Result<Vec<Alias>>>()?;
         db.transaction(|c| {
             for a in &batch {
@@ -88,26 +89,4 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// A random alias, like the server creates.
-fn alias(org: OrgId, now: i64) -> anyhow::Result<Alias> {
-    let mut raw = [0u8; 16];
-    getrandom::getrandom(&mut raw).map_err(|e| anyhow!("{e}"))?;
-    let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Alias {
-        id: AliasId::parse(&id)?,
-        org,
-        kind: AliasKind::Conference,
-        name: Some("bulk".into()),
-        passcode: None,
-        jwt_secret: Some(Sensitive::from(format!("bulk-secret-{id}"))),
-        stream_key: None,
-        expired_at: now + 86_400 * 365,
-        inserted_at: now,
-        updated_at: now,
-        previous_secret: None,
-        previous_secret_until: None,
-        tokens_valid_after: None,
-    })
 }

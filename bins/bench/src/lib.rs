@@ -1,0 +1,32 @@
+//! What the bench tools share: the aliases they add, made as the server makes them.
+
+use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, Sensitive};
+use anyhow::anyhow;
+
+/// A random alias of `org`, valid for a year from `now`, with a `jwt_secret` derived from its
+/// id (`bulk-secret-<id>`), so that a token can be signed for it without a list of secrets.
+pub fn random_alias(org: OrgId, now: i64) -> anyhow::Result<Alias> {
+    let mut raw = [0u8; 16];
+    getrandom::getrandom(&mut raw).map_err(|e| anyhow!("{e}"))?;
+    let id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Alias {
+        id: AliasId::parse(&id)?,
+        org,
+        kind: AliasKind::Conference,
+        name: Some("bulk".into()),
+        passcode: None,
+        jwt_secret: Some(Sensitive::from(secret_of(&id))),
+        stream_key: None,
+        expired_at: now + 86_400 * 365,
+        inserted_at: now,
+        updated_at: now,
+        previous_secret: None,
+        previous_secret_until: None,
+        tokens_valid_after: None,
+    })
+}
+
+/// The `jwt_secret` [`random_alias`] gives the alias `id`.
+pub fn secret_of(id: &str) -> String {
+    format!("bulk-secret-{id}")
+}
