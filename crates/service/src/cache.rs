@@ -47,39 +47,6 @@ impl Freshness {
     }
 }
 
-/// New entries live `long` while the server listens, else `short`.
-struct Lifetime {
-    freshness: Arc<Freshness>,
-    short: Duration,
-    long: Duration,
-}
-
-impl Lifetime {
-    fn now(&self) -> Option<Duration> {
-        Some(if self.freshness.listening() {
-            self.long
-        } else {
-            self.short
-        })
-    }
-}
-
-impl<K, V> moka::Expiry<K, V> for Lifetime {
-    fn expire_after_create(&self, _: &K, _: &V, _: Instant) -> Option<Duration> {
-        self.now()
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &K,
-        _: &V,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        self.now()
-    }
-}
-
 /// How often a cache answered a read: `hits` from the cache, `misses` from the database.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheReads {
@@ -92,11 +59,28 @@ pub struct CacheReads {
 /// A cache whose entries live `ttl`, or `listen_ttl` while its server listens for other
 /// servers' changes; off (nothing is kept) with a zero TTL or size.
 /// It counts its reads (relaxed atomic adds) for `aliaskit_cache_reads_total`.
+///
+/// Each entry carries its deadline, checked on every read, rather than using moka's
+/// per-entry expiry: that keeps a timer-wheel node per entry (about 50 bytes of a cached
+/// alias's 1 KiB, `docs/performance.md`). An entry past its deadline is a miss and is
+/// dropped when read; one never read again waits for eviction, within `cache.max_entries`.
 pub(crate) struct TtlCache<K, V> {
-    inner: Option<moka::sync::Cache<K, V>>,
+    inner: Option<moka::sync::Cache<K, Timed<V>>>,
     freshness: Arc<Freshness>,
+    /// The lifetimes of new entries: `short` while not listening, `long` while listening.
+    short: Duration,
+    long: Duration,
+    /// Where the deadlines count from.
+    start: Instant,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+/// A cached value and its deadline, in nanoseconds from [`TtlCache::start`].
+#[derive(Clone)]
+pub(crate) struct Timed<V> {
+    value: V,
+    until: u64,
 }
 
 impl<K, V> TtlCache<K, V>
@@ -115,16 +99,14 @@ where
         let inner = (!ttl.is_zero() && max_entries != 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(u64::try_from(max_entries).unwrap_or(u64::MAX))
-                .expire_after(Lifetime {
-                    freshness: freshness.clone(),
-                    short: ttl,
-                    long: listen_ttl.max(ttl),
-                })
                 .build()
         });
         TtlCache {
             inner,
             freshness,
+            short: ttl,
+            long: listen_ttl.max(ttl),
+            start: Instant::now(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -140,7 +122,18 @@ where
     /// [`get`](Self::get) without counting: for a first look whose outcome is counted later
     /// (the in-process retrieve, which hands a miss to the blocking path that reads again).
     pub(crate) fn peek(&self, key: &K) -> Option<V> {
-        self.inner.as_ref()?.get(key)
+        let cache = self.inner.as_ref()?;
+        let found = cache.get(key)?;
+        if found.until <= self.elapsed() {
+            cache.invalidate(key);
+            return None;
+        }
+        Some(found.value)
+    }
+
+    /// Nanoseconds since [`start`](Self::start) (saturating: 584 years).
+    fn elapsed(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Counts one read answered from the cache (`true`) or not.
@@ -168,7 +161,14 @@ where
         if self.freshness.epoch() != epoch {
             return;
         }
-        cache.insert(key.clone(), value);
+        let lifetime = if self.freshness.listening() {
+            self.long
+        } else {
+            self.short
+        };
+        let lifetime = u64::try_from(lifetime.as_nanos()).unwrap_or(u64::MAX);
+        let until = self.elapsed().saturating_add(lifetime);
+        cache.insert(key.clone(), Timed { value, until });
         // An invalidation heard between the check and the insert may have come and gone:
         // then the value is dropped again (at worst a fresh one, read again next time).
         if self.freshness.epoch() != epoch {

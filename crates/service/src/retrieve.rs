@@ -15,7 +15,6 @@
 //! a server whose copy of the alias, at most `cache.ttl` old, shows no wrong guess.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use aliaskit_domain::{AccessClaims, Alias, AliasId, OrgId, Viewer};
 use aliaskit_store::repo;
@@ -23,7 +22,8 @@ use aliaskit_store::repo::passcode_failures::{self, Verdict};
 use aliaskit_token::{Expect, Secret, TokenError};
 use subtle::ConstantTimeEq;
 
-use crate::{PasscodeBlock, PasscodeScope, Result, Service, ServiceError};
+use crate::cached_alias::CachedAlias;
+use crate::{PasscodeBlock, Result, Service, ServiceError};
 
 /// What the caller presented. `bearer` is the `Authorization` value without its scheme: an
 /// access token, or the owning organization's API key.
@@ -54,69 +54,6 @@ pub struct Retrieved {
     pub alias: Alias,
     /// Owner, host or guest.
     pub viewer: Viewer,
-}
-
-/// An alias as the retrieve uses it: its secrets ready as HMAC keys (keyed once, then reused
-/// for as long as the entry is cached).
-///
-/// Every cached alias costs memory (about 1 KiB with the cache's own bookkeeping,
-/// `docs/performance.md`), so it is kept lean: the secrets' text lives only in `current` and
-/// `previous` — `alias` keeps an empty stand-in, so that [`Alias::is_public`] and the refusal's
-/// wording still see that there is one — and the previous secret, rare, is boxed.
-pub(crate) struct CachedAlias {
-    alias: Alias,
-    current: Option<Secret>,
-    previous: Option<Box<Secret>>,
-    /// Until when (Unix seconds) a right passcode must ask the database: a wrong one was seen,
-    /// here or — as of loading — by any server. 0: not watched.
-    watched_until: AtomicI64,
-    /// The end of an alias-wide passcode block this process knows of; 0: none.
-    blocked_until: AtomicI64,
-}
-
-impl CachedAlias {
-    fn new(mut alias: Alias, passcodes: passcode_failures::State) -> Self {
-        // The text moves into the key; an empty string (no allocation) stands in.
-        let secret = |s: &mut Option<aliaskit_domain::Sensitive>| {
-            s.as_mut().map(|s| {
-                let key = Secret::from(s.expose());
-                *s = aliaskit_domain::Sensitive::new(String::new());
-                key
-            })
-        };
-        CachedAlias {
-            current: secret(&mut alias.jwt_secret),
-            previous: secret(&mut alias.previous_secret).map(Box::new),
-            alias,
-            watched_until: AtomicI64::new(passcodes.watched_until.unwrap_or(0)),
-            blocked_until: AtomicI64::new(passcodes.blocked_until.unwrap_or(0)),
-        }
-    }
-
-    fn watched(&self, now: i64) -> bool {
-        self.watched_until.load(Ordering::Acquire) > now
-    }
-
-    fn watch(&self, until: i64) {
-        self.watched_until.fetch_max(until, Ordering::AcqRel);
-    }
-
-    /// Learns a block: the alias is watched at least as long, and an alias-wide block refuses
-    /// passcodes here without I/O until it ends.
-    fn learn(&self, block: PasscodeBlock) {
-        self.watch(block.until);
-        if block.scope == PasscodeScope::Alias {
-            self.blocked_until.fetch_max(block.until, Ordering::AcqRel);
-        }
-    }
-
-    fn known_block(&self, now: i64) -> Option<PasscodeBlock> {
-        let until = self.blocked_until.load(Ordering::Acquire);
-        (until > now).then_some(PasscodeBlock {
-            scope: PasscodeScope::Alias,
-            until,
-        })
-    }
 }
 
 /// What the credentials decide without I/O.
@@ -174,7 +111,7 @@ impl Service {
                 cached
             }
         };
-        let (token_error, passcode) = match self.decide(&cached, credentials) {
+        let (token_error, passcode) = match self.decide(id, &cached, credentials) {
             Decision::Done(result) => return result,
             Decision::Lookup {
                 token_error,
@@ -183,8 +120,8 @@ impl Service {
         };
         let blocked = match passcode {
             // Credentials in order: a right passcode before the owner's key.
-            Some(PasscodeCheck::Right) => match self.passcode_block(&cached, credentials)? {
-                None => return Ok(seen(&cached.alias, Viewer::Guest)),
+            Some(PasscodeCheck::Right) => match self.passcode_block(id, &cached, credentials)? {
+                None => return Ok(seen(id, &cached, Viewer::Guest)),
                 Some(block) => Some(block),
             },
             Some(PasscodeCheck::Blocked(block)) => Some(block),
@@ -192,8 +129,8 @@ impl Service {
         };
         if let Some(bearer) = credentials.bearer {
             match self.authenticate_org(bearer) {
-                Ok(org) if org == cached.alias.org => {
-                    return Ok(seen(&cached.alias, Viewer::Owner));
+                Ok(org) if org == cached.org => {
+                    return Ok(seen(id, &cached, Viewer::Owner));
                 }
                 Ok(_) | Err(ServiceError::Unauthorized { .. }) => {}
                 Err(e) => return Err(e),
@@ -203,24 +140,24 @@ impl Service {
             return Err(self.locked(block));
         }
         if let Some(PasscodeCheck::Wrong) = passcode {
-            return Err(self.wrong_passcode(&cached, credentials)?);
+            return Err(self.wrong_passcode(id, &cached, credentials)?);
         }
-        if cached.alias.is_public() {
-            return Ok(seen(&cached.alias, Viewer::Guest));
+        if cached.is_public() {
+            return Ok(seen(id, &cached, Viewer::Guest));
         }
-        Err(refusal(&cached.alias, credentials, token_error))
+        Err(refusal(&cached, credentials, token_error))
     }
 
     /// The block on passcodes for this alias and client, from the database.
     fn passcode_block(
         &self,
+        id: &AliasId,
         cached: &CachedAlias,
         credentials: Credentials<'_>,
     ) -> Result<Option<PasscodeBlock>> {
         let address = credentials.client.map(|ip| ip.to_string());
         let mut conn = self.db.conn()?;
-        let block =
-            passcode_failures::block(&mut conn, &cached.alias.id, address.as_deref(), self.now())?;
+        let block = passcode_failures::block(&mut conn, id, address.as_deref(), self.now())?;
         if let Some(block) = block {
             cached.learn(block);
         }
@@ -237,11 +174,11 @@ impl Service {
     /// Counts a wrong passcode; the refusal to answer.
     fn wrong_passcode(
         &self,
+        id: &AliasId,
         cached: &CachedAlias,
         credentials: Credentials<'_>,
     ) -> Result<ServiceError> {
         let now = self.now();
-        let id = &cached.alias.id;
         let address = credentials.client.map(|ip| ip.to_string());
         let budget = &self.passcode_budget;
         let verdict = self.db.transaction(|c| {
@@ -261,7 +198,7 @@ impl Service {
                     cached.learn(block);
                 }
                 ServiceError::WrongPasscode {
-                    reason: needs(&cached.alias),
+                    reason: needs(cached),
                     began,
                 }
             }
@@ -310,7 +247,7 @@ impl Service {
     ) -> Option<Result<Retrieved>> {
         // Counted where it is answered: here on a hit that decides, else by `retrieve`.
         let cached = self.alias_cache.peek(id)?;
-        match self.decide(&cached, credentials) {
+        match self.decide(id, &cached, credentials) {
             Decision::Done(result) => {
                 self.alias_cache.count(true);
                 Some(result)
@@ -376,24 +313,23 @@ impl Service {
         self.alias_cache.remove(id);
     }
 
-    fn decide(&self, cached: &CachedAlias, credentials: Credentials<'_>) -> Decision {
-        let alias = &cached.alias;
+    fn decide(&self, id: &AliasId, cached: &CachedAlias, credentials: Credentials<'_>) -> Decision {
         let now = self.now();
-        if alias.is_expired(now) {
+        if cached.is_expired(now) {
             return Decision::Done(Err(ServiceError::AliasExpired {
-                expired_at: alias.expired_at,
+                expired_at: cached.expired_at,
             }));
         }
         let mut token_error = None;
         if let Some(bearer) = credentials.bearer {
-            match self.verify_access(cached, bearer, now) {
-                Ok(viewer) => return Decision::Done(Ok(seen(alias, viewer))),
+            match self.verify_access(id, cached, bearer, now) {
+                Ok(viewer) => return Decision::Done(Ok(seen(id, cached, viewer))),
                 Err(e) => token_error = Some(e),
             }
         }
-        if let (Some(given), Some(expected)) = (credentials.passcode, &alias.passcode) {
-            return match self.judge_passcode(cached, given, expected.expose(), now) {
-                None => Decision::Done(Ok(seen(alias, Viewer::Guest))),
+        if let (Some(given), Some(expected)) = (credentials.passcode, cached.passcode()) {
+            return match self.judge_passcode(cached, given, expected, now) {
+                None => Decision::Done(Ok(seen(id, cached, Viewer::Guest))),
                 // A known block, and no key that could be the owner's: refused here.
                 Some(PasscodeCheck::Blocked(block)) if credentials.bearer.is_none() => {
                     Decision::Done(Err(self.locked(block)))
@@ -410,21 +346,22 @@ impl Service {
                 passcode: None,
             };
         }
-        if alias.is_public() {
-            return Decision::Done(Ok(seen(alias, Viewer::Guest)));
+        if cached.is_public() {
+            return Decision::Done(Ok(seen(id, cached, Viewer::Guest)));
         }
-        Decision::Done(Err(refusal(alias, credentials, token_error)))
+        Decision::Done(Err(refusal(cached, credentials, token_error)))
     }
 
     /// Verifies `token` against the alias's current secret and, within the grace period, the
     /// previous one.
     fn verify_access(
         &self,
+        id: &AliasId,
         cached: &CachedAlias,
         token: &str,
         now: i64,
     ) -> Result<Viewer, TokenError> {
-        let claims = with_expect(cached, now, |expect, _| {
+        let claims = with_expect(id, cached, now, |expect, _| {
             self.tokens.verify_access(token, expect)
         })?;
         Ok(if claims.host {
@@ -443,21 +380,20 @@ impl Service {
         let alias = self.get_alias(org, id)?;
         let now = self.now();
         let cached = CachedAlias::new(alias, passcode_failures::State::default());
-        let (check, previous) = with_expect(&cached, now, |expect, previous| {
+        let (check, previous) = with_expect(id, &cached, now, |expect, previous| {
             (self.tokens.check_access(token, expect), previous)
         });
         let claims = check
             .payload
             .as_ref()
             .and_then(|p| AccessClaims::from_json(p.clone()).ok());
-        let alias = &cached.alias;
         let (valid, code, message) = match &check.verdict {
-            _ if alias.is_expired(now) => (
+            _ if cached.is_expired(now) => (
                 false,
                 Some("alias_expired"),
                 format!(
                     "the alias expired at {}: the retrieve answers 410 whatever the token",
-                    alias.expired_at
+                    cached.expired_at
                 ),
             ),
             Err(_) if cached.current.is_none() && previous.is_none() => (
@@ -475,7 +411,7 @@ impl Service {
                     message.push_str(&format!(
                         "; the token is signed with the alias's previous jwt_secret, accepted \
                          until {} (tokens.rotation_grace): sign new tokens with the current one",
-                        alias.previous_secret_until.unwrap_or(now)
+                        cached.previous_secret_until().unwrap_or(now)
                     ));
                 }
                 (true, None, message)
@@ -519,12 +455,14 @@ pub struct TokenCheck {
 /// within its grace, the previous one; the revocation cutoff — and the index of the previous
 /// secret among the expected ones, if it is there.
 fn with_expect<T>(
+    id: &AliasId,
     cached: &CachedAlias,
     now: i64,
     f: impl FnOnce(&Expect<'_>, Option<usize>) -> T,
 ) -> T {
-    let alias = &cached.alias;
-    let in_grace = alias.previous_secret_until.is_some_and(|until| now < until);
+    let in_grace = cached
+        .previous_secret_until()
+        .is_some_and(|until| now < until);
     let previous = cached.previous.as_deref().filter(|_| in_grace);
     let both: [&Secret; 2];
     let one: [&Secret; 1];
@@ -543,16 +481,16 @@ fn with_expect<T>(
         }
         (None, None) => (&[], None),
     };
-    let mut expect = Expect::new(&alias.id, secrets);
-    if let Some(cutoff) = alias.tokens_valid_after {
+    let mut expect = Expect::new(id, secrets);
+    if let Some(cutoff) = cached.tokens_valid_after() {
         expect = expect.revoked_before(cutoff);
     }
     f(&expect, previous_at)
 }
 
-fn seen(alias: &Alias, viewer: Viewer) -> Retrieved {
+fn seen(id: &AliasId, cached: &CachedAlias, viewer: Viewer) -> Retrieved {
     Retrieved {
-        alias: alias.retrieved_by(viewer),
+        alias: cached.retrieved_by(id, viewer),
         viewer,
     }
 }
@@ -560,25 +498,25 @@ fn seen(alias: &Alias, viewer: Viewer) -> Retrieved {
 /// Why a protected alias is refused: a refused token that looks like a JWT says why; anything
 /// else is the documented bare UNAUTHORIZED.
 fn refusal(
-    alias: &Alias,
+    cached: &CachedAlias,
     credentials: Credentials<'_>,
     token_error: Option<TokenError>,
 ) -> ServiceError {
     match token_error {
-        Some(e) if looks_like_jwt(credentials.bearer) && alias.jwt_secret.is_some() => {
+        Some(e) if looks_like_jwt(credentials.bearer) && cached.has_secret() => {
             ServiceError::InvalidToken(e)
         }
         _ => ServiceError::Unauthorized {
-            reason: needs(alias),
+            reason: needs(cached),
         },
     }
 }
 
 /// What a protected alias needs, for a refusal's detail.
-fn needs(alias: &Alias) -> &'static str {
-    match (&alias.jwt_secret, &alias.passcode) {
-        (Some(_), Some(_)) => "this alias needs an access token or its passcode",
-        (Some(_), None) => "this alias needs an access token signed with its jwt_secret",
+fn needs(cached: &CachedAlias) -> &'static str {
+    match (cached.has_secret(), cached.passcode().is_some()) {
+        (true, true) => "this alias needs an access token or its passcode",
+        (true, false) => "this alias needs an access token signed with its jwt_secret",
         _ => "this alias needs its passcode",
     }
 }

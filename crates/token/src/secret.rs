@@ -1,6 +1,6 @@
 use std::fmt;
-use std::sync::OnceLock;
 
+use once_cell::race::OnceBox;
 use zeroize::Zeroizing;
 
 use crate::hmac::HmacKey;
@@ -16,8 +16,11 @@ use crate::{Algorithm, Result};
 /// once and not on every verification. Equality compares the key bytes only.
 #[derive(Clone)]
 pub struct Secret {
-    bytes: Zeroizing<Vec<u8>>,
-    keys: [OnceLock<Box<HmacKey>>; 3],
+    bytes: Zeroizing<Box<[u8]>>,
+    /// One per algorithm. `OnceBox` is a pointer where `OnceLock<Box<_>>` is two words: a
+    /// cached alias holds up to two secrets (`docs/performance.md`). Two threads keying the
+    /// same secret at once may both compute the state; one is kept, the other dropped.
+    keys: [OnceBox<HmacKey>; 3],
 }
 
 impl Secret {
@@ -25,7 +28,7 @@ impl Secret {
     /// most JWT libraries use them.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
         Secret {
-            bytes: Zeroizing::new(bytes.into()),
+            bytes: Zeroizing::new(bytes.into().into_boxed_slice()),
             keys: Default::default(),
         }
     }
