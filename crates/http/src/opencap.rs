@@ -98,8 +98,10 @@ pub async fn lookup(
         Some(found) => found,
         None => {
             let service = api.service.clone();
-            api.read(&req, move || service.opencap().lookup(&alias, address_type))
-                .await??
+            api.read(&req, move || {
+                service.opencap().lookup_after_cached(&alias, address_type)
+            })
+            .await??
         }
     };
     Ok(HttpResponse::Ok().json(match &found {

@@ -100,7 +100,7 @@ pub async fn retrieve(
             let bearer = credentials.bearer.map(str::to_owned);
             let service = api.service.clone();
             api.read(&req, move || {
-                service.retrieve(
+                service.retrieve_after_cached(
                     &id,
                     Credentials {
                         bearer: bearer.as_deref(),

@@ -592,9 +592,28 @@ impl OpenCap<'_> {
     /// The Address Query: the alias's address of one type, or all of them. Blocks (database).
     pub fn lookup(&self, alias: &CapAlias, address_type: Option<AddressType>) -> Result<Lookup> {
         let key = (alias.clone(), address_type);
-        if let Some(found) = self.service.lookup_cache.get(&key) {
+        let found = self.service.lookup_cache.get(&key);
+        self.lookup_from(found, key)
+    }
+
+    /// [`lookup`](Self::lookup) for a query [`lookup_cached`](Self::lookup_cached) did not
+    /// answer: the same answer, without counting the query's read of the cache a second time
+    /// (as [`Service::retrieve_after_cached`]). Blocks (database).
+    pub fn lookup_after_cached(
+        &self,
+        alias: &CapAlias,
+        address_type: Option<AddressType>,
+    ) -> Result<Lookup> {
+        let key = (alias.clone(), address_type);
+        let found = self.service.lookup_cache.get_after_peek(&key);
+        self.lookup_from(found, key)
+    }
+
+    fn lookup_from(&self, found: Option<Lookup>, key: LookupKey) -> Result<Lookup> {
+        if let Some(found) = found {
             return Ok(found);
         }
+        let (alias, address_type) = (&key.0, key.1);
         let epoch = self.service.lookup_cache.epoch();
         let found = self.lookup_uncached(alias, address_type)?;
         self.service

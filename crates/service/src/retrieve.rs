@@ -85,7 +85,29 @@ impl Service {
     /// any, only an alias with neither a secret nor a passcode is shown. An alias past its
     /// expiry is [`ServiceError::AliasExpired`] whoever asks. Blocks (database).
     pub fn retrieve(&self, id: &AliasId, credentials: Credentials<'_>) -> Result<Retrieved> {
-        let cached = match self.alias_cache.get(id) {
+        self.retrieve_from(self.alias_cache.get(id), id, credentials)
+    }
+
+    /// [`retrieve`](Self::retrieve) for a request [`retrieve_cached`](Self::retrieve_cached)
+    /// did not answer: the same answer, without counting the request's read of the cache a
+    /// second time (the cache admits an alias by how often it is read: a miss counted twice
+    /// would let an alias read once push out one read once before). Blocks (database).
+    pub fn retrieve_after_cached(
+        &self,
+        id: &AliasId,
+        credentials: Credentials<'_>,
+    ) -> Result<Retrieved> {
+        self.retrieve_from(self.alias_cache.get_after_peek(id), id, credentials)
+    }
+
+    /// [`retrieve`](Self::retrieve) with what the cache held.
+    fn retrieve_from(
+        &self,
+        cached: Option<Arc<CachedAlias>>,
+        id: &AliasId,
+        credentials: Credentials<'_>,
+    ) -> Result<Retrieved> {
+        let cached = match cached {
             Some(cached) => cached,
             None => {
                 let epoch = self.alias_cache.epoch();
