@@ -128,7 +128,11 @@ impl Api {
             aliaskit_store::Backend::Postgres => 2,
         };
         Api {
-            readers: Arc::new(Readers::with_defaults(per_core, connections)),
+            readers: Arc::new(Readers::with_defaults(
+                service.clone(),
+                per_core,
+                connections,
+            )),
             service,
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
@@ -372,6 +376,23 @@ impl Api {
         let readers = self.readers.clone();
         self.bounded(req, async move { readers.run(read).await })
             .await
+    }
+
+    /// A public retrieve the alias cache could not answer, on the reader threads with the same
+    /// bound as [`read`](Self::read) (batched with the retrieves queued with it).
+    pub(crate) async fn read_retrieve(
+        &self,
+        req: &HttpRequest,
+        id: aliaskit_domain::AliasId,
+        credentials: aliaskit_service::Credentials<'_>,
+    ) -> Result<aliaskit_service::Result<aliaskit_service::Retrieved>, ApiError> {
+        let read = self.readers.retrieve(
+            id,
+            credentials.bearer.map(str::to_owned),
+            credentials.passcode.map(str::to_owned),
+            credentials.client,
+        );
+        self.bounded(req, read).await
     }
 
     /// Awaits `work` for what is left of the request's database time.

@@ -96,21 +96,7 @@ pub async fn retrieve(
     // A cached alias with a token or passcode is answered here, without a thread hop or I/O.
     let seen = match api.service.retrieve_cached(&id, credentials) {
         Some(result) => result,
-        None => {
-            let bearer = credentials.bearer.map(str::to_owned);
-            let service = api.service.clone();
-            api.read(&req, move || {
-                service.retrieve_after_cached(
-                    &id,
-                    Credentials {
-                        bearer: bearer.as_deref(),
-                        passcode: passcode.as_deref(),
-                        client,
-                    },
-                )
-            })
-            .await?
-        }
+        None => api.read_retrieve(&req, id.clone(), credentials).await?,
     }
     .inspect_err(|e| {
         api.metrics.record_token_error(e);

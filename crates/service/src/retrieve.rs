@@ -100,6 +100,85 @@ impl Service {
         self.retrieve_from(self.alias_cache.get_after_peek(id), id, credentials)
     }
 
+    /// [`retrieve_after_cached`](Self::retrieve_after_cached) for several requests at once, as
+    /// a reader thread finds them queued: the aliases none of them found cached are read
+    /// together — in one query on PostgreSQL, on one connection on SQLite — and then each
+    /// request is answered as if alone. The answers are in the requests' order. If that read
+    /// fails, each request reads its alias alone and reports its own outcome. Blocks
+    /// (database).
+    pub fn retrieve_batch(
+        &self,
+        requests: &[(&AliasId, Credentials<'_>)],
+    ) -> Vec<Result<Retrieved>> {
+        let found: Vec<_> = requests
+            .iter()
+            .map(|(id, _)| self.alias_cache.get_after_peek(id))
+            .collect();
+        let mut missing: Vec<&AliasId> = requests
+            .iter()
+            .zip(&found)
+            .filter(|(_, cached)| cached.is_none())
+            .map(|((id, _), _)| *id)
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let loaded = match missing.as_slice() {
+            [] | [_] => None,
+            many => self.load_aliases(many).ok(),
+        };
+        requests
+            .iter()
+            .zip(found)
+            .map(|(&(id, credentials), cached)| {
+                let cached = match (cached, &loaded) {
+                    (Some(cached), _) => Some(cached),
+                    (None, Some(loaded)) => {
+                        Some(loaded.get(id).cloned().ok_or(ServiceError::AliasNotFound)?)
+                    }
+                    (None, None) => None,
+                };
+                self.retrieve_from(cached, id, credentials)
+            })
+            .collect()
+    }
+
+    /// Reads the aliases `ids` that exist and caches them.
+    fn load_aliases(
+        &self,
+        ids: &[&AliasId],
+    ) -> Result<std::collections::HashMap<AliasId, Arc<CachedAlias>>> {
+        let epoch = self.alias_cache.epoch();
+        let mut conn = self.db.conn()?;
+        repo::aliases::find_many(&mut conn, self.db.vault(), ids)?
+            .into_iter()
+            .map(|alias| {
+                let id = alias.id.clone();
+                let cached = self.cache_read(&mut conn, alias, epoch)?;
+                Ok((id, cached))
+            })
+            .collect()
+    }
+
+    /// Caches `alias`, just read at `epoch`, with what any server recorded of wrong passcodes
+    /// for it.
+    fn cache_read(
+        &self,
+        conn: &mut aliaskit_store::DbConn,
+        alias: Alias,
+        epoch: u64,
+    ) -> Result<Arc<CachedAlias>> {
+        let passcodes = match alias.passcode {
+            Some(_) => {
+                passcode_failures::state(conn, &alias.id, self.now(), self.passcode_budget.window)?
+            }
+            None => passcode_failures::State::default(),
+        };
+        let id = alias.id.clone();
+        let cached = Arc::new(CachedAlias::new(alias, passcodes));
+        self.alias_cache.insert_at(id, cached.clone(), epoch);
+        Ok(cached)
+    }
+
     /// [`retrieve`](Self::retrieve) with what the cache held.
     fn retrieve_from(
         &self,
@@ -111,26 +190,10 @@ impl Service {
             Some(cached) => cached,
             None => {
                 let epoch = self.alias_cache.epoch();
-                let (alias, passcodes) = {
-                    let mut conn = self.db.conn()?;
-                    let alias = repo::aliases::find(&mut conn, self.db.vault(), id)?
-                        .ok_or(ServiceError::AliasNotFound)?;
-                    // With the alias, what any server recorded of wrong passcodes for it.
-                    let passcodes = match alias.passcode {
-                        Some(_) => passcode_failures::state(
-                            &mut conn,
-                            id,
-                            self.now(),
-                            self.passcode_budget.window,
-                        )?,
-                        None => passcode_failures::State::default(),
-                    };
-                    (alias, passcodes)
-                };
-                let cached = Arc::new(CachedAlias::new(alias, passcodes));
-                self.alias_cache
-                    .insert_at(id.clone(), cached.clone(), epoch);
-                cached
+                let mut conn = self.db.conn()?;
+                let alias = repo::aliases::find(&mut conn, self.db.vault(), id)?
+                    .ok_or(ServiceError::AliasNotFound)?;
+                self.cache_read(&mut conn, alias, epoch)?
             }
         };
         let (token_error, passcode) = match self.decide(id, &cached, credentials) {

@@ -424,3 +424,94 @@ fn a_wrong_passcode_for_an_alias_deleted_elsewhere_is_not_found() {
         );
     }
 }
+
+/// A reader thread answers the retrieves queued together with one read of their aliases; each
+/// answer is what the request would get alone: the viewer and fields for a token, a passcode,
+/// the owner's key and nothing; the refusals for a wrong token, an expired and an unknown
+/// alias; an alias asked twice, and one already cached.
+#[test]
+fn a_batch_answers_each_request_as_if_alone() {
+    for f in fixtures() {
+        let secret = f.service.create_alias(f.org, new_alias()).unwrap();
+        let pin = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    passcode: Some("pin-2468".into()),
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let public = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    jwt_secret: None,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        let soon_expired = f
+            .service
+            .create_alias(
+                f.org,
+                NewAlias {
+                    expired_at: NOW + 10,
+                    ..new_alias()
+                },
+            )
+            .unwrap();
+        f.clock.set(NOW + 11);
+        let unknown = AliasId::parse("no-such-alias").unwrap();
+        let host = token(
+            SECRET,
+            json!({"alias": secret.id.as_str(), "user_id": "u1", "host": true, "iat": NOW, "exp": NOW + 600}),
+        );
+        let wrong = token(
+            "another-secret-0123456789abcdef0123",
+            json!({"alias": secret.id.as_str(), "user_id": "u1", "iat": NOW, "exp": NOW + 600}),
+        );
+        let requests = [
+            (&secret.id, bearer(&host)),
+            (&pin.id, passcode("pin-2468")),
+            (&public.id, Credentials::default()),
+            (&soon_expired.id, bearer(&host)),
+            (&unknown, Credentials::default()),
+            (&secret.id, bearer(&wrong)),
+            (&pin.id, bearer(&f.key)),
+            (&secret.id, Credentials::default()),
+        ];
+        // Each alone, on a server of its own (nothing cached), and as one batch twice: with
+        // nothing cached, then with everything found cached.
+        let alone: Vec<String> = requests
+            .iter()
+            .map(|(id, credentials)| {
+                let server = with_cache(&f, std::time::Duration::from_secs(60));
+                format!("{:?}", server.retrieve(id, *credentials))
+            })
+            .collect();
+        let server = with_cache(&f, std::time::Duration::from_secs(60));
+        for round in ["cold", "cached"] {
+            let batch: Vec<String> = server
+                .retrieve_batch(&requests)
+                .iter()
+                .map(|answer| format!("{answer:?}"))
+                .collect();
+            assert_eq!(batch, alone, "{round}");
+        }
+        assert!(alone[0].starts_with("Ok(Retrieved"), "{}", alone[0]);
+        assert!(alone[3].contains("AliasExpired"), "{}", alone[3]);
+        assert!(alone[4].contains("AliasNotFound"), "{}", alone[4]);
+        assert!(alone[5].contains("InvalidToken"), "{}", alone[5]);
+        assert!(alone[7].contains("Unauthorized"), "{}", alone[7]);
+        let (reads, _) = server.cache_reads();
+        assert_eq!(
+            reads.hits + reads.misses,
+            16,
+            "each request read the cache once"
+        );
+    }
+}
