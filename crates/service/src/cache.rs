@@ -62,31 +62,51 @@ pub struct CacheReads {
 ///
 /// Each entry carries its deadline, checked on every read, rather than using moka's
 /// per-entry expiry: that keeps a timer-wheel node per entry (about 50 bytes of a cached
-/// alias's 1 KiB, `docs/performance.md`). An entry past its deadline is a miss and is
+/// alias's 0.8 KiB, `docs/performance.md`). An entry past its deadline is a miss and is
 /// dropped when read; one never read again waits for eviction, within `cache.max_entries`.
+///
+/// An entry cached while the server listens is *renewed* when read while it still listens:
+/// every change to it is announced, so `cache.listen_ttl` only bounds how long an unread entry
+/// stays. An entry cached while the server did not listen lives `cache.ttl` from its read of
+/// the database, read or not: a change made before listening began was never announced here.
+/// (Losing the listening connection drops every entry.)
 pub(crate) struct TtlCache<K, V> {
-    inner: Option<moka::sync::Cache<K, Timed<V>>>,
+    inner: Option<moka::sync::Cache<K, Cached<V>>>,
     freshness: Arc<Freshness>,
     /// The lifetimes of new entries: `short` while not listening, `long` while listening.
-    short: Duration,
-    long: Duration,
+    short: u64,
+    long: u64,
     /// Where the deadlines count from.
     start: Instant,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-/// A cached value and its deadline, in nanoseconds from [`TtlCache::start`].
-#[derive(Clone)]
-pub(crate) struct Timed<V> {
+/// A cached value, shared by the cache and its readers.
+pub(crate) type Cached<V> = Arc<Entry<V>>;
+
+/// A cached value and its deadline.
+pub(crate) struct Entry<V> {
     value: V,
-    until: u64,
+    /// Nanoseconds from [`TtlCache::start`]; odd when the entry is renewed by reads (cached while
+    /// listening). One word, so that a cached alias stays in its allocation size class.
+    until: AtomicU64,
 }
+
+impl<V> std::ops::Deref for Entry<V> {
+    type Target = V;
+
+    fn deref(&self) -> &V {
+        &self.value
+    }
+}
+
+const RENEWABLE: u64 = 1;
 
 impl<K, V> TtlCache<K, V>
 where
     K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    V: Send + Sync + 'static,
 {
     /// A cache of at most about `max_entries`, each valid for `ttl` (`listen_ttl` while
     /// `freshness` says the server listens).
@@ -104,8 +124,8 @@ where
         TtlCache {
             inner,
             freshness,
-            short: ttl,
-            long: listen_ttl.max(ttl),
+            short: nanos(ttl),
+            long: nanos(listen_ttl.max(ttl)),
             start: Instant::now(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -113,7 +133,7 @@ where
     }
 
     /// The value for `key`, if cached less than the TTL ago; counted as a hit or a miss.
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub(crate) fn get(&self, key: &K) -> Option<Cached<V>> {
         let found = self.peek(key);
         self.count(found.is_some());
         found
@@ -123,7 +143,7 @@ where
     /// the peek did not find is not looked up again, because moka counts every lookup towards
     /// the key's popularity (its TinyLFU admission), and a miss counted twice would let a key
     /// read once push out one read once before.
-    pub(crate) fn get_after_peek(&self, key: &K) -> Option<V> {
+    pub(crate) fn get_after_peek(&self, key: &K) -> Option<Cached<V>> {
         if !self.inner.as_ref()?.contains_key(key) {
             self.count(false);
             return None;
@@ -133,19 +153,27 @@ where
 
     /// [`get`](Self::get) without counting: for a first look whose outcome is counted later
     /// (the in-process retrieve, which hands a miss to the blocking path that reads again).
-    pub(crate) fn peek(&self, key: &K) -> Option<V> {
+    pub(crate) fn peek(&self, key: &K) -> Option<Cached<V>> {
         let cache = self.inner.as_ref()?;
         let found = cache.get(key)?;
-        if found.until <= self.elapsed() {
+        let now = self.elapsed();
+        let until = found.until.load(Ordering::Relaxed);
+        if until <= now {
             cache.invalidate(key);
             return None;
         }
-        Some(found.value)
+        // Renewed at most once per half lifetime: a hot entry is not written on every read.
+        if until & RENEWABLE != 0 && until - now < self.long / 2 && self.freshness.listening() {
+            found
+                .until
+                .fetch_max(now.saturating_add(self.long) | RENEWABLE, Ordering::Relaxed);
+        }
+        Some(found)
     }
 
     /// Nanoseconds since [`start`](Self::start) (saturating: 584 years).
     fn elapsed(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        nanos(self.start.elapsed())
     }
 
     /// Counts one read answered from the cache (`true`) or not.
@@ -165,27 +193,34 @@ where
     /// Caches `value` for `key`, read from the database at `epoch` ([`Freshness::epoch`],
     /// taken before the read) — unless an invalidation was heard since, when the value may
     /// predate a change another server made.
-    pub(crate) fn insert_at(&self, key: K, value: V, epoch: u64)
+    /// Returns the entry, cached or not.
+    pub(crate) fn insert_at(&self, key: K, value: V, epoch: u64) -> Cached<V>
     where
         K: Clone,
     {
-        let Some(cache) = &self.inner else { return };
-        if self.freshness.epoch() != epoch {
-            return;
-        }
-        let lifetime = if self.freshness.listening() {
-            self.long
+        let listening = self.freshness.listening();
+        let until = if listening {
+            self.elapsed().saturating_add(self.long) | RENEWABLE
         } else {
-            self.short
+            self.elapsed().saturating_add(self.short) & !RENEWABLE
         };
-        let lifetime = u64::try_from(lifetime.as_nanos()).unwrap_or(u64::MAX);
-        let until = self.elapsed().saturating_add(lifetime);
-        cache.insert(key.clone(), Timed { value, until });
+        let entry = Arc::new(Entry {
+            value,
+            until: AtomicU64::new(until),
+        });
+        let Some(cache) = &self.inner else {
+            return entry;
+        };
+        if self.freshness.epoch() != epoch {
+            return entry;
+        }
+        cache.insert(key.clone(), entry.clone());
         // An invalidation heard between the check and the insert may have come and gone:
         // then the value is dropped again (at worst a fresh one, read again next time).
         if self.freshness.epoch() != epoch {
             cache.invalidate(&key);
         }
+        entry
     }
 
     /// The epoch to pass to [`insert_at`](Self::insert_at), taken before a database read.
@@ -208,6 +243,11 @@ where
     }
 }
 
+/// `d` in nanoseconds, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,9 +255,57 @@ mod tests {
     fn new_cache<K, V>(ttl: Duration, max: usize) -> TtlCache<K, V>
     where
         K: Hash + Eq + Send + Sync + 'static,
-        V: Clone + Send + Sync + 'static,
+        V: Send + Sync + 'static,
     {
         TtlCache::new(ttl, ttl, max, Arc::default())
+    }
+
+    /// The value, for comparisons.
+    fn value<V: Copy>(found: Option<Cached<V>>) -> Option<V> {
+        found.map(|entry| **entry)
+    }
+
+    /// While the server listens an entry read within `cache.listen_ttl` stays, and an unread
+    /// one goes; an entry cached while it did not listen goes after `cache.ttl`, read or not.
+    #[test]
+    fn while_listening_a_read_entry_is_renewed_and_one_cached_before_is_not() {
+        let freshness = Arc::new(Freshness::default());
+        let cache = TtlCache::new(
+            Duration::from_millis(150),
+            Duration::from_millis(300),
+            32,
+            freshness.clone(),
+        );
+        cache.insert_at("not listening", 0, cache.epoch());
+        freshness.set_listening(true);
+        cache.insert_at("read", 1, cache.epoch());
+        cache.insert_at("unread", 2, cache.epoch());
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(600) {
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(
+                value(cache.get(&"read")),
+                Some(1),
+                "{:?}",
+                started.elapsed()
+            );
+            if started.elapsed() > Duration::from_millis(200) {
+                assert_eq!(value(cache.get(&"not listening")), None);
+            } else {
+                let _ = cache.get(&"not listening");
+            }
+        }
+        assert_eq!(value(cache.get(&"unread")), None);
+        // (The service drops every entry when listening stops; here, reads stop renewing.)
+        freshness.set_listening(false);
+        let stopped = Instant::now();
+        while value(cache.get(&"read")).is_some() {
+            assert!(
+                stopped.elapsed() < Duration::from_millis(400),
+                "still renewed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     #[test]
@@ -234,27 +322,35 @@ mod tests {
         freshness.set_listening(false);
         cache.insert_at("short", 2, cache.epoch());
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&"long"), Some(1));
-        assert_eq!(cache.get(&"short"), None, "inserted while not listening");
+        assert_eq!(value(cache.get(&"long")), Some(1));
+        assert_eq!(
+            value(cache.get(&"short")),
+            None,
+            "inserted while not listening"
+        );
 
         let before = cache.epoch();
         freshness.bump();
         cache.insert_at("stale", 3, before);
-        assert_eq!(cache.get(&"stale"), None, "read before an invalidation");
+        assert_eq!(
+            value(cache.get(&"stale")),
+            None,
+            "read before an invalidation"
+        );
         cache.clear();
-        assert_eq!(cache.get(&"long"), None);
+        assert_eq!(value(cache.get(&"long")), None);
     }
 
     #[test]
     fn entries_expire_can_be_removed_and_the_size_is_bounded() {
         let cache = new_cache(Duration::from_millis(50), 32);
         cache.insert_at("a", 1, 0);
-        assert_eq!(cache.get(&"a"), Some(1));
+        assert_eq!(value(cache.get(&"a")), Some(1));
         cache.remove(&"a");
-        assert_eq!(cache.get(&"a"), None);
+        assert_eq!(value(cache.get(&"a")), None);
         cache.insert_at("b", 2, 0);
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&"b"), None, "expired");
+        assert_eq!(value(cache.get(&"b")), None, "expired");
         let long = new_cache(Duration::from_secs(60), 32);
         for i in 0..10_000 {
             long.insert_at(i, i, 0);
@@ -276,7 +372,7 @@ mod tests {
         for i in 0..100_000 {
             cache.insert_at(i, 0, 0);
         }
-        assert_eq!(cache.get(&u64::MAX), Some(1));
+        assert_eq!(value(cache.get(&u64::MAX)), Some(1));
     }
 
     /// Each retrieve the in-process path cannot answer looks the alias up twice: the peek,
@@ -307,16 +403,16 @@ mod tests {
     fn a_zero_ttl_turns_it_off() {
         let cache = new_cache(Duration::ZERO, 100);
         cache.insert_at(1, 1, 0);
-        assert_eq!(cache.get(&1), None);
+        assert_eq!(value(cache.get(&1)), None);
     }
 
     #[test]
     fn reads_are_counted_but_a_peek_is_not() {
         let cache = new_cache(Duration::from_secs(60), 10);
         cache.insert_at(1, 1, 0);
-        assert_eq!(cache.get(&1), Some(1));
-        assert_eq!(cache.get(&2), None);
-        assert_eq!(cache.peek(&1), Some(1));
+        assert_eq!(value(cache.get(&1)), Some(1));
+        assert_eq!(value(cache.get(&2)), None);
+        assert_eq!(value(cache.peek(&1)), Some(1));
         assert_eq!(cache.reads(), CacheReads { hits: 1, misses: 1 });
         cache.count(true);
         assert_eq!(cache.reads().hits, 2);

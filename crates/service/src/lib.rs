@@ -143,7 +143,7 @@ pub struct Service {
     /// The server's key ring, loaded from the database and cached.
     ring: Arc<RwLock<Option<opencap::LoadedRing>>>,
     /// Aliases read by the retrieve, with their keys ready.
-    alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, Arc<cached_alias::CachedAlias>>>,
+    alias_cache: Arc<cache::TtlCache<aliaskit_domain::AliasId, cached_alias::CachedAlias>>,
     /// Answers of the OpenCAP Address Query.
     lookup_cache: Arc<cache::TtlCache<opencap::LookupKey, opencap::Lookup>>,
     /// Whether other servers' changes are heard, shared by both caches.

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::audit::{self, Actor, Change, Origin};
+use crate::cache::Cached;
 use crate::{Result, Service, ServiceError, SharedClock, password, random};
 
 /// The audience of OpenCAP login tokens: a token made for anything else is refused.
@@ -571,7 +572,8 @@ impl OpenCap<'_> {
         let found = self
             .service
             .lookup_cache
-            .peek(&(alias.clone(), address_type));
+            .peek(&(alias.clone(), address_type))
+            .map(|found| (*found).clone());
         if found.is_some() {
             self.service.lookup_cache.count(true);
         }
@@ -609,17 +611,14 @@ impl OpenCap<'_> {
         self.lookup_from(found, key)
     }
 
-    fn lookup_from(&self, found: Option<Lookup>, key: LookupKey) -> Result<Lookup> {
+    fn lookup_from(&self, found: Option<Cached<Lookup>>, key: LookupKey) -> Result<Lookup> {
         if let Some(found) = found {
-            return Ok(found);
+            return Ok((*found).clone());
         }
         let (alias, address_type) = (&key.0, key.1);
         let epoch = self.service.lookup_cache.epoch();
         let found = self.lookup_uncached(alias, address_type)?;
-        self.service
-            .lookup_cache
-            .insert_at(key, found.clone(), epoch);
-        Ok(found)
+        Ok((*self.service.lookup_cache.insert_at(key, found, epoch)).clone())
     }
 
     fn lookup_uncached(

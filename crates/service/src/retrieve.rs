@@ -14,14 +14,13 @@
 //! the database and is refused during a block, and a right one is answered from memory only by
 //! a server whose copy of the alias, at most `cache.ttl` old, shows no wrong guess.
 
-use std::sync::Arc;
-
 use aliaskit_domain::{AccessClaims, Alias, AliasId, OrgId, Viewer};
 use aliaskit_store::repo;
 use aliaskit_store::repo::passcode_failures::{self, Verdict};
 use aliaskit_token::{Expect, Secret, TokenError};
 use subtle::ConstantTimeEq;
 
+use crate::cache::Cached;
 use crate::cached_alias::CachedAlias;
 use crate::{PasscodeBlock, Result, Service, ServiceError};
 
@@ -146,7 +145,7 @@ impl Service {
     fn load_aliases(
         &self,
         ids: &[&AliasId],
-    ) -> Result<std::collections::HashMap<AliasId, Arc<CachedAlias>>> {
+    ) -> Result<std::collections::HashMap<AliasId, Cached<CachedAlias>>> {
         let epoch = self.alias_cache.epoch();
         let mut conn = self.db.conn()?;
         repo::aliases::find_many(&mut conn, self.db.vault(), ids)?
@@ -166,7 +165,7 @@ impl Service {
         conn: &mut aliaskit_store::DbConn,
         alias: Alias,
         epoch: u64,
-    ) -> Result<Arc<CachedAlias>> {
+    ) -> Result<Cached<CachedAlias>> {
         let passcodes = match alias.passcode {
             Some(_) => {
                 passcode_failures::state(conn, &alias.id, self.now(), self.passcode_budget.window)?
@@ -174,15 +173,15 @@ impl Service {
             None => passcode_failures::State::default(),
         };
         let id = alias.id.clone();
-        let cached = Arc::new(CachedAlias::new(alias, passcodes));
-        self.alias_cache.insert_at(id, cached.clone(), epoch);
-        Ok(cached)
+        Ok(self
+            .alias_cache
+            .insert_at(id, CachedAlias::new(alias, passcodes), epoch))
     }
 
     /// [`retrieve`](Self::retrieve) with what the cache held.
     fn retrieve_from(
         &self,
-        cached: Option<Arc<CachedAlias>>,
+        cached: Option<Cached<CachedAlias>>,
         id: &AliasId,
         credentials: Credentials<'_>,
     ) -> Result<Retrieved> {
