@@ -329,18 +329,36 @@ mod tests {
             .unwrap();
         let readers = Arc::new(Readers::new(service.clone(), 1, 64));
         let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
         let held = readers.clone();
-        let held = actix_web::rt::spawn(async move { held.run(move || wait.recv()).await });
+        let held = actix_web::rt::spawn(async move {
+            held.run(move || {
+                let _ = started.send(());
+                wait.recv()
+            })
+            .await
+        });
         let queued = |id: &str| {
             let readers = readers.clone();
             let id = AliasId::parse(id).unwrap();
             actix_web::rt::spawn(async move { readers.retrieve(id, None, None, None).await })
         };
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        // Until the reader holds that job, then until the three retrieves wait behind it.
+        for _ in 0..500 {
+            if has_started.try_recv().is_ok() {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
         let found = queued(public.id.as_str());
         let unknown = queued("no-such-alias");
         let gone = queued("asked-then-abandoned");
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..500 {
+            if readers.threads.jobs.len() == 3 {
+                break;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
         assert_eq!(
             readers.threads.jobs.len(),
             3,
