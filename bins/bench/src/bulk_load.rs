@@ -9,9 +9,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use aliaskit_bench::random_alias;
+use aliaskit_bench::add_aliases;
 use aliaskit_config::Settings;
-use aliaskit_domain::{Alias, OrgName};
+use aliaskit_domain::OrgName;
 use aliaskit_store::{Database, repo};
 use anyhow::Context;
 use clap::Parser;
@@ -58,16 +58,7 @@ fn main() -> anyhow::Result<()> {
     let mut done = 0;
     while done < args.count {
         let n = BATCH.min(args.count - done);
-        let batch = (0..n)
-            .map(|_| random_alias(org.id, now))
-            .collect::<anyhow::Result<Vec<Alias>>>()?;
-        db.transaction(|c| {
-            for a in &batch {
-                repo::aliases::insert(c, db.vault(), a)?;
-            }
-            Ok(())
-        })
-        .context("inserting a batch")?;
+        let batch = add_aliases(&db, org.id, now, n).context("inserting a batch")?;
         if let Some(out) = ids.as_mut() {
             for a in &batch {
                 writeln!(out, "{}", a.id)?;

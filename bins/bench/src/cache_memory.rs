@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aliaskit_bench::{random_alias, secret_of};
-use aliaskit_domain::{AccessClaims, Alias, OrgName, UserId};
+use aliaskit_bench::{add_aliases, secret_of};
+use aliaskit_domain::{AccessClaims, OrgName, UserId};
 use aliaskit_service::{Credentials, Service, ServiceConfig};
 use aliaskit_store::{Database, MasterKey, PoolOptions, Vault, repo};
 use aliaskit_token::{Algorithm, Secret, Tokens};
@@ -50,15 +50,8 @@ fn main() -> anyhow::Result<()> {
     let org = db.transaction(|c| repo::orgs::insert(c, &name, now))?;
     let mut ids = Vec::with_capacity(args.count);
     while ids.len() < args.count {
-        let batch = (0..1000.min(args.count - ids.len()))
-            .map(|_| random_alias(org.id, now))
-            .collect::<anyhow::Result<Vec<Alias>>>()?;
-        db.transaction(|c| {
-            for a in &batch {
-                repo::aliases::insert(c, db.vault(), a)?;
-            }
-            Ok(())
-        })?;
+        let n = 1000.min(args.count - ids.len());
+        let batch = add_aliases(&db, org.id, now, u64::try_from(n)?)?;
         ids.extend(batch.into_iter().map(|a| a.id));
     }
 

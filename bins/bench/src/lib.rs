@@ -1,7 +1,22 @@
 //! What the bench tools share: the aliases they add, made as the server makes them.
 
 use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, Sensitive};
+use aliaskit_store::{Database, repo};
 use anyhow::anyhow;
+
+/// Adds `n` random aliases of `org` ([`random_alias`]) in one transaction; returns them.
+pub fn add_aliases(db: &Database, org: OrgId, now: i64, n: u64) -> anyhow::Result<Vec<Alias>> {
+    let batch = (0..n)
+        .map(|_| random_alias(org, now))
+        .collect::<anyhow::Result<Vec<Alias>>>()?;
+    db.transaction(|c| {
+        for a in &batch {
+            repo::aliases::insert(c, db.vault(), a)?;
+        }
+        Ok(())
+    })?;
+    Ok(batch)
+}
 
 /// A random alias of `org`, valid for a year from `now`, with a `jwt_secret` derived from its
 /// id (`bulk-secret-<id>`), so that a token can be signed for it without a list of secrets.
