@@ -224,7 +224,7 @@ impl Readers {
     }
 
     /// Answers a public retrieve the alias cache could not answer, on a reader thread
-    /// ([`Service::retrieve_after_cached`], batched with the retrieves queued with it).
+    /// ([`Service::retrieve_batch`], with the retrieves queued with it).
     pub(crate) async fn retrieve(
         &self,
         id: AliasId,

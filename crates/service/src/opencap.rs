@@ -600,7 +600,7 @@ impl OpenCap<'_> {
 
     /// [`lookup`](Self::lookup) for a query [`lookup_cached`](Self::lookup_cached) did not
     /// answer: the same answer, without counting the query's read of the cache a second time
-    /// (as [`Service::retrieve_after_cached`]). Blocks (database).
+    /// (as [`Service::retrieve_batch`]). Blocks (database).
     pub fn lookup_after_cached(
         &self,
         alias: &CapAlias,

@@ -87,20 +87,11 @@ impl Service {
         self.retrieve_from(self.alias_cache.get(id), id, credentials)
     }
 
-    /// [`retrieve`](Self::retrieve) for a request [`retrieve_cached`](Self::retrieve_cached)
-    /// did not answer: the same answer, without counting the request's read of the cache a
-    /// second time (the cache admits an alias by how often it is read: a miss counted twice
-    /// would let an alias read once push out one read once before). Blocks (database).
-    pub fn retrieve_after_cached(
-        &self,
-        id: &AliasId,
-        credentials: Credentials<'_>,
-    ) -> Result<Retrieved> {
-        self.retrieve_from(self.alias_cache.get_after_peek(id), id, credentials)
-    }
-
-    /// [`retrieve_after_cached`](Self::retrieve_after_cached) for several requests at once, as
-    /// a reader thread finds them queued: the aliases none of them found cached are read
+    /// [`retrieve`](Self::retrieve) for requests [`retrieve_cached`](Self::retrieve_cached) did
+    /// not answer, as a reader thread finds them queued (one or more). Each request's read of
+    /// the cache is not counted a second time (the cache admits an alias by how often it is
+    /// read: a miss counted twice would let an alias read once push out one read once before).
+    /// The aliases none of them found cached are read
     /// together — in one query on PostgreSQL, on one connection on SQLite — and then each
     /// request is answered as if alone. The answers are in the requests' order. If that read
     /// fails, each request reads its alias alone and reports its own outcome. Blocks
