@@ -58,3 +58,7 @@ bench *ARGS:
 # HTTP load harness: ratios to /healthz, p99, RSS (see docs/performance.md; needs wrk).
 bench-http *ARGS:
     scripts/bench-http.sh {{ARGS}}
+
+# The hot-alias load on REV's release server and this tree's, alternating in one run.
+bench-compare REV *ARGS:
+    scripts/bench-compare.sh {{REV}} {{ARGS}}
