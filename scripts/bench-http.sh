@@ -18,8 +18,9 @@
 #                 distinct token per alias, and the JWT retrieve driven over a Zipf (s = 1.0)
 #                 sequence of the first 50,000 and a uniform one over all N, in rounds that
 #                 also run /healthz and the one hot alias (many_* rows: the median of each
-#                 round's ratio to that round's /healthz); then alias creates/s and updates/s (updates spread over the first
-#                 50,000)
+#                 round's ratio to that round's /healthz, and the Zipf and uniform loads'
+#                 ratios to the same round's hot alias); then alias creates/s and updates/s
+#                 (updates spread over the first 50,000)
 # --profile NAME  the cargo profile to build and run (default release, stripped);
 #                 `profiling` keeps symbols and debug info, for `perf record` during the run
 #
@@ -356,6 +357,16 @@ for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_
   fi
   printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$ratio"
 done
+if [ "$MANY" -gt 0 ]; then
+  # How near the hit path the miss path runs, machine drift aside: each round's Zipf and
+  # uniform loads divided by the same round's hot alias, medians.
+  per_hot() {
+    python3 -c 'import sys; print(" ".join(str(float(a) / float(h)) for a, h in zip(sys.argv[1].split(), sys.argv[2].split())))' \
+      "${RPS[$1]}" "${RPS[many_hot]}" | median
+  }
+  printf 'many aliases, each round divided by its hot alias (medians): zipf %.2f, uniform %.2f\n' \
+    "$(per_hot many_zipf)" "$(per_hot many_uniform)"
+fi
 if [ -n "${RPS[jwt_quiet]:-}" ]; then
   quiet=$(echo "${P99[jwt_quiet]}" | median); during=$(echo "${P99[jwt_during_logins]}" | median)
   printf 'JWT retrieve p99 during the login burst: %.2f x quiet (target: at most 2)\n' \
