@@ -61,10 +61,7 @@ impl Threads {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (job, result) = job(f);
-        self.send(job)?;
-        result
-            .await
-            .map_err(|_| ApiError::internal(format!("a {} job panicked", self.what)))
+        self.submit(job, result).await
     }
 }
 
@@ -109,13 +106,17 @@ impl<J: Send + 'static> Threads<J> {
         Threads { jobs, what }
     }
 
-    /// Queues `job`: `503` when the queue is full, `500` when no thread runs.
-    fn send(&self, job: J) -> Result<(), ApiError> {
+    /// Queues `job` and awaits what it sends to `result`: `503` when the queue is full, `500`
+    /// when no thread runs or the job panicked (its sender dropped unsent).
+    async fn submit<T>(&self, job: J, result: oneshot::Receiver<T>) -> Result<T, ApiError> {
         let what = self.what;
         self.jobs.try_send(job).map_err(|e| match e {
             TrySendError::Full(_) => ApiError::unavailable(format!("the {what} queue is full")),
             TrySendError::Disconnected(_) => ApiError::internal(format!("no {what} thread runs")),
-        })
+        })?;
+        result
+            .await
+            .map_err(|_| ApiError::internal(format!("a {what} job panicked")))
     }
 }
 
@@ -143,11 +144,11 @@ enum Read {
 }
 
 /// A public retrieve the alias cache could not answer, with what the request presented.
-pub(crate) struct RetrieveJob {
-    pub(crate) id: AliasId,
-    pub(crate) bearer: Option<String>,
-    pub(crate) passcode: Option<String>,
-    pub(crate) client: Option<std::net::IpAddr>,
+struct RetrieveJob {
+    id: AliasId,
+    bearer: Option<String>,
+    passcode: Option<String>,
+    client: Option<std::net::IpAddr>,
     done: oneshot::Sender<aliaskit_service::Result<Retrieved>>,
 }
 
@@ -217,10 +218,7 @@ impl Readers {
         read: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (job, result) = job(read);
-        self.threads.send(Read::Other(job))?;
-        result
-            .await
-            .map_err(|_| ApiError::internal(format!("a {} job panicked", self.threads.what)))
+        self.threads.submit(Read::Other(job), result).await
     }
 
     /// Answers a public retrieve the alias cache could not answer, on a reader thread
@@ -233,16 +231,14 @@ impl Readers {
         client: Option<std::net::IpAddr>,
     ) -> Result<aliaskit_service::Result<Retrieved>, ApiError> {
         let (done, result) = oneshot::channel();
-        self.threads.send(Read::Retrieve(RetrieveJob {
+        let job = Read::Retrieve(RetrieveJob {
             id,
             bearer,
             passcode,
             client,
             done,
-        }))?;
-        result
-            .await
-            .map_err(|_| ApiError::internal(format!("a {} job panicked", self.threads.what)))
+        });
+        self.threads.submit(job, result).await
     }
 }
 
