@@ -2,8 +2,10 @@
 # HTTP load harness (docs/performance.md): starts the release server, prepares an alias with a
 # jwt_secret, one with a passcode and an OpenCAP address, then measures in one run, alternating
 # rounds: /healthz, the JWT retrieve, the passcode retrieve and the OpenCAP single-address lookup.
-# Prints requests/s, p50/p99 latency and the server's peak RSS for each, and each route's
-# throughput as a ratio of /healthz.
+# Prints requests/s, p50/p99 latency and the server's peak RSS for each, each route's
+# throughput as a ratio of /healthz, and the server's CPU time per request (user + system, all
+# its threads, over the run: on two cores shared with wrk, what a route costs the server apart
+# from what wrk costs; for the login-burst and hanging-receiver rows it includes that work).
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
 #                         [--connections N] [--login-burst N] [--hanging-receiver]
@@ -19,8 +21,9 @@
 #                 sequence of the first 50,000 and a uniform one over all N, in rounds that
 #                 also run /healthz and the one hot alias (many_* rows: the median of each
 #                 round's ratio to that round's /healthz, and the Zipf and uniform loads'
-#                 ratios to the same round's hot alias); then alias creates/s and updates/s
-#                 (updates spread over the first 50,000)
+#                 ratios to the same round's hot alias, and the cache's hit rates); before
+#                 the rounds, one pass of each sequence warms the cache and is printed but not
+#                 counted; then alias creates/s and updates/s (updates over the first 50,000)
 # --profile NAME  the cargo profile to build and run (default release, stripped);
 #                 `profiling` keeps symbols and debug info, for `perf record` during the run
 #
@@ -131,19 +134,27 @@ done
 
 peak_rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status"; }
 
-# wrk output → "req/s p50_ms p99_ms"
+# The server's CPU time so far (user + system), in clock ticks.
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+TICKS=$(getconf CLK_TCK)
+
+# wrk output → "req/s p50_ms p99_ms server_cpu_us": the last is the server's CPU time (user +
+# system, every thread) during the run divided by the requests wrk counted — what one request
+# costs the server, whatever share of the two cores wrk took that round.
 measure() {
   local url=$1 header=$2 script=${3:-}
-  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency)
+  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency) ticks0 ticks1
   [ -n "$header" ] && args+=(-H "$header")
   [ -n "$script" ] && args+=(-s "$script")
+  ticks0=$(server_ticks)
   out=$(wrk "${args[@]}" "$url")
+  ticks1=$(server_ticks)
   local errors
   errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || true)
   [ -z "$errors" ] || { echo "$url: $errors non-2xx answers" >&2; exit 1; }
-  python3 - "$out" <<'EOF'
+  python3 - "$out" "$(( ticks1 - ticks0 ))" "$TICKS" <<'EOF'
 import re, sys
-out = sys.argv[1]
+out, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def ms(v):
     n, unit = re.match(r"([\d.]+)(us|ms|s|m)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -152,21 +163,25 @@ try:
     # Anchored: "+/- Stdev" columns end in "…50%" too.
     p50 = ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
 except (AttributeError, ValueError):
     sys.exit("cannot read this wrk output:\n" + out)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {ticks / hz / max(requests, 1) * 1e6:.1f}")
 EOF
 }
 
-declare -A RPS P50 P99
-# Appends one measurement of route $1 (req/s, p50, p99) to its rounds.
-record() { RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"; }
+declare -A RPS P50 P99 CPU
+# Appends one measurement of route $1 (req/s, p50, p99, server CPU per request) to its rounds.
+record() {
+  RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"
+  CPU[$1]="${CPU[$1]:-} $5"
+}
 for round in $(seq 1 "$ROUNDS"); do
   for r in "${ROUTES[@]}"; do
     IFS='|' read -r name url header <<<"$r"
-    read -r rps p50 p99 < <(measure "$url" "$header")
-    record "$name" "$rps" "$p50" "$p99"
-    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+    read -r rps p50 p99 cpu < <(measure "$url" "$header")
+    record "$name" "$rps" "$p50" "$p99" "$cpu"
+    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request" >&2
   done
 done
 
@@ -230,20 +245,36 @@ LUA
     curl -s "$BASE/metrics" | awk '/^aliaskit_cache_reads_total\{cache="alias",result="hit"\}/ {h=$2}
       /^aliaskit_cache_reads_total\{cache="alias",result="miss"\}/ {m=$2} END {print h+0, m+0}'
   }
+  # The share of alias reads between two alias_reads answers that the cache answered, in %.
+  hit_share() { python3 -c "h, m = $3 - $1, $4 - $2; print(f'{100 * h / max(h + m, 1):.1f}')"; }
   IFS='|' read -r _ hot_url hot_header <<<"${ROUTES[1]}"
+  # One pass of each sequence first, not counted: the rounds measure a server whose cache holds
+  # what the load keeps reading, as on a server that has run a while, not one just started
+  # (in the first pass most of the Zipf set is read for the first time). Printed all the same.
+  for seq in zipf uniform; do
+    read -r hits0 misses0 < <(alias_reads)
+    read -r rps p50 p99 cpu < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua")
+    read -r hits misses < <(alias_reads)
+    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, cache hits $(hit_share "$hits0" "$misses0" "$hits" "$misses") %" >&2
+  done
+  declare -A HITS
   for round in $(seq 1 "$ROUNDS"); do
     for seq in healthz hot zipf uniform; do
       read -r hits0 misses0 < <(alias_reads)
       case $seq in
-        healthz) read -r rps p50 p99 < <(measure "$BASE/healthz" "") ;;
-        hot) read -r rps p50 p99 < <(measure "$hot_url" "$hot_header") ;;
-        *) read -r rps p50 p99 < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua") ;;
+        healthz) read -r rps p50 p99 cpu < <(measure "$BASE/healthz" "") ;;
+        hot) read -r rps p50 p99 cpu < <(measure "$hot_url" "$hot_header") ;;
+        *) read -r rps p50 p99 cpu < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua") ;;
       esac
       read -r hits misses < <(alias_reads)
       hit_rate=""
-      [ "$seq" = healthz ] || hit_rate=$(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f', cache hits {100 * h / max(h + m, 1):.1f} %')")
-      record "many_$seq" "$rps" "$p50" "$p99"
-      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms$hit_rate" >&2
+      if [ "$seq" != healthz ]; then
+        share=$(hit_share "$hits0" "$misses0" "$hits" "$misses")
+        HITS[$seq]="${HITS[$seq]:-} $share"
+        hit_rate=", cache hits $share %"
+      fi
+      record "many_$seq" "$rps" "$p50" "$p99" "$cpu"
+      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request$hit_rate" >&2
     done
   done
 fi
@@ -260,15 +291,15 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
   LOGINS=""
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 < <(measure "$url" "$header")
-    record "jwt_quiet" "$rps" "$p50" "$p99"
+    read -r rps p50 p99 cpu < <(measure "$url" "$header")
+    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu"
     wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
       >"$WORK/logins.txt" 2>&1 &
     BURSTER=$!
     sleep 1
-    read -r rps p50 p99 < <(measure "$url" "$header")
+    read -r rps p50 p99 cpu < <(measure "$url" "$header")
     wait "$BURSTER"
-    record "jwt_during_logins" "$rps" "$p50" "$p99"
+    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu"
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
     echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
   done
@@ -278,8 +309,8 @@ fi
 if [ "$HANG" = 1 ]; then
   IFS='|' read -r _ url header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 < <(measure "$url" "$header")
-    record "jwt_no_webhooks" "$rps" "$p50" "$p99"
+    read -r rps p50 p99 cpu < <(measure "$url" "$header")
+    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu"
   done
   # A receiver that accepts connections and never reads nor answers: each attempt holds its
   # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
@@ -300,8 +331,8 @@ while True:
   done
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 < <(measure "$url" "$header")
-    record "jwt_hanging_receiver" "$rps" "$p50" "$p99"
+    read -r rps p50 p99 cpu < <(measure "$url" "$header")
+    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu"
     echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
   done
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
@@ -332,10 +363,10 @@ function request()
 end
 LUA
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
-    record "creates" "$rps" "$p50" "$p99"
-    read -r rps p50 p99 < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
-    record "updates" "$rps" "$p50" "$p99"
+    read -r rps p50 p99 cpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
+    record "creates" "$rps" "$p50" "$p99" "$cpu"
+    read -r rps p50 p99 cpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
+    record "updates" "$rps" "$p50" "$p99" "$cpu"
     echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
   done
 fi
@@ -345,17 +376,18 @@ RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
-printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz |\n|---|---|---|---|---|\n'
+printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz | server CPU µs/request |\n|---|---|---|---|---|---|\n'
 for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_healthz many_hot many_zipf many_uniform creates updates; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
+  cpu=$(echo "${CPU[$name]}" | median)
   ratio=$(python3 -c "print($rps/$HEALTH)")
   # A many-aliases row's ratio is the median of each round's ratio to that round's /healthz.
   if [[ $name == many_* ]]; then
     ratio=$(python3 -c 'import sys; print(" ".join(str(float(a) / float(h)) for a, h in zip(sys.argv[1].split(), sys.argv[2].split())))' \
       "${RPS[$name]}" "${RPS[many_healthz]}" | median)
   fi
-  printf '| %s | %s | %s | %s | %.2f |\n' "$name" "$rps" "$p50" "$p99" "$ratio"
+  printf '| %s | %s | %s | %s | %.2f | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu"
 done
 if [ "$MANY" -gt 0 ]; then
   # How near the hit path the miss path runs, machine drift aside: each round's Zipf and
@@ -366,6 +398,8 @@ if [ "$MANY" -gt 0 ]; then
   }
   printf 'many aliases, each round divided by its hot alias (medians): zipf %.2f, uniform %.2f\n' \
     "$(per_hot many_zipf)" "$(per_hot many_uniform)"
+  printf 'many aliases, cache hits in the counted rounds (medians): zipf %s %%, uniform %s %%\n' \
+    "$(echo "${HITS[zipf]}" | median)" "$(echo "${HITS[uniform]}" | median)"
 fi
 if [ -n "${RPS[jwt_quiet]:-}" ]; then
   quiet=$(echo "${P99[jwt_quiet]}" | median); during=$(echo "${P99[jwt_during_logins]}" | median)
