@@ -3,6 +3,7 @@
 use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId};
 use diesel::prelude::*;
 
+use crate::connection::on_backend;
 use crate::rows::AliasRow;
 use crate::schema::aliases::dsl;
 use crate::{DbConn, Result, StoreError, Vault, error::taken_as};
@@ -34,15 +35,17 @@ pub fn insert(conn: &mut DbConn, vault: &Vault, alias: &Alias) -> Result<()> {
     Ok(())
 }
 
-/// The alias with this id, whoever owns it.
+/// The alias with this id, whoever owns it. Every cache miss of the retrieve runs it, so it runs
+/// on the backend's own connection (`on_backend`): its prepared statement is found without its
+/// SQL written out again.
 pub fn find(conn: &mut DbConn, vault: &Vault, id: &AliasId) -> Result<Option<Alias>> {
-    dsl::aliases
+    on_backend!(conn, |c| dsl::aliases
         .find(id.as_str())
         .select(AliasRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .map(|row| row.open(vault))
-        .transpose()
+        .get_result(c))
+    .optional()?
+    .map(|row| row.open(vault))
+    .transpose()
 }
 
 /// The aliases with these ids that exist, whoever owns them, in no particular order. One query
