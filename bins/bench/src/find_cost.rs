@@ -63,7 +63,8 @@ fn main() -> anyhow::Result<()> {
         .map(AliasId::parse)
         .collect::<Result<Vec<_>, _>>()
         .context("an id that is not an alias id")?;
-    // Each round reads two slices of its own, one per way; the third way gets one more.
+    // Each round reads two slices of ids of its own, one per way; `repo::aliases::find` reads
+    // the slice after them.
     let slices = 2 * args.rounds + 1;
     let per = ids.len() / slices;
     if per == 0 {

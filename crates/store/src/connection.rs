@@ -26,9 +26,10 @@ pub enum DbConn {
 /// compiled for each backend. Through [`DbConn`] diesel cannot key a prepared statement by the
 /// query's type (the `MultiConnection` hides it), so it writes the query's SQL out on every call
 /// to find the statement it prepared; on the inner connection it finds it by type. Measured on
-/// a point lookup of `aliases` on SQLite (200,000 rows, `docs/performance.md`): 13.2 µs through
-/// `DbConn`, 9.3 µs on the inner connection. For the queries that run on every cache miss.
-/// Transactions are unaffected: `DbConn`'s transaction manager is the inner connection's.
+/// a point lookup of `aliases` on SQLite (200,000 rows, `bins/bench/src/find_cost.rs`,
+/// `docs/performance.md`): 10.2 µs through `DbConn`, 7.2 µs on the inner connection. For the
+/// queries that run on every cache miss. Transactions are unaffected: `DbConn`'s transaction
+/// manager hands every call to the inner connection's.
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
