@@ -444,6 +444,17 @@ fn no_secret_reaches_the_logs_at_debug_and_trace() {
                 "{b:?}: no request line for {route}"
             );
         }
+        // Each gives its latency in milliseconds to the microsecond, as docs/observability.md
+        // shows it: `0.84`, not `0.8400000000000001`.
+        for line in &request_lines {
+            let Some(ms) = line["fields"]["latency_ms"].as_f64() else {
+                continue; // a 5xx line has none
+            };
+            assert!(
+                ms >= 0.0 && (ms * 1000.0).round() / 1000.0 == ms,
+                "{b:?}: latency_ms {ms} is not in milliseconds to the microsecond: {line}"
+            );
+        }
         assert!(stderr.contains("aliaskit-server listening"));
 
         let leaks: Vec<String> = secrets
