@@ -9,7 +9,8 @@
 #
 #   scripts/bench-compare.sh REV [--duration SECS] [--rounds N] [--connections N]
 #
-# Needs wrk (Debian: apt-get install wrk), curl and python3.
+# Needs wrk (Debian: apt-get install wrk), curl and python3. Tokens are signed with this tree's
+# `aliaskit token sign`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,8 @@ if [ ! -d "$BASE_TREE" ]; then
 fi
 echo "building $REV ($COMMIT) and this tree…" >&2
 (cd "$BASE_TREE" && CARGO_TARGET_DIR="$PWD/../target" cargo build --release -q -p aliaskit-server)
-cargo build --release -q -p aliaskit-server
+cargo build --release -q -p aliaskit-server -p aliaskit-cli
+CLI="$TARGET/release/aliaskit"   # signs both servers' tokens: the token format is the same
 BINS=("$TARGET/compare/target/release/aliaskit-server" "$TARGET/release/aliaskit-server")
 NAMES=("$REV" "this tree")
 
@@ -70,20 +72,7 @@ for i in 0 1; do
     -H 'Content-Type: application/json' \
     -d "{\"type\":\"conference\",\"jwt_secret\":\"$SECRET\",\"stream_key\":\"sk\",\"expired_at\":$EXP}" |
     python3 -c 'import json,sys;print(json.load(sys.stdin)["data"]["id"])')
-  # The claims `aliaskit token sign --host` writes.
-  TOKENS[$i]=$(python3 - "$SECRET" "$id" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-secret, alias = sys.argv[1], sys.argv[2]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-now = int(time.time())
-head = b64(b'{"alg":"HS256","typ":"JWT"}')
-body = b64(json.dumps({"alias": alias, "user_id": "bench", "host": True, "expires_in": 86400,
-                       "iat": now, "exp": now + 86400}, separators=(",", ":")).encode())
-mac = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-print(f"{head}.{body}.{b64(mac)}")
-PY
-)
-  URLS[$i]="$base"
+  TOKENS[$i]=$("$CLI" token sign --secret "$SECRET" --alias "$id" --user-id bench --host --expires-in 86400)
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${TOKENS[$i]}" "$base/api/v1/alias/$id")
   [ "$code" = 200 ] || { echo "${NAMES[$i]}: the retrieve answered $code" >&2; exit 1; }
   URLS[$i]="$base|$base/api/v1/alias/$id"

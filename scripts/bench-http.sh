@@ -245,35 +245,37 @@ LUA
     curl -s "$BASE/metrics" | awk '/^aliaskit_cache_reads_total\{cache="alias",result="hit"\}/ {h=$2}
       /^aliaskit_cache_reads_total\{cache="alias",result="miss"\}/ {m=$2} END {print h+0, m+0}'
   }
-  # The share of alias reads between two alias_reads answers that the cache answered, in %.
-  hit_share() { python3 -c "h, m = $3 - $1, $4 - $2; print(f'{100 * h / max(h + m, 1):.1f}')"; }
   IFS='|' read -r _ hot_url hot_header <<<"${ROUTES[1]}"
+  # One measurement of load $1 (healthz, hot, zipf or uniform) → "req/s p50 p99 cpu hits%",
+  # hits% being the share of its alias reads the cache answered (from /metrics).
+  many_pass() {
+    local hits0 misses0 hits misses m
+    read -r hits0 misses0 < <(alias_reads)
+    case $1 in
+      healthz) m=$(measure "$BASE/healthz" "") ;;
+      hot) m=$(measure "$hot_url" "$hot_header") ;;
+      *) m=$(measure "$BASE/api/v1/alias/x" "" "$WORK/$1.lua") ;;
+    esac
+    read -r hits misses < <(alias_reads)
+    echo "$m $(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f'{100 * h / max(h + m, 1):.1f}')")"
+  }
   # One pass of each sequence first, not counted: the rounds measure a server whose cache holds
   # what the load keeps reading, as on a server that has run a while, not one just started
   # (in the first pass most of the Zipf set is read for the first time). Printed all the same.
   for seq in zipf uniform; do
-    read -r hits0 misses0 < <(alias_reads)
-    read -r rps p50 p99 cpu < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua")
-    read -r hits misses < <(alias_reads)
-    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, cache hits $(hit_share "$hits0" "$misses0" "$hits" "$misses") %" >&2
+    read -r rps p50 p99 cpu share < <(many_pass "$seq")
+    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request, cache hits $share %" >&2
   done
   declare -A HITS
   for round in $(seq 1 "$ROUNDS"); do
     for seq in healthz hot zipf uniform; do
-      read -r hits0 misses0 < <(alias_reads)
-      case $seq in
-        healthz) read -r rps p50 p99 cpu < <(measure "$BASE/healthz" "") ;;
-        hot) read -r rps p50 p99 cpu < <(measure "$hot_url" "$hot_header") ;;
-        *) read -r rps p50 p99 cpu < <(measure "$BASE/api/v1/alias/x" "" "$WORK/$seq.lua") ;;
-      esac
-      read -r hits misses < <(alias_reads)
+      read -r rps p50 p99 cpu share < <(many_pass "$seq")
+      record "many_$seq" "$rps" "$p50" "$p99" "$cpu"
       hit_rate=""
       if [ "$seq" != healthz ]; then
-        share=$(hit_share "$hits0" "$misses0" "$hits" "$misses")
         HITS[$seq]="${HITS[$seq]:-} $share"
         hit_rate=", cache hits $share %"
       fi
-      record "many_$seq" "$rps" "$p50" "$p99" "$cpu"
       echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request$hit_rate" >&2
     done
   done
@@ -372,6 +374,11 @@ LUA
 fi
 
 HEALTH=$(echo "${RPS[healthz]}" | median)
+# The median over the rounds of route $1's req/s divided by route $2's in the same round.
+per_round() {
+  python3 -c 'import sys; print(" ".join(str(float(a) / float(b)) for a, b in zip(sys.argv[1].split(), sys.argv[2].split())))' \
+    "${RPS[$1]}" "${RPS[$2]}" | median
+}
 RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
@@ -383,21 +390,14 @@ for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_
   cpu=$(echo "${CPU[$name]}" | median)
   ratio=$(python3 -c "print($rps/$HEALTH)")
   # A many-aliases row's ratio is the median of each round's ratio to that round's /healthz.
-  if [[ $name == many_* ]]; then
-    ratio=$(python3 -c 'import sys; print(" ".join(str(float(a) / float(h)) for a, h in zip(sys.argv[1].split(), sys.argv[2].split())))' \
-      "${RPS[$name]}" "${RPS[many_healthz]}" | median)
-  fi
+  if [[ $name == many_* ]]; then ratio=$(per_round "$name" many_healthz); fi
   printf '| %s | %s | %s | %s | %.2f | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu"
 done
 if [ "$MANY" -gt 0 ]; then
   # How near the hit path the miss path runs, machine drift aside: each round's Zipf and
   # uniform loads divided by the same round's hot alias, medians.
-  per_hot() {
-    python3 -c 'import sys; print(" ".join(str(float(a) / float(h)) for a, h in zip(sys.argv[1].split(), sys.argv[2].split())))' \
-      "${RPS[$1]}" "${RPS[many_hot]}" | median
-  }
   printf 'many aliases, each round divided by its hot alias (medians): zipf %.2f, uniform %.2f\n' \
-    "$(per_hot many_zipf)" "$(per_hot many_uniform)"
+    "$(per_round many_zipf many_hot)" "$(per_round many_uniform many_hot)"
   printf 'many aliases, cache hits in the counted rounds (medians): zipf %s %%, uniform %s %%\n' \
     "$(echo "${HITS[zipf]}" | median)" "$(echo "${HITS[uniform]}" | median)"
 fi
