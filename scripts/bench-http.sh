@@ -5,7 +5,9 @@
 # Prints requests/s, p50/p99 latency and the server's peak RSS for each, each route's
 # throughput as a ratio of /healthz, and the server's CPU time per request (user + system, all
 # its threads, over the run: on two cores shared with wrk, what a route costs the server apart
-# from what wrk costs; for the login-burst and hanging-receiver rows it includes that work).
+# from what wrk costs; for the login-burst and hanging-receiver rows it includes that work) and
+# wrk's own (user + system over its whole run, its script's loading included: what the load
+# generator took of the two cores, so that loads are compared at a like cost to generate).
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
 #                         [--connections N] [--login-burst N] [--hanging-receiver]
@@ -138,23 +140,27 @@ peak_rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status"; }
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 TICKS=$(getconf CLK_TCK)
 
-# wrk output → "req/s p50_ms p99_ms server_cpu_us": the last is the server's CPU time (user +
-# system, every thread) during the run divided by the requests wrk counted — what one request
-# costs the server, whatever share of the two cores wrk took that round.
+# wrk output → "req/s p50_ms p99_ms server_cpu_us wrk_cpu_us": server_cpu_us is the server's
+# CPU time (user + system, every thread) during the run divided by the requests wrk counted —
+# what one request costs the server, whatever share of the two cores wrk took that round;
+# wrk_cpu_us is wrk's own CPU time divided the same way.
 measure() {
   local url=$1 header=$2 script=${3:-}
-  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency) ticks0 ticks1
+  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency) ticks0 ticks1 wrk_time
+  local TIMEFORMAT='%3U %3S'
   [ -n "$header" ] && args+=(-H "$header")
   [ -n "$script" ] && args+=(-s "$script")
   ticks0=$(server_ticks)
-  out=$(wrk "${args[@]}" "$url")
+  wrk_time=$( { time wrk "${args[@]}" "$url" >"$WORK/wrk.out" 2>&3; } 3>&2 2>&1 )
+  out=$(<"$WORK/wrk.out")
   ticks1=$(server_ticks)
   local errors
   errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || true)
   [ -z "$errors" ] || { echo "$url: $errors non-2xx answers" >&2; exit 1; }
-  python3 - "$out" "$(( ticks1 - ticks0 ))" "$TICKS" <<'EOF'
+  python3 - "$out" "$(( ticks1 - ticks0 ))" "$TICKS" "$wrk_time" <<'EOF'
 import re, sys
 out, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+wrk_secs = sum(map(float, sys.argv[4].split()))
 def ms(v):
     n, unit = re.match(r"([\d.]+)(us|ms|s|m)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -166,74 +172,96 @@ try:
     requests = int(re.search(r"(\d+) requests in", out).group(1))
 except (AttributeError, ValueError):
     sys.exit("cannot read this wrk output:\n" + out)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {ticks / hz / max(requests, 1) * 1e6:.1f}")
+per_request = 1e6 / max(requests, 1)
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {ticks / hz * per_request:.1f} {wrk_secs * per_request:.1f}")
 EOF
 }
 
-declare -A RPS P50 P99 CPU
-# Appends one measurement of route $1 (req/s, p50, p99, server CPU per request) to its rounds.
+declare -A RPS P50 P99 CPU WRK_CPU
+# Appends one measurement of route $1 (req/s, p50, p99, server and wrk CPU per request) to its
+# rounds.
 record() {
   RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"
-  CPU[$1]="${CPU[$1]:-} $5"
+  CPU[$1]="${CPU[$1]:-} $5"; WRK_CPU[$1]="${WRK_CPU[$1]:-} $6"
 }
 for round in $(seq 1 "$ROUNDS"); do
   for r in "${ROUTES[@]}"; do
     IFS='|' read -r name url header <<<"$r"
-    read -r rps p50 p99 cpu < <(measure "$url" "$header")
-    record "$name" "$rps" "$p50" "$p99" "$cpu"
-    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request" >&2
+    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
+    record "$name" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu" >&2
   done
 done
 
 if [ "$MANY" -gt 0 ]; then
-  # A token per alias (its secret is bulk-secret-<id>), and two sequences of alias indexes:
+  # A token per alias (its secret is bulk-secret-<id>), each alias's request written out in
+  # full (one file, with a file of where each starts), and two sequences of alias indexes:
   # Zipf (s = 1.0) over the first 50,000, as room popularity is skewed, and uniform over all.
-  python3 - "$WORK" "$MANY" <<'PY'
-import base64, bisect, hashlib, hmac, itertools, json, random, sys, time
-work, n = sys.argv[1], int(sys.argv[2])
+  # Numbers are written as 32-bit integers, so that wrk reads them without parsing text.
+  python3 - "$WORK" "$MANY" "127.0.0.1:$PORT" <<'PY'
+import base64, bisect, hashlib, hmac, itertools, json, random, struct, sys, time
+work, n, host = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ids = [l.strip() for l in open(f"{work}/ids")][:n]
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 head = b64(b'{"alg":"HS256","typ":"JWT"}')
 now = int(time.time())
-with open(f"{work}/tokens", "w") as out:
-    for i in ids:
-        body = b64(json.dumps({"alias": i, "user_id": "u", "iat": now, "exp": now + 3 * 3600}).encode())
-        mac = hmac.new(f"bulk-secret-{i}".encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-        out.write(f"{i} {head}.{body}.{b64(mac)}\n")
+requests, starts = bytearray(), [0]
+for i in ids:
+    body = b64(json.dumps({"alias": i, "user_id": "u", "iat": now, "exp": now + 3 * 3600}).encode())
+    mac = hmac.new(f"bulk-secret-{i}".encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    # As wrk.format writes a request, and as wrk sends the hot alias's.
+    requests += (f"GET /api/v1/alias/{i} HTTP/1.1\r\nHost: {host}\r\n"
+                 f"Authorization: Bearer {head}.{body}.{b64(mac)}\r\n\r\n").encode()
+    starts.append(len(requests))
+ints = lambda name, values: open(f"{work}/{name}", "wb").write(struct.pack(f"<{len(values)}i", *values))
+open(f"{work}/requests", "wb").write(requests)
+ints("starts", starts)
 rng = random.Random(7)
 hot = min(50_000, len(ids))
 cum = list(itertools.accumulate(1 / k for k in range(1, hot + 1)))
-with open(f"{work}/zipf", "w") as out:
-    out.writelines(f"{bisect.bisect(cum, rng.random() * cum[-1]) + 1}\n" for _ in range(1_000_000))
-with open(f"{work}/uniform", "w") as out:
-    out.writelines(f"{rng.randrange(len(ids)) + 1}\n" for _ in range(1_000_000))
+ints("zipf", [bisect.bisect(cum, rng.random() * cum[-1]) for _ in range(1_000_000)])
+ints("uniform", [rng.randrange(len(ids)) for _ in range(1_000_000)])
 PY
-  # Each wrk thread reads the tokens and a sequence.
+  # Each wrk thread reads the requests and a sequence, and sends each request as it was read.
+  # wrk loads a thread's script while the threads before it already send requests (which it
+  # counts, though the timed run has not begun), and a script that makes garbage per request
+  # has its collector walk everything it holds: so the files are read whole in init(), into
+  # one string and two arrays outside the collector's heap, and a request is a slice of that
+  # string. Building each request in Lua from text tables cost wrk twice the CPU per request
+  # of the static hot alias (docs/performance.md).
   for seq in zipf uniform; do
     cat >"$WORK/$seq.lua" <<LUA
-local ids, tokens, seq = {}, {}, {}
-for line in io.lines("$WORK/tokens") do
-  local id, token = line:match("(%S+) (%S+)")
-  ids[#ids + 1] = id
-  tokens[#tokens + 1] = token
+local ffi = require("ffi")
+local function ints(path)
+  local f = assert(io.open(path, "rb"))
+  local bytes = f:read("*a")
+  f:close()
+  local array = ffi.new("int32_t[?]", #bytes / 4)
+  ffi.copy(array, bytes, #bytes)
+  return array, #bytes / 4
 end
-for line in io.lines("$WORK/$seq") do seq[#seq + 1] = tonumber(line) end
+local requests, starts, seq, n, i
 -- Each thread of each round starts at its own random place: replaying one stretch of the
 -- sequence in lockstep, or in every round, would find what the other thread or the last round
 -- put in the cache.
-local threads, i = 0, 0
+local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("id", threads)
 end
 function init(args)
+  local f = assert(io.open("$WORK/requests", "rb"))
+  requests = f:read("*a")
+  f:close()
+  starts = ints("$WORK/starts")
+  seq, n = ints("$WORK/$seq")
   math.randomseed(os.time() * 100 + id)
-  i = math.random(#seq)
+  i = math.random(n) - 1
 end
 function request()
-  i = i % #seq + 1
+  i = (i + 1) % n
   local k = seq[i]
-  return wrk.format("GET", "/api/v1/alias/" .. ids[k], {["Authorization"] = "Bearer " .. tokens[k]})
+  return requests:sub(starts[k] + 1, starts[k + 1])
 end
 LUA
   done
@@ -263,20 +291,20 @@ LUA
   # what the load keeps reading, as on a server that has run a while, not one just started
   # (in the first pass most of the Zipf set is read for the first time). Printed all the same.
   for seq in zipf uniform; do
-    read -r rps p50 p99 cpu share < <(many_pass "$seq")
-    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request, cache hits $share %" >&2
+    read -r rps p50 p99 cpu wcpu share < <(many_pass "$seq")
+    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu; cache hits $share %" >&2
   done
   declare -A HITS
   for round in $(seq 1 "$ROUNDS"); do
     for seq in healthz hot zipf uniform; do
-      read -r rps p50 p99 cpu share < <(many_pass "$seq")
-      record "many_$seq" "$rps" "$p50" "$p99" "$cpu"
+      read -r rps p50 p99 cpu wcpu share < <(many_pass "$seq")
+      record "many_$seq" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
       hit_rate=""
       if [ "$seq" != healthz ]; then
         HITS[$seq]="${HITS[$seq]:-} $share"
-        hit_rate=", cache hits $share %"
+        hit_rate="; cache hits $share %"
       fi
-      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, server CPU $cpu µs/request$hit_rate" >&2
+      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu$hit_rate" >&2
     done
   done
 fi
@@ -293,15 +321,15 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
   LOGINS=""
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu < <(measure "$url" "$header")
-    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu"
+    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
+    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
     wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
       >"$WORK/logins.txt" 2>&1 &
     BURSTER=$!
     sleep 1
-    read -r rps p50 p99 cpu < <(measure "$url" "$header")
+    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
     wait "$BURSTER"
-    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu"
+    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
     echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
   done
@@ -311,8 +339,8 @@ fi
 if [ "$HANG" = 1 ]; then
   IFS='|' read -r _ url header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu < <(measure "$url" "$header")
-    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu"
+    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
+    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
   done
   # A receiver that accepts connections and never reads nor answers: each attempt holds its
   # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
@@ -333,8 +361,8 @@ while True:
   done
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu < <(measure "$url" "$header")
-    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu"
+    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
+    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
     echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
   done
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
@@ -365,10 +393,10 @@ function request()
 end
 LUA
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
-    record "creates" "$rps" "$p50" "$p99" "$cpu"
-    read -r rps p50 p99 cpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
-    record "updates" "$rps" "$p50" "$p99" "$cpu"
+    read -r rps p50 p99 cpu wcpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
+    record "creates" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    read -r rps p50 p99 cpu wcpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
+    record "updates" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
     echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
   done
 fi
@@ -383,15 +411,15 @@ RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
-printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz | server CPU µs/request |\n|---|---|---|---|---|---|\n'
+printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz | server CPU µs/request | wrk CPU µs/request |\n|---|---|---|---|---|---|---|\n'
 for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_healthz many_hot many_zipf many_uniform creates updates; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
-  cpu=$(echo "${CPU[$name]}" | median)
+  cpu=$(echo "${CPU[$name]}" | median); wcpu=$(echo "${WRK_CPU[$name]}" | median)
   ratio=$(python3 -c "print($rps/$HEALTH)")
   # A many-aliases row's ratio is the median of each round's ratio to that round's /healthz.
   if [[ $name == many_* ]]; then ratio=$(per_round "$name" many_healthz); fi
-  printf '| %s | %s | %s | %s | %.2f | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu"
+  printf '| %s | %s | %s | %s | %.2f | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$wcpu"
 done
 if [ "$MANY" -gt 0 ]; then
   # How near the hit path the miss path runs, machine drift aside: each round's Zipf and
