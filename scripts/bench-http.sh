@@ -107,7 +107,7 @@ if [ "$ALIASES" -gt 0 ]; then
 fi
 if [ "$MANY" -gt 0 ]; then
   echo "loading $MANY aliases for the realistic load…" >&2
-  "$BIN/bulk-load" --count "$MANY" --ids "$WORK/ids" >&2
+  "$BIN/bulk-load" --count "$MANY" --ids "$WORK/ids" --tokens "$WORK/tokens" >&2
 fi
 
 json() { python3 -c "import json,sys;print(json.load(sys.stdin)$1)"; }
@@ -194,33 +194,29 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 if [ "$MANY" -gt 0 ]; then
-  # A token per alias (its secret is bulk-secret-<id>), each alias's request written out in
-  # full (one file, with a file of where each starts), and two sequences of alias indexes:
+  # Each alias's request with its token (from bulk-load) written out in full (one file, with a
+  # file of where each starts), and two sequences of alias indexes:
   # Zipf (s = 1.0) over the first 50,000, as room popularity is skewed, and uniform over all.
   # Numbers are written as 32-bit integers, so that wrk reads them without parsing text.
   python3 - "$WORK" "$MANY" "127.0.0.1:$PORT" <<'PY'
-import base64, bisect, hashlib, hmac, itertools, json, random, struct, sys, time
+import bisect, itertools, random, struct, sys
 work, n, host = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ids = [l.strip() for l in open(f"{work}/ids")][:n]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(b'{"alg":"HS256","typ":"JWT"}')
-now = int(time.time())
 requests, starts = bytearray(), [0]
-for i in ids:
-    body = b64(json.dumps({"alias": i, "user_id": "u", "iat": now, "exp": now + 3 * 3600}).encode())
-    mac = hmac.new(f"bulk-secret-{i}".encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+for line in itertools.islice(open(f"{work}/tokens"), n):
+    i, token = line.split()
     # As wrk.format writes a request, and as wrk sends the hot alias's.
     requests += (f"GET /api/v1/alias/{i} HTTP/1.1\r\nHost: {host}\r\n"
-                 f"Authorization: Bearer {head}.{body}.{b64(mac)}\r\n\r\n").encode()
+                 f"Authorization: Bearer {token}\r\n\r\n").encode()
     starts.append(len(requests))
 ints = lambda name, values: open(f"{work}/{name}", "wb").write(struct.pack(f"<{len(values)}i", *values))
 open(f"{work}/requests", "wb").write(requests)
 ints("starts", starts)
 rng = random.Random(7)
-hot = min(50_000, len(ids))
+count = len(starts) - 1
+hot = min(50_000, count)
 cum = list(itertools.accumulate(1 / k for k in range(1, hot + 1)))
 ints("zipf", [bisect.bisect(cum, rng.random() * cum[-1]) for _ in range(1_000_000)])
-ints("uniform", [rng.randrange(len(ids)) for _ in range(1_000_000)])
+ints("uniform", [rng.randrange(count) for _ in range(1_000_000)])
 PY
   # Each wrk thread reads the requests and a sequence, and sends each request as it was read.
   # wrk loads a thread's script while the threads before it already send requests (which it

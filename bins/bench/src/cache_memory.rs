@@ -11,11 +11,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aliaskit_bench::{add_aliases, secret_of};
-use aliaskit_domain::{AccessClaims, OrgName, UserId};
+use aliaskit_bench::{add_aliases, token_for};
+use aliaskit_domain::OrgName;
 use aliaskit_service::{Credentials, Service, ServiceConfig};
 use aliaskit_store::{Database, MasterKey, PoolOptions, Vault, repo};
-use aliaskit_token::{Algorithm, Secret, Tokens};
+use aliaskit_token::Tokens;
 use anyhow::{Context, bail};
 use clap::Parser;
 
@@ -66,12 +66,8 @@ fn main() -> anyhow::Result<()> {
         },
     );
     let tokens = Tokens::new(aliaskit_token::Policy::default());
-    let user = UserId::new("bench-user")?;
     let retrieve = |id: &aliaskit_domain::AliasId| -> anyhow::Result<()> {
-        let mut claims = AccessClaims::new(id.clone(), user.clone());
-        claims.expires_in = Some(3600);
-        let secret = Secret::from(secret_of(id.as_str()).as_str());
-        let token = tokens.sign_access(&claims, &secret, Algorithm::HS256)?;
+        let token = token_for(&tokens, id, 3600)?;
         let credentials = Credentials {
             bearer: Some(&token),
             ..Credentials::default()

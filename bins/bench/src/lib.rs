@@ -1,7 +1,8 @@
 //! What the bench tools share: the aliases they add, made as the server makes them.
 
-use aliaskit_domain::{Alias, AliasId, AliasKind, OrgId, Sensitive};
+use aliaskit_domain::{AccessClaims, Alias, AliasId, AliasKind, OrgId, Sensitive, UserId};
 use aliaskit_store::{Database, repo};
+use aliaskit_token::{Algorithm, Secret, Tokens};
 use anyhow::anyhow;
 
 /// Adds `n` random aliases of `org` ([`random_alias`]) in one transaction; returns them.
@@ -44,4 +45,14 @@ pub fn random_alias(org: OrgId, now: i64) -> anyhow::Result<Alias> {
 /// The `jwt_secret` [`random_alias`] gives the alias `id`.
 pub fn secret_of(id: &str) -> String {
     format!("bulk-secret-{id}")
+}
+
+/// An HS256 access token for the alias `id` of [`random_alias`], signed with its secret
+/// ([`secret_of`]) as `aliaskit token sign` signs one: user `bench-user`, valid for
+/// `expires_in` seconds from now.
+pub fn token_for(tokens: &Tokens, id: &AliasId, expires_in: u64) -> anyhow::Result<String> {
+    let mut claims = AccessClaims::new(id.clone(), UserId::new("bench-user")?);
+    claims.expires_in = Some(expires_in);
+    let secret = Secret::from(secret_of(id.as_str()).as_str());
+    Ok(tokens.sign_access(&claims, &secret, Algorithm::HS256)?)
 }
