@@ -8,6 +8,14 @@
 //! before, so both find the same share of pages cold; then `repo::aliases::find` itself, which
 //! also opens the alias's sealed secret. Prints microseconds per lookup; docs/performance.md
 //! records what it printed.
+//!
+//! With `--batch K` (PostgreSQL), it times instead the lookup of K aliases at once, the query
+//! `repo::aliases::find_many` runs (`id = ANY($1)`), with the K ids as they are (as it sent
+//! them before) and padded as it sends them now (`repo::aliases::planned_ids`), the same
+//! alternating way. Besides the time per batch it prints the CPU per batch of this thread and,
+//! when the database runs on this machine and its processes can be read (`/proc`), of the
+//! database's process serving each way's connection, and how PostgreSQL planned each way's
+//! statement (`pg_prepared_statements`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,7 +26,9 @@ use aliaskit_store::schema::aliases;
 use aliaskit_store::{Database, DbConn, repo};
 use anyhow::{Context, bail};
 use clap::Parser;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
 
 /// Time point lookups of aliases through `DbConn` and on the backend's own connection.
 #[derive(Debug, Parser)]
@@ -32,6 +42,9 @@ struct Args {
     /// Rounds; each times both ways once, on ids of its own.
     #[arg(long, default_value_t = 6)]
     rounds: usize,
+    /// Time lookups of this many aliases at once (PostgreSQL only).
+    #[arg(long)]
+    batch: Option<usize>,
 }
 
 /// Every column of `aliases`, in order.
@@ -69,6 +82,9 @@ fn main() -> anyhow::Result<()> {
     let per = ids.len() / slices;
     if per == 0 {
         bail!("{} ids are too few for {} rounds", ids.len(), args.rounds);
+    }
+    if let Some(batch) = args.batch {
+        return batches(&db, &ids, per, args.rounds, batch);
     }
     let mut conn = db.conn()?;
     let conn: &mut DbConn = &mut conn;
@@ -112,6 +128,115 @@ fn main() -> anyhow::Result<()> {
         on / through
     );
     Ok(())
+}
+
+/// Times lookups of `batch` aliases at once: `id = ANY($1)` with the ids as they are, against
+/// the ids as `repo::aliases::find_many` sends them (`repo::aliases::planned_ids`). Each way has a connection
+/// of its own: the SQL is the same, and PostgreSQL decides between custom and generic plans per
+/// prepared statement, which is per connection.
+fn batches(
+    db: &Database,
+    ids: &[AliasId],
+    per: usize,
+    rounds: usize,
+    batch: usize,
+) -> anyhow::Result<()> {
+    if batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let mut conns = [db.conn()?, db.conn()?];
+    // The process serving each connection, whose CPU time the kernel keeps in its `stat`.
+    let mut backends = Vec::new();
+    for conn in &mut conns {
+        let DbConn::Postgres(pg) = &mut **conn else {
+            bail!("--batch measures PostgreSQL's planning; this database is SQLite");
+        };
+        let pid: i32 = diesel::select(sql::<Integer>("pg_backend_pid()")).get_result(pg)?;
+        backends.push(format!("/proc/{pid}/stat"));
+    }
+    let pad = repo::aliases::PLANNED_ARRAY_LENGTH;
+    let mut slice = ids.chunks(per);
+    // Per way: [wall, this thread's CPU, the database process's CPU], µs per batch.
+    let mut times: [[Vec<f64>; 3]; 2] = Default::default();
+    for round in 0..rounds {
+        for way in [round % 2, 1 - round % 2] {
+            let (conn, backend): (&mut DbConn, _) = (&mut conns[way], &backends[way]);
+            let ids: Vec<&AliasId> = slice.next().context("too few ids")?.iter().collect();
+            let batches = ids.chunks(batch);
+            let n = batches.len();
+            let (cpu0, db0) = (cpu_ticks("/proc/thread-self/stat"), cpu_ticks(backend));
+            let started = Instant::now();
+            for ids in batches {
+                let sent: Vec<&str> = if way == 0 {
+                    ids.iter().map(|id| id.as_str()).collect()
+                } else {
+                    repo::aliases::planned_ids(ids)
+                };
+                let found = aliases::table
+                    .filter(aliases::id.eq_any(sent))
+                    .load::<Row>(conn)?;
+                if found.len() != ids.len() {
+                    bail!("{} of {} aliases found", found.len(), ids.len());
+                }
+            }
+            let spent = [
+                Some(started.elapsed().as_secs_f64() * 1e6),
+                ticks_since(cpu0, "/proc/thread-self/stat"),
+                ticks_since(db0, backend),
+            ];
+            for (times, spent) in times[way].iter_mut().zip(spent) {
+                times.push(spent.map_or(f64::NAN, |us| us / n as f64));
+            }
+        }
+        let [sent, padded] = &times;
+        println!(
+            "round {}: µs per batch of {batch} (wall / this thread's CPU / the database's CPU): \
+             ids as sent {}, padded to {pad} {}",
+            round + 1,
+            shown(sent, round),
+            shown(padded, round),
+        );
+    }
+    // How PostgreSQL planned each way's statement.
+    let mut plans = Vec::new();
+    for conn in &mut conns {
+        let conn: &mut DbConn = conn;
+        plans.push(
+            diesel::select(sql::<Text>(
+                "(SELECT coalesce(string_agg(generic_plans || ' generic, ' || custom_plans \
+                 || ' custom', '; '), 'none') FROM pg_prepared_statements \
+                 WHERE statement LIKE '%= ANY(%' AND statement NOT LIKE '%pg_prepared%')",
+            ))
+            .get_result::<String>(conn)?,
+        );
+    }
+    let [sent, padded] = times.map(|way| way.map(median));
+    println!(
+        "medians, µs per batch of {batch}: ids as sent {:.1} wall, {:.1} CPU, {:.1} database CPU \
+         (plans: {}); padded to {pad} {:.1} wall, {:.1} CPU, {:.1} database CPU \
+         (plans: {})",
+        sent[0], sent[1], sent[2], plans[0], padded[0], padded[1], padded[2], plans[1],
+    );
+    Ok(())
+}
+
+/// A process's or thread's CPU time so far (user + system, in clock ticks) from its `stat`
+/// file; `None` where it cannot be read (another machine's database, another user's process).
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// µs of CPU since `before` (ticks of 10 ms, Linux's `USER_HZ` of 100).
+fn ticks_since(before: Option<u64>, stat: &str) -> Option<f64> {
+    Some((cpu_ticks(stat)?.checked_sub(before?)?) as f64 * 10_000.0)
+}
+
+fn shown(times: &[Vec<f64>; 3], round: usize) -> String {
+    let [wall, cpu, db] = times.each_ref().map(|t| t[round]);
+    format!("{wall:.1} / {cpu:.1} / {db:.1}")
 }
 
 /// Every column of the alias `id`: the query `repo::aliases::find` runs.

@@ -303,3 +303,81 @@ fn a_job_runs_once_per_interval_whoever_claims_it() {
         assert!(aliaskit_store::repo::jobs::claim(&mut conn, "other-job", NOW + 60, 60).unwrap());
     }
 }
+
+#[test]
+fn find_many_answers_the_aliases_found_and_is_planned_once_on_postgres() {
+    for db in dbs() {
+        let b = db.backend();
+        let acme = org(&db, "acme");
+        let mut conn = db.db.conn().unwrap();
+        let rooms: Vec<_> = (0..12)
+            .map(|n| alias(acme.id, &format!("room-{n}"), NOW + n))
+            .collect();
+        for a in &rooms {
+            aliases::insert(&mut conn, db.db.vault(), a).unwrap();
+        }
+        if b == aliaskit_store::Backend::Postgres {
+            // PostgreSQL plans a prepared statement's first five runs for their values, then
+            // keeps a generic plan unless the custom ones were estimated cheaper, as they are
+            // for a list of a few ids among thousands of aliases unless it is padded
+            // (`aliases::planned_ids`): every batch of misses would be planned anew.
+            db.db
+                .transaction(|c| {
+                    for n in 0..3000 {
+                        aliases::insert(
+                            c,
+                            db.db.vault(),
+                            &alias(acme.id, &format!("more-{n}"), NOW),
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            use diesel::prelude::*;
+            diesel::sql_query("ANALYZE aliases")
+                .execute(&mut *conn)
+                .unwrap();
+            let plans = |conn: &mut aliaskit_store::DbConn| -> (i64, i64) {
+                diesel::select(diesel::dsl::sql::<(
+                    diesel::sql_types::BigInt,
+                    diesel::sql_types::BigInt,
+                )>(
+                    "coalesce(sum(generic_plans), 0)::bigint, \
+                     coalesce(sum(custom_plans), 0)::bigint FROM pg_prepared_statements \
+                     WHERE statement LIKE '%= ANY(%' AND statement NOT LIKE '%pg_prepared%'",
+                ))
+                .get_result(conn)
+                .unwrap()
+            };
+            let before = plans(&mut conn);
+            for _ in 0..20 {
+                let ids = [&rooms[3].id, &rooms[7].id];
+                assert_eq!(
+                    aliases::find_many(&mut conn, db.db.vault(), &ids)
+                        .unwrap()
+                        .len(),
+                    2
+                );
+            }
+            let after = plans(&mut conn);
+            // Five runs planned for their values, then the generic plan.
+            let (generic, custom) = (after.0 - before.0, after.1 - before.1);
+            assert!(
+                generic >= 15 && custom <= 5,
+                "of 20 runs, {generic} with the generic plan, {custom} with their own"
+            );
+        }
+        let unknown = AliasId::parse("no-such-room").unwrap();
+        // Shorter and longer than the length a list is padded to on PostgreSQL, with an
+        // unknown id last (the one the padding repeats) or not at all.
+        for n in 1..=rooms.len() {
+            let mut ids: Vec<&AliasId> = rooms[..n].iter().map(|a| &a.id).collect();
+            if n % 2 == 0 {
+                ids.push(&unknown);
+            }
+            let mut found = aliases::find_many(&mut conn, db.db.vault(), &ids).unwrap();
+            found.sort_by_key(|x| x.inserted_at);
+            assert_eq!(found, rooms[..n], "{b:?}, {n} aliases");
+        }
+    }
+}
