@@ -7,7 +7,9 @@
 # its threads, over the run: on two cores shared with wrk, what a route costs the server apart
 # from what wrk costs; for the login-burst and hanging-receiver rows it includes that work) and
 # wrk's own (user + system over its whole run, its script's loading included: what the load
-# generator took of the two cores, so that loads are compared at a like cost to generate).
+# generator took of the two cores, so that loads are compared at a like cost to generate), and
+# on PostgreSQL the database's (every PostgreSQL process on this machine, read from /proc:
+# its side of each cache miss, which shares the two cores too).
 #
 #   scripts/bench-http.sh [--postgres URL] [--aliases N] [--duration SECS] [--rounds N]
 #                         [--connections N] [--login-burst N] [--hanging-receiver]
@@ -139,28 +141,40 @@ peak_rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$SERVER/status"; }
 # The server's CPU time so far (user + system), in clock ticks.
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 TICKS=$(getconf CLK_TCK)
+# On PostgreSQL, the CPU time so far of every PostgreSQL process on this machine (its backends
+# and its background processes), in clock ticks: the database shares the cores with the server
+# and wrk, and a miss costs it a round trip. Empty on SQLite (in the server's process) and where
+# its processes cannot be read.
+db_ticks() {
+  [ -n "$POSTGRES" ] || return 0
+  # A process may end between the listing and the reading: cat then fails, the rest counts.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+    awk '$2 == "(postgres)" {s += $14 + $15; n++} END {if (n) print s}'
+}
 
-# wrk output → "req/s p50_ms p99_ms server_cpu_us wrk_cpu_us": server_cpu_us is the server's
-# CPU time (user + system, every thread) during the run divided by the requests wrk counted —
-# what one request costs the server, whatever share of the two cores wrk took that round;
-# wrk_cpu_us is wrk's own CPU time divided the same way.
+# wrk output → "req/s p50_ms p99_ms server_cpu_us wrk_cpu_us db_cpu_us": server_cpu_us is the
+# server's CPU time (user + system, every thread) during the run divided by the requests wrk
+# counted — what one request costs the server, whatever share of the two cores wrk took that
+# round; wrk_cpu_us is wrk's own CPU time divided the same way, db_cpu_us PostgreSQL's
+# (db_ticks; "-" where there is none to count).
 measure() {
   local url=$1 header=$2 script=${3:-}
-  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency) ticks0 ticks1 wrk_time
+  local out args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency) ticks0 ticks1 wrk_time db0 db1
   local TIMEFORMAT='%3U %3S'
   [ -n "$header" ] && args+=(-H "$header")
   [ -n "$script" ] && args+=(-s "$script")
-  ticks0=$(server_ticks)
+  ticks0=$(server_ticks); db0=$(db_ticks)
   wrk_time=$( { time wrk "${args[@]}" "$url" >"$WORK/wrk.out" 2>&3; } 3>&2 2>&1 )
   out=$(<"$WORK/wrk.out")
-  ticks1=$(server_ticks)
+  ticks1=$(server_ticks); db1=$(db_ticks)
   local errors
   errors=$(grep -Eo 'Non-2xx or 3xx responses: [0-9]+' <<<"$out" | grep -Eo '[0-9]+$' || true)
   [ -z "$errors" ] || { echo "$url: $errors non-2xx answers" >&2; exit 1; }
-  python3 - "$out" "$(( ticks1 - ticks0 ))" "$TICKS" "$wrk_time" <<'EOF'
+  python3 - "$out" "$(( ticks1 - ticks0 ))" "$TICKS" "$wrk_time" "$db0" "$db1" <<'EOF'
 import re, sys
 out, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 wrk_secs = sum(map(float, sys.argv[4].split()))
+db_ticks = int(sys.argv[6]) - int(sys.argv[5]) if sys.argv[5] and sys.argv[6] else None
 def ms(v):
     n, unit = re.match(r"([\d.]+)(us|ms|s|m)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -173,23 +187,24 @@ try:
 except (AttributeError, ValueError):
     sys.exit("cannot read this wrk output:\n" + out)
 per_request = 1e6 / max(requests, 1)
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {ticks / hz * per_request:.1f} {wrk_secs * per_request:.1f}")
+db = "-" if db_ticks is None else f"{db_ticks / hz * per_request:.1f}"
+print(f"{rps:.0f} {p50:.3f} {p99:.3f} {ticks / hz * per_request:.1f} {wrk_secs * per_request:.1f} {db}")
 EOF
 }
 
-declare -A RPS P50 P99 CPU WRK_CPU
-# Appends one measurement of route $1 (req/s, p50, p99, server and wrk CPU per request) to its
-# rounds.
+declare -A RPS P50 P99 CPU WRK_CPU DB_CPU
+# Appends one measurement of route $1 (req/s, p50, p99, server, wrk and database CPU per
+# request) to its rounds.
 record() {
   RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"
-  CPU[$1]="${CPU[$1]:-} $5"; WRK_CPU[$1]="${WRK_CPU[$1]:-} $6"
+  CPU[$1]="${CPU[$1]:-} $5"; WRK_CPU[$1]="${WRK_CPU[$1]:-} $6"; DB_CPU[$1]="${DB_CPU[$1]:-} $7"
 }
 for round in $(seq 1 "$ROUNDS"); do
   for r in "${ROUTES[@]}"; do
     IFS='|' read -r name url header <<<"$r"
-    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
-    record "$name" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
-    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu" >&2
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
+    record "$name" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu" >&2
   done
 done
 
@@ -287,20 +302,20 @@ LUA
   # what the load keeps reading, as on a server that has run a while, not one just started
   # (in the first pass most of the Zipf set is read for the first time). Printed all the same.
   for seq in zipf uniform; do
-    read -r rps p50 p99 cpu wcpu share < <(many_pass "$seq")
-    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu; cache hits $share %" >&2
+    read -r rps p50 p99 cpu wcpu dcpu share < <(many_pass "$seq")
+    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu; cache hits $share %" >&2
   done
   declare -A HITS
   for round in $(seq 1 "$ROUNDS"); do
     for seq in healthz hot zipf uniform; do
-      read -r rps p50 p99 cpu wcpu share < <(many_pass "$seq")
-      record "many_$seq" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+      read -r rps p50 p99 cpu wcpu dcpu share < <(many_pass "$seq")
+      record "many_$seq" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
       hit_rate=""
       if [ "$seq" != healthz ]; then
         HITS[$seq]="${HITS[$seq]:-} $share"
         hit_rate="; cache hits $share %"
       fi
-      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu$hit_rate" >&2
+      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu$hit_rate" >&2
     done
   done
 fi
@@ -317,15 +332,15 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
   LOGINS=""
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
-    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
+    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
     wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
       >"$WORK/logins.txt" 2>&1 &
     BURSTER=$!
     sleep 1
-    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
     wait "$BURSTER"
-    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
     echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
   done
@@ -335,8 +350,8 @@ fi
 if [ "$HANG" = 1 ]; then
   IFS='|' read -r _ url header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
-    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
+    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
   done
   # A receiver that accepts connections and never reads nor answers: each attempt holds its
   # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
@@ -357,8 +372,8 @@ while True:
   done
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu < <(measure "$url" "$header")
-    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
+    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
     echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
   done
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
@@ -389,10 +404,10 @@ function request()
 end
 LUA
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
-    record "creates" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
-    read -r rps p50 p99 cpu wcpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
-    record "updates" "$rps" "$p50" "$p99" "$cpu" "$wcpu"
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
+    record "creates" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
+    record "updates" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
     echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
   done
 fi
@@ -407,15 +422,16 @@ RSS=$(peak_rss)
 printf '\n%s, %s connections, %s s x %s rounds (medians); peak server RSS %s MiB under the route load, %s MiB at the end\n' \
   "$([ -n "$POSTGRES" ] && echo PostgreSQL || echo SQLite)" "$CONNECTIONS" "$DURATION" "$ROUNDS" "$ROUTES_RSS" "$RSS"
 [ -n "${LOGINS:-}" ] && printf 'during the login burst: %s logins/s completed by %s concurrent clients\n' "$LOGINS" "$BURST"
-printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz | server CPU µs/request | wrk CPU µs/request |\n|---|---|---|---|---|---|---|\n'
+printf '| route | req/s | p50 ms | p99 ms | ratio to /healthz | server CPU µs/request | wrk CPU µs/request | database CPU µs/request |\n|---|---|---|---|---|---|---|---|\n'
 for name in healthz jwt_retrieve passcode_retrieve opencap_lookup jwt_quiet jwt_during_logins jwt_no_webhooks jwt_hanging_receiver many_healthz many_hot many_zipf many_uniform creates updates; do
   [ -n "${RPS[$name]:-}" ] || continue
   rps=$(echo "${RPS[$name]}" | median); p50=$(echo "${P50[$name]}" | median); p99=$(echo "${P99[$name]}" | median)
   cpu=$(echo "${CPU[$name]}" | median); wcpu=$(echo "${WRK_CPU[$name]}" | median)
+  dcpu=$(echo "${DB_CPU[$name]}" | tr -d '-' | median || true); dcpu=${dcpu:--}
   ratio=$(python3 -c "print($rps/$HEALTH)")
   # A many-aliases row's ratio is the median of each round's ratio to that round's /healthz.
   if [[ $name == many_* ]]; then ratio=$(per_round "$name" many_healthz); fi
-  printf '| %s | %s | %s | %s | %.2f | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$wcpu"
+  printf '| %s | %s | %s | %s | %.2f | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$wcpu" "$dcpu"
 done
 if [ "$MANY" -gt 0 ]; then
   # How near the hit path the miss path runs, machine drift aside: each round's Zipf and
