@@ -67,7 +67,9 @@ DBNAME=""
 if [ -n "$POSTGRES" ]; then
   DBNAME="aliaskit_bench_$$"
   psql "$POSTGRES" -XAtqc "CREATE DATABASE $DBNAME" >/dev/null
-  DB_URL="${POSTGRES%/*}/$DBNAME"
+  # The URL with the new database's name, its parameters (?sslmode=…) kept.
+  base=${POSTGRES%%\?*}
+  DB_URL="${base%/*}/$DBNAME${POSTGRES#"$base"}"
 else
   DB_URL="$WORK/aliaskit.db"
 fi
