@@ -9,6 +9,7 @@
 
 mod aliases;
 mod concurrency;
+mod connect;
 mod migrations;
 mod orgs;
 mod outage;
