@@ -131,9 +131,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Times lookups of `batch` aliases at once: `id = ANY($1)` with the ids as they are, against
-/// the ids as `repo::aliases::find_many` sends them (`repo::aliases::planned_ids`). Each way has a connection
-/// of its own: the SQL is the same, and PostgreSQL decides between custom and generic plans per
-/// prepared statement, which is per connection.
+/// the ids as `repo::aliases::find_many` sends them (`repo::aliases::planned_ids`). Each way
+/// has a connection of its own: the SQL is the same, and PostgreSQL decides between custom and
+/// generic plans per prepared statement, which is per connection.
 fn batches(
     db: &Database,
     ids: &[AliasId],

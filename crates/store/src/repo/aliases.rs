@@ -49,9 +49,9 @@ pub fn find(conn: &mut DbConn, vault: &Vault, id: &AliasId) -> Result<Option<Ali
 }
 
 /// The aliases with these ids that exist, whoever owns them, in no particular order. One query
-/// on PostgreSQL (`id = ANY($1)`: one round trip for all, the ids [`planned_ids`]); on SQLite
-/// a point lookup per id (its prepared statement reused, where an `IN` list of another length
-/// would be prepared again).
+/// on PostgreSQL (`id = ANY($1)`: one round trip for all; a short list padded, see
+/// [`planned_ids`]); on SQLite a point lookup per id (its prepared statement reused, where an
+/// `IN` list of another length would be prepared again).
 pub fn find_many(conn: &mut DbConn, vault: &Vault, ids: &[&AliasId]) -> Result<Vec<Alias>> {
     if matches!(conn, DbConn::Sqlite(_)) {
         return ids
@@ -77,8 +77,8 @@ pub const PLANNED_ARRAY_LENGTH: usize = 10;
 
 /// `ids` as [`find_many`] sends them on PostgreSQL: a list shorter than
 /// [`PLANNED_ARRAY_LENGTH`] padded to it by repeating its last id, so that the custom plans
-/// cost what the generic one does and PostgreSQL keeps the generic plan. The index scan reads
-/// a repeated id once. Measured with `find-cost --batch` (docs/performance.md): 25–42 µs less
+/// cost what the generic one does and PostgreSQL keeps the generic plan. A repeated id's row
+/// comes back once. Measured with `find-cost --batch` (docs/performance.md): 25–42 µs less
 /// of the database's CPU per batch of 2 to 8 ids. Were the planner to assume another length,
 /// the statement would only be planned on every run again, as before.
 pub fn planned_ids<'a>(ids: &[&'a AliasId]) -> Vec<&'a str> {
