@@ -195,18 +195,27 @@ EOF
 }
 
 declare -A RPS P50 P99 CPU WRK_CPU DB_CPU
-# Appends one measurement of route $1 (req/s, p50, p99, server, wrk and database CPU per
-# request) to its rounds.
+# Appends measurement $2 (a line of measure's) of route $1 to its rounds. Callers assign the
+# measurement first (m=$(measure …)): a failed measure then stops the script (set -e), where
+# it would not as an argument.
 record() {
-  RPS[$1]="${RPS[$1]:-} $2"; P50[$1]="${P50[$1]:-} $3"; P99[$1]="${P99[$1]:-} $4"
-  CPU[$1]="${CPU[$1]:-} $5"; WRK_CPU[$1]="${WRK_CPU[$1]:-} $6"; DB_CPU[$1]="${DB_CPU[$1]:-} $7"
+  local rps p50 p99 cpu wcpu dcpu
+  read -r rps p50 p99 cpu wcpu dcpu <<<"$2"
+  RPS[$1]+=" $rps"; P50[$1]+=" $p50"; P99[$1]+=" $p99"
+  CPU[$1]+=" $cpu"; WRK_CPU[$1]+=" $wcpu"; DB_CPU[$1]+=" $dcpu"
+}
+# Measurement $1 (a line of measure's) in words, for a round's line.
+described() {
+  local rps p50 p99 cpu wcpu dcpu
+  read -r rps p50 p99 cpu wcpu dcpu <<<"$1"
+  echo "$rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu"
 }
 for round in $(seq 1 "$ROUNDS"); do
   for r in "${ROUTES[@]}"; do
     IFS='|' read -r name url header <<<"$r"
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
-    record "$name" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
-    echo "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu" >&2
+    m=$(measure "$url" "$header")
+    record "$name" "$m"
+    echo "round $round $name: $(described "$m")" >&2
   done
 done
 
@@ -287,7 +296,7 @@ LUA
       /^aliaskit_cache_reads_total\{cache="alias",result="miss"\}/ {m=$2} END {print h+0, m+0}'
   }
   IFS='|' read -r _ hot_url hot_header <<<"${ROUTES[1]}"
-  # One measurement of load $1 (healthz, hot, zipf or uniform) → "req/s p50 p99 cpu hits%",
+  # One measurement of load $1 (healthz, hot, zipf or uniform) → "hits% " and measure's line,
   # hits% being the share of its alias reads the cache answered (from /metrics).
   many_pass() {
     local hits0 misses0 hits misses m
@@ -298,26 +307,26 @@ LUA
       *) m=$(measure "$BASE/api/v1/alias/x" "" "$WORK/$1.lua") ;;
     esac
     read -r hits misses < <(alias_reads)
-    echo "$m $(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f'{100 * h / max(h + m, 1):.1f}')")"
+    echo "$(python3 -c "h, m = $hits - $hits0, $misses - $misses0; print(f'{100 * h / max(h + m, 1):.1f}')") $m"
   }
   # One pass of each sequence first, not counted: the rounds measure a server whose cache holds
   # what the load keeps reading, as on a server that has run a while, not one just started
   # (in the first pass most of the Zipf set is read for the first time). Printed all the same.
   for seq in zipf uniform; do
-    read -r rps p50 p99 cpu wcpu dcpu share < <(many_pass "$seq")
-    echo "warm-up, not counted: many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu; cache hits $share %" >&2
+    read -r share m < <(many_pass "$seq")
+    echo "warm-up, not counted: many aliases, $seq: $(described "$m"); cache hits $share %" >&2
   done
   declare -A HITS
   for round in $(seq 1 "$ROUNDS"); do
     for seq in healthz hot zipf uniform; do
-      read -r rps p50 p99 cpu wcpu dcpu share < <(many_pass "$seq")
-      record "many_$seq" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+      read -r share m < <(many_pass "$seq")
+      record "many_$seq" "$m"
       hit_rate=""
       if [ "$seq" != healthz ]; then
         HITS[$seq]="${HITS[$seq]:-} $share"
         hit_rate="; cache hits $share %"
       fi
-      echo "round $round many aliases, $seq: $rps req/s, p50 $p50 ms, p99 $p99 ms, CPU µs/request: server $cpu, wrk $wcpu, database $dcpu$hit_rate" >&2
+      echo "round $round many aliases, $seq: $(described "$m")$hit_rate" >&2
     done
   done
 fi
@@ -334,17 +343,17 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
   LOGINS=""
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
-    record "jwt_quiet" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+    m=$(measure "$url" "$header")
+    record "jwt_quiet" "$m"
     wrk -t1 -c"$BURST" -d"$(( DURATION + 2 ))s" --timeout 30s -s "$WORK/login.lua" "$BASE/v1/auth" \
       >"$WORK/logins.txt" 2>&1 &
     BURSTER=$!
     sleep 1
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
+    m=$(measure "$url" "$header")
     wait "$BURSTER"
-    record "jwt_during_logins" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+    record "jwt_during_logins" "$m"
     LOGINS="$LOGINS $(grep -Eo 'Requests/sec:\s+[0-9.]+' "$WORK/logins.txt" | grep -Eo '[0-9.]+$' || echo 0)"
-    echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 $p99 ms" >&2
+    echo "round $round login burst: quiet p99 ${P99[jwt_quiet]##* } ms, during p99 ${P99[jwt_during_logins]##* } ms" >&2
   done
   LOGINS=$(echo "$LOGINS" | median)
 fi
@@ -352,8 +361,8 @@ fi
 if [ "$HANG" = 1 ]; then
   IFS='|' read -r _ url header <<<"${ROUTES[1]}"
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
-    record "jwt_no_webhooks" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
+    m=$(measure "$url" "$header")
+    record "jwt_no_webhooks" "$m"
   done
   # A receiver that accepts connections and never reads nor answers: each attempt holds its
   # sender for the whole 10 s timeout. 300 events for 300 aliases keep every sender waiting
@@ -374,9 +383,9 @@ while True:
   done
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$url" "$header")
-    record "jwt_hanging_receiver" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
-    echo "round $round hanging receiver: p99 $p99 ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
+    m=$(measure "$url" "$header")
+    record "jwt_hanging_receiver" "$m"
+    echo "round $round hanging receiver: p99 ${P99[jwt_hanging_receiver]##* } ms (without webhooks ${P99[jwt_no_webhooks]##* } ms)" >&2
   done
   PENDING=$(curl -s "$BASE/metrics" | awk '/^aliaskit_webhook_pending / {print $2}')
 fi
@@ -406,11 +415,11 @@ function request()
 end
 LUA
   for round in $(seq 1 "$ROUNDS"); do
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
-    record "creates" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
-    read -r rps p50 p99 cpu wcpu dcpu < <(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
-    record "updates" "$rps" "$p50" "$p99" "$cpu" "$wcpu" "$dcpu"
-    echo "round $round writes: creates ${RPS[creates]##* }/s, updates $rps/s" >&2
+    m=$(measure "$BASE/organization/api/v1/alias/create" "" "$WORK/create.lua")
+    record "creates" "$m"
+    m=$(measure "$BASE/organization/api/v1/alias/update/x" "" "$WORK/update.lua")
+    record "updates" "$m"
+    echo "round $round writes: creates ${RPS[creates]##* }/s, updates ${RPS[updates]##* }/s" >&2
   done
 fi
 
