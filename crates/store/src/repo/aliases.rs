@@ -53,16 +53,17 @@ pub fn find(conn: &mut DbConn, vault: &Vault, id: &AliasId) -> Result<Option<Ali
 /// [`planned_ids`]); on SQLite a point lookup per id (its prepared statement reused, where an
 /// `IN` list of another length would be prepared again).
 pub fn find_many(conn: &mut DbConn, vault: &Vault, ids: &[&AliasId]) -> Result<Vec<Alias>> {
-    if matches!(conn, DbConn::Sqlite(_)) {
+    let DbConn::Postgres(pg) = conn else {
         return ids
             .iter()
             .filter_map(|id| find(conn, vault, id).transpose())
             .collect();
-    }
+    };
+    // On the backend's own connection, as `find`: its statement found by the query's type.
     dsl::aliases
         .filter(dsl::id.eq_any(planned_ids(ids)))
         .select(AliasRow::as_select())
-        .load(conn)?
+        .load(pg)?
         .into_iter()
         .map(|row| row.open(vault))
         .collect()
