@@ -3,8 +3,8 @@
 //! next job without being woken; it spins and yields a little before it parks, which a queue
 //! that parks at once was measured not to beat: `docs/performance.md`, "The server's
 //! allocator, and a lone miss on PostgreSQL"), and a oneshot the async side awaits without
-//! holding a worker. A job whose caller went away while it waited is skipped. Used by the password
-//! hashing threads ([`crate::hashing`]) and the readers of cache misses ([`Readers`]).
+//! holding a worker. A job whose caller went away while it waited is skipped. Used by the
+//! password hashing threads ([`crate::hashing`]) and the readers of cache misses ([`Readers`]).
 
 use std::sync::Arc;
 
