@@ -43,15 +43,11 @@ impl AliasId {
                 ),
             });
         }
-        // Every byte is tested without a branch per byte: ids are random text, and a search
-        // that branched on each character cost four times as much on distinct ids as on one
-        // repeated id, on every public retrieve (docs/performance.md). The search runs only to
-        // name the character refused.
-        let allowed = |b: u8| b.is_ascii_alphanumeric() | (b == b'_') | (b == b'-');
-        if !input.bytes().fold(true, |ok, b| ok & allowed(b)) {
+        if !crate::id_text(input) {
+            // Searched for only to name it.
             let bad = input
                 .chars()
-                .find(|c| !(c.is_ascii() && allowed(*c as u8)))
+                .find(|c| !crate::id_text(c.encode_utf8(&mut [0; 4])))
                 .unwrap_or_default();
             return Err(Error::InvalidAliasId {
                 reason: format!("{bad:?} is not allowed; use only A-Z, a-z, 0-9, '_' and '-'"),

@@ -21,12 +21,7 @@ impl WebhookId {
         let rest = raw
             .strip_prefix("wh_")
             .ok_or_else(|| Error::field("id", "must start with \"wh_\""))?;
-        if rest.is_empty()
-            || rest.len() > 64
-            || !rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if rest.is_empty() || rest.len() > 64 || !crate::id_text(rest) {
             return Err(Error::field(
                 "id",
                 "must be \"wh_\" and 1 to 64 characters of [A-Za-z0-9_-]",
@@ -343,6 +338,27 @@ pub fn check_description(description: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webhook_ids_are_wh_and_the_id_alphabet() {
+        assert!(WebhookId::parse("wh_AZaz09_-").is_ok());
+        let too_long = format!("wh_{}", "x".repeat(65));
+        for bad in [
+            "AZ",
+            "wh_",
+            "wh_a/b",
+            "wh_a.b",
+            "wh_é",
+            "wh_a\u{7f}",
+            too_long.as_str(),
+        ] {
+            let err = WebhookId::parse(bad).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains("\"wh_\"")),
+                "{bad:?}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn events_parse_star_alone_known_names_merged() {
