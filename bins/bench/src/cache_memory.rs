@@ -55,13 +55,15 @@ fn main() -> anyhow::Result<()> {
         ids.extend(batch.into_iter().map(|a| a.id));
     }
 
-    // Entries outlive the run, and there is room for every alias.
+    // Entries outlive the run, and there is room for every alias: the cache bounds each of its
+    // shards by its share of `cache_max_entries`, and keys do not spread over the shards
+    // exactly evenly, so the room asked for is a sixteenth more than the aliases.
     let service = Service::new(
         db,
         ServiceConfig {
             cache_ttl: Duration::from_secs(86_400),
             cache_listen_ttl: Duration::from_secs(86_400),
-            cache_max_entries: args.count,
+            cache_max_entries: args.count + args.count / 16,
             ..ServiceConfig::default()
         },
     );

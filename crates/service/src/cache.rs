@@ -1,14 +1,16 @@
 //! The in-process caches of hot reads — the alias of a retrieve, the answer of an OpenCAP lookup,
-//! the passcode watch and blocks — on `moka`.
+//! the passcode watch and blocks — on `quick_cache`.
 //!
 //! Staleness is bounded: a change made through this process removes its entry at once; a
 //! change made by another process on the same database (another server, the CLI) is announced
 //! in its transaction (`NOTIFY` on PostgreSQL, a `cache_invalidations` row on SQLite) and
 //! removed here when this server's listener hears it ([`Freshness`]). While the listener
 //! listens, entries live `cache.listen_ttl`; while it does not (its connection lost),
-//! `cache.ttl`, the documented longest time another process's change may go unseen. Size is bounded by `cache.max_entries`; moka's TinyLFU admission
-//! keeps the frequently read entries when a flood of one-off ids (unknown or cold aliases) would
-//! otherwise push them out.
+//! //! `cache.ttl`, the documented longest time another process's change may go unseen. Size is
+//! bounded by `cache.max_entries`; quick_cache's S3-FIFO admission keeps the entries read again
+//! when a flood of one-off ids (unknown or cold aliases) would otherwise push them out: a new
+//! entry waits in a small queue, and only one read while there, or seen again soon after it
+//! left, joins the main part.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -60,10 +62,10 @@ pub struct CacheReads {
 /// servers' changes; off (nothing is kept) with a zero TTL or size.
 /// It counts its reads (relaxed atomic adds) for `aliaskit_cache_reads_total`.
 ///
-/// Each entry carries its deadline, checked on every read, rather than using moka's
-/// per-entry expiry: that keeps a timer-wheel node per entry (about 50 bytes of a cached
-/// alias's 0.8 KiB, `docs/performance.md`). An entry past its deadline is a miss and is
-/// dropped when read; one never read again waits for eviction, within `cache.max_entries`.
+/// Each entry carries its deadline, checked on every read (quick_cache has no expiry of its
+/// own). An entry past its deadline is a miss and is dropped when read; one never read again
+/// waits for eviction, within `cache.max_entries`. Keys come from request paths, so they are
+/// hashed with a keyed hash ([`Inner`]).
 ///
 /// An entry cached while the server listens is *renewed* when read while it still listens:
 /// every change to it is announced, so `cache.listen_ttl` only bounds how long an unread entry
@@ -71,7 +73,7 @@ pub struct CacheReads {
 /// the database, read or not: a change made before listening began was never announced here.
 /// (Losing the listening connection drops every entry.)
 pub(crate) struct TtlCache<K, V> {
-    inner: Option<moka::sync::Cache<K, Cached<V>>>,
+    inner: Option<Inner<K, V>>,
     freshness: Arc<Freshness>,
     /// The lifetimes of new entries: `short` while not listening, `long` while listening.
     short: u64,
@@ -81,6 +83,10 @@ pub(crate) struct TtlCache<K, V> {
     hits: AtomicU64,
     misses: AtomicU64,
 }
+
+/// Built without quick_cache's `custom-hasher` feature, its default hasher is std's SipHash,
+/// keyed at random per cache.
+type Inner<K, V> = quick_cache::sync::Cache<K, Cached<V>>;
 
 /// A cached value, shared by the cache and its readers.
 pub(crate) type Cached<V> = Arc<Entry<V>>;
@@ -116,11 +122,7 @@ where
         max_entries: usize,
         freshness: Arc<Freshness>,
     ) -> Self {
-        let inner = (!ttl.is_zero() && max_entries != 0).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(u64::try_from(max_entries).unwrap_or(u64::MAX))
-                .build()
-        });
+        let inner = (!ttl.is_zero() && max_entries != 0).then(|| Inner::new(max_entries));
         TtlCache {
             inner,
             freshness,
@@ -140,9 +142,8 @@ where
     }
 
     /// [`get`](Self::get) after a [`peek`](Self::peek) at the same key for the same read: a key
-    /// the peek did not find is not looked up again, because moka counts every lookup towards
-    /// the key's popularity (its TinyLFU admission), and a miss counted twice would let a key
-    /// read once push out one read once before.
+    /// the peek did not find is counted as a miss without a second lookup, and one it found is
+    /// read again (it may have been removed meanwhile), so each read is counted once.
     pub(crate) fn get_after_peek(&self, key: &K) -> Option<Cached<V>> {
         if !self.inner.as_ref()?.contains_key(key) {
             self.count(false);
@@ -159,7 +160,7 @@ where
         let now = self.elapsed();
         let until = found.until.load(Ordering::Relaxed);
         if until <= now {
-            cache.invalidate(key);
+            cache.remove(key);
             return None;
         }
         // Renewed at most once per half lifetime: a hot entry is not written on every read.
@@ -218,7 +219,7 @@ where
         // An invalidation heard between the check and the insert may have come and gone:
         // then the value is dropped again (at worst a fresh one, read again next time).
         if self.freshness.epoch() != epoch {
-            cache.invalidate(&key);
+            cache.remove(&key);
         }
         entry
     }
@@ -231,14 +232,14 @@ where
     /// Forgets every entry.
     pub(crate) fn clear(&self) {
         if let Some(cache) = &self.inner {
-            cache.invalidate_all();
+            cache.clear();
         }
     }
 
     /// Forgets `key` (after a change made through this process).
     pub(crate) fn remove(&self, key: &K) {
         if let Some(cache) = &self.inner {
-            cache.invalidate(key);
+            cache.remove(key);
         }
     }
 }
@@ -355,13 +356,11 @@ mod tests {
         for i in 0..10_000 {
             long.insert_at(i, i, 0);
         }
-        if let Some(inner) = &long.inner {
-            inner.run_pending_tasks();
-            assert!(inner.entry_count() <= 32, "{}", inner.entry_count());
-        }
+        let inner = long.inner.as_ref().map(Inner::len);
+        assert!(inner.is_some_and(|len| len <= 32), "{inner:?}");
     }
 
-    /// A hot entry survives a flood of one-off keys (TinyLFU admission).
+    /// A hot entry survives a flood of one-off keys (S3-FIFO admission).
     #[test]
     fn a_flood_of_one_off_keys_does_not_push_out_a_hot_entry() {
         let cache = new_cache(Duration::from_secs(60), 100);
@@ -376,9 +375,8 @@ mod tests {
     }
 
     /// Each retrieve the in-process path cannot answer looks the alias up twice: the peek,
-    /// then the blocking path. Counted twice, a miss would outweigh an entry read once, and a
-    /// stream of aliases read once (a uniform load over more aliases than fit) would push out
-    /// the ones read before.
+    /// then the blocking path. A stream of aliases read once that way (a uniform load over more
+    /// aliases than fit) must not push out the ones read twice before.
     #[test]
     fn a_miss_looked_up_again_after_a_peek_counts_once() {
         let cache = new_cache(Duration::from_secs(60), 1000);
@@ -387,9 +385,6 @@ mod tests {
                 if cache.peek(&key).is_none() && cache.get_after_peek(&key).is_none() {
                     cache.insert_at(key, key, 0);
                 }
-            }
-            if let Some(inner) = &cache.inner {
-                inner.run_pending_tasks();
             }
         };
         read_once(0..1000);

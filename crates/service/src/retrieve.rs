@@ -89,8 +89,8 @@ impl Service {
 
     /// [`retrieve`](Self::retrieve) for requests [`retrieve_cached`](Self::retrieve_cached) did
     /// not answer, as a reader thread finds them queued (one or more). Each request's read of
-    /// the cache is not counted a second time (the cache admits an alias by how often it is
-    /// read: a miss counted twice would let an alias read once push out one read once before).
+    /// the cache is not counted a second time (in the hit rate of `/metrics`, and in how often
+    /// the cache's admission sees an alias read).
     /// The aliases none of them found cached are read
     /// together — in one query on PostgreSQL, on one connection on SQLite — and then each
     /// request is answered as if alone. The answers are in the requests' order. If that read
