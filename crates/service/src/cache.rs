@@ -6,11 +6,11 @@
 //! in its transaction (`NOTIFY` on PostgreSQL, a `cache_invalidations` row on SQLite) and
 //! removed here when this server's listener hears it ([`Freshness`]). While the listener
 //! listens, entries live `cache.listen_ttl`; while it does not (its connection lost),
-//! //! `cache.ttl`, the documented longest time another process's change may go unseen. Size is
+//! `cache.ttl`, the documented longest time another process's change may go unseen. Size is
 //! bounded by `cache.max_entries`; quick_cache's S3-FIFO admission keeps the entries read again
 //! when a flood of one-off ids (unknown or cold aliases) would otherwise push them out: a new
-//! entry waits in a small queue, and only one read while there, or seen again soon after it
-//! left, joins the main part.
+//! entry waits in a small queue, and joins the main part only if it is read while there, or if
+//! its key comes back soon after it left.
 
 use std::hash::Hash;
 use std::sync::Arc;
