@@ -12,6 +12,7 @@
 //! entry waits in a small queue, and joins the main part only if it is read while there, or if
 //! its key comes back soon after it left.
 
+use std::collections::hash_map::RandomState;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -84,9 +85,10 @@ pub(crate) struct TtlCache<K, V> {
     misses: AtomicU64,
 }
 
-/// Built without quick_cache's `custom-hasher` feature, its default hasher is std's SipHash,
-/// keyed at random per cache.
-type Inner<K, V> = quick_cache::sync::Cache<K, Cached<V>>;
+/// std's SipHash, keyed at random per cache, named here rather than left to quick_cache's
+/// default, which a crate elsewhere in the build could switch to foldhash by enabling its
+/// `custom-hasher` feature.
+type Inner<K, V> = quick_cache::sync::Cache<K, Cached<V>, quick_cache::UnitWeighter, RandomState>;
 
 /// A cached value, shared by the cache and its readers.
 pub(crate) type Cached<V> = Arc<Entry<V>>;
@@ -122,7 +124,15 @@ where
         max_entries: usize,
         freshness: Arc<Freshness>,
     ) -> Self {
-        let inner = (!ttl.is_zero() && max_entries != 0).then(|| Inner::new(max_entries));
+        let inner = (!ttl.is_zero() && max_entries != 0).then(|| {
+            Inner::with(
+                max_entries,
+                u64::try_from(max_entries).unwrap_or(u64::MAX),
+                quick_cache::UnitWeighter,
+                RandomState::new(),
+                quick_cache::sync::DefaultLifecycle::default(),
+            )
+        });
         TtlCache {
             inner,
             freshness,
@@ -141,19 +151,10 @@ where
         found
     }
 
-    /// [`get`](Self::get) after a [`peek`](Self::peek) at the same key for the same read: a key
-    /// the peek did not find is counted as a miss without a second lookup, and one it found is
-    /// read again (it may have been removed meanwhile), so each read is counted once.
-    pub(crate) fn get_after_peek(&self, key: &K) -> Option<Cached<V>> {
-        if !self.inner.as_ref()?.contains_key(key) {
-            self.count(false);
-            return None;
-        }
-        self.get(key)
-    }
-
     /// [`get`](Self::get) without counting: for a first look whose outcome is counted later
-    /// (the in-process retrieve, which hands a miss to the blocking path that reads again).
+    /// (the in-process retrieve, which hands a miss to the blocking path that reads again with
+    /// [`get`](Self::get); a lookup of a missing key leaves nothing behind in quick_cache, so
+    /// looking again does not change what the cache keeps).
     pub(crate) fn peek(&self, key: &K) -> Option<Cached<V>> {
         let cache = self.inner.as_ref()?;
         let found = cache.get(key)?;
@@ -382,7 +383,7 @@ mod tests {
         let cache = new_cache(Duration::from_secs(60), 1000);
         let read_once = |keys: std::ops::Range<u64>| {
             for key in keys {
-                if cache.peek(&key).is_none() && cache.get_after_peek(&key).is_none() {
+                if cache.peek(&key).is_none() && cache.get(&key).is_none() {
                     cache.insert_at(key, key, 0);
                 }
             }

@@ -607,7 +607,7 @@ impl OpenCap<'_> {
         address_type: Option<AddressType>,
     ) -> Result<Lookup> {
         let key = (alias.clone(), address_type);
-        let found = self.service.lookup_cache.get_after_peek(&key);
+        let found = self.service.lookup_cache.get(&key);
         self.lookup_from(found, key)
     }
 

@@ -89,8 +89,8 @@ impl Service {
 
     /// [`retrieve`](Self::retrieve) for requests [`retrieve_cached`](Self::retrieve_cached) did
     /// not answer, as a reader thread finds them queued (one or more). Each request's read of
-    /// the cache is not counted a second time (in the hit rate of `/metrics`, and in how often
-    /// the cache's admission sees an alias read).
+    /// the cache is counted once in the hit rate of `/metrics`: here, not by the peek that sent
+    /// it on.
     /// The aliases none of them found cached are read
     /// together — in one query on PostgreSQL, on one connection on SQLite — and then each
     /// request is answered as if alone. The answers are in the requests' order. If that read
@@ -102,7 +102,7 @@ impl Service {
     ) -> Vec<Result<Retrieved>> {
         let found: Vec<_> = requests
             .iter()
-            .map(|(id, _)| self.alias_cache.get_after_peek(id))
+            .map(|(id, _)| self.alias_cache.get(id))
             .collect();
         let mut missing: Vec<&AliasId> = requests
             .iter()
