@@ -161,7 +161,8 @@ where
         let now = self.elapsed();
         let until = found.until.load(Ordering::Relaxed);
         if until <= now {
-            cache.remove(key);
+            // Only this expired entry: one another thread cached meanwhile stays.
+            cache.remove_if(key, |current| Arc::ptr_eq(current, &found));
             return None;
         }
         // Renewed at most once per half lifetime: a hot entry is not written on every read.
@@ -218,9 +219,10 @@ where
         }
         cache.insert(key.clone(), entry.clone());
         // An invalidation heard between the check and the insert may have come and gone:
-        // then the value is dropped again (at worst a fresh one, read again next time).
+        // then this value is dropped again. Only this one: a value another thread read after
+        // the invalidation and cached meanwhile stays.
         if self.freshness.epoch() != epoch {
-            cache.remove(&key);
+            cache.remove_if(&key, |current| Arc::ptr_eq(current, &entry));
         }
         entry
     }
