@@ -123,7 +123,7 @@ impl Default for ServiceConfig {
             purge_interval: Duration::from_secs(3600),
             cache_ttl: Duration::from_secs(5),
             cache_listen_ttl: Duration::from_secs(60),
-            cache_max_entries: 150_000,
+            cache_max_entries: 250_000,
             min_passcode_len: aliaskit_domain::DEFAULT_MIN_PASSCODE_LEN,
             passcode_failures: 10,
             passcode_window: Duration::from_secs(15 * 60),

@@ -83,7 +83,7 @@ impl HmacKey {
         }
     }
 
-    fn mac(&self, message: &[u8]) -> Vec<u8> {
+    pub(crate) fn mac(&self, message: &[u8]) -> Vec<u8> {
         self.tag(message, &mut [0; 64]).to_vec()
     }
 

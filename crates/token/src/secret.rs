@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 
 use once_cell::race::OnceBox;
@@ -11,25 +12,40 @@ use crate::{Algorithm, Result};
 /// The bytes are wiped from memory on drop, `Debug` shows only the length, and there is no
 /// `Display`, so a secret cannot reach a log line by accident.
 ///
-/// A secret remembers its keyed HMAC state per algorithm the first time it is used, so a
-/// process that keeps its secrets (a cache of aliases, a key ring) pays for the key schedule
-/// once and not on every verification. Equality compares the key bytes only.
+/// A secret made with [`Secret::new`] (or `From`) remembers its keyed HMAC state per algorithm
+/// the first time it is used, so a process that keeps a few secrets and verifies with them
+/// often pays for the key schedule once and not on every verification. One made with
+/// [`Secret::lean`] keeps only its bytes and keys its HMAC on every use: for holding many
+/// secrets, as a cache of aliases does. Equality compares the key bytes only.
 #[derive(Clone)]
 pub struct Secret {
     bytes: Zeroizing<Box<[u8]>>,
-    /// One per algorithm. `OnceBox` is a pointer where `OnceLock<Box<_>>` is two words: a
-    /// cached alias holds up to two secrets (`docs/performance.md`). Two threads keying the
-    /// same secret at once may both compute the state; one is kept, the other dropped.
-    keys: [OnceBox<HmacKey>; 3],
+    /// The keyed states, one per algorithm, when the secret remembers them. `OnceBox` is a
+    /// pointer where `OnceLock<Box<_>>` is two words. Two threads keying the same secret at
+    /// once may both compute the state; one is kept, the other dropped.
+    keys: Option<Box<[OnceBox<HmacKey>; 3]>>,
 }
 
 impl Secret {
-    /// Wraps raw key bytes. For a `jwt_secret` string these are its UTF-8 bytes, as Joken and
-    /// most JWT libraries use them.
+    /// Wraps raw key bytes, and remembers the keyed HMAC state of each algorithm it is used
+    /// with. For a `jwt_secret` string these are its UTF-8 bytes, as Joken and most JWT
+    /// libraries use them.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
         Secret {
             bytes: Zeroizing::new(bytes.into().into_boxed_slice()),
-            keys: Default::default(),
+            keys: Some(Box::default()),
+        }
+    }
+
+    /// Wraps raw key bytes and remembers nothing else: each MAC computes the HMAC key schedule
+    /// anew (two hash blocks: 0.08 µs for HS256 on a processor with SHA instructions,
+    /// `docs/performance.md`, "Token verification"). Such a secret takes 24 bytes and its key's,
+    /// where one made with [`Secret::new`] also keeps three cells and, for each algorithm it was
+    /// used with, a keyed state (about 130 bytes for HS256, more for the others).
+    pub fn lean(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret {
+            bytes: Zeroizing::new(bytes.into().into_boxed_slice()),
+            keys: None,
         }
     }
 
@@ -48,14 +64,18 @@ impl Secret {
         &self.bytes
     }
 
-    /// The keyed HMAC for `alg`, computed on first use.
-    pub(crate) fn hmac_key(&self, alg: Algorithm) -> Result<&HmacKey> {
-        let cell = &self.keys[alg as usize];
+    /// The keyed HMAC for `alg`: the remembered one (computed on first use), or, for a
+    /// [`lean`](Self::lean) secret, one computed now.
+    pub(crate) fn hmac_key(&self, alg: Algorithm) -> Result<Cow<'_, HmacKey>> {
+        let Some(keys) = &self.keys else {
+            return HmacKey::new(alg, self, None).map(Cow::Owned);
+        };
+        let cell = &keys[alg as usize];
         if let Some(key) = cell.get() {
-            return Ok(key);
+            return Ok(Cow::Borrowed(key));
         }
         let key = HmacKey::new(alg, self, None)?;
-        Ok(cell.get_or_init(|| Box::new(key)))
+        Ok(Cow::Borrowed(cell.get_or_init(|| Box::new(key))))
     }
 }
 
@@ -93,5 +113,28 @@ mod tests {
     fn debug_shows_length_not_bytes() {
         let s = Secret::from("hunter2-hunter2");
         assert_eq!(format!("{s:?}"), "Secret(<redacted, 15 bytes>)");
+        let lean = Secret::lean("hunter2-hunter2");
+        assert_eq!(format!("{lean:?}"), "Secret(<redacted, 15 bytes>)");
+    }
+
+    /// A lean secret and a remembering one with the same bytes are equal and make the same MAC
+    /// under every algorithm, the remembering one on first use and again from what it kept.
+    #[test]
+    fn lean_and_remembering_secrets_agree() {
+        let bytes = "0123456789abcdef0123456789abcdef-and-more";
+        let (kept, lean) = (Secret::from(bytes), Secret::lean(bytes));
+        assert_eq!(kept, lean);
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let reference = lean.hmac_key(alg).map(|k| k.mac(b"message"));
+            for _ in 0..2 {
+                let key = kept.hmac_key(alg);
+                assert!(matches!(key, Ok(Cow::Borrowed(_))));
+                assert_eq!(
+                    key.map(|k| k.mac(b"message")).ok(),
+                    reference.as_ref().ok().cloned()
+                );
+            }
+            assert!(matches!(lean.hmac_key(alg), Ok(Cow::Owned(_))));
+        }
     }
 }

@@ -133,7 +133,8 @@ impl<C: Clock> Tokens<C> {
         }
         self.policy
             .check_times(&claims.registered, claims.expires_in, now)?;
-        sign(claims.to_json(), secret.hmac_key(alg)?)
+        let key = secret.hmac_key(alg)?;
+        sign(claims.to_json(), &key)
     }
 
     /// Verifies an end user's access token for one alias (`docs/security.md`, every rule) and returns its
@@ -168,7 +169,8 @@ impl<C: Clock> Tokens<C> {
         let alg = self.policy.header_algorithm(&compact.header)?;
         for (index, secret) in expect.secrets.iter().enumerate() {
             self.policy.check_secret(secret)?;
-            if mac_matches(secret.hmac_key(alg)?, &compact) {
+            let key = secret.hmac_key(alg)?;
+            if mac_matches(&key, &compact) {
                 return Ok((compact, index));
             }
         }
