@@ -25,22 +25,22 @@ pub(crate) struct HmacKey {
 
 /// The keyed states, without the block buffer an `Hmac` carries while it takes input: each MAC
 /// starts from a copy of the state with an empty buffer, so keeping one per key would only
-/// cost memory (72 bytes per cached alias). The two larger states are boxed so that an HS256
-/// key — what every alias secret is keyed for, and every cached alias holds — is sized for
-/// SHA-256, not SHA-512.
+/// cost memory. None is boxed: a lean [`Secret`] keys on every MAC, on the stack, so a box
+/// would be an allocation per verification; the keys that are kept (a key ring, a
+/// remembering secret) are few.
 #[derive(Clone)]
 enum Keyed {
     S256(HmacCore<Sha256>),
-    S384(Box<HmacCore<Sha384>>),
-    S512(Box<HmacCore<Sha512>>),
+    S384(HmacCore<Sha384>),
+    S512(HmacCore<Sha512>),
 }
 
 impl HmacKey {
     pub(crate) fn new(alg: Algorithm, secret: &Secret, kid: Option<&str>) -> Result<Self> {
         let keyed = match alg {
             Algorithm::HS256 => Keyed::S256(keyed(secret)?),
-            Algorithm::HS384 => Keyed::S384(Box::new(keyed(secret)?)),
-            Algorithm::HS512 => Keyed::S512(Box::new(keyed(secret)?)),
+            Algorithm::HS384 => Keyed::S384(keyed(secret)?),
+            Algorithm::HS512 => Keyed::S512(keyed(secret)?),
         };
         Ok(HmacKey {
             alg,
@@ -67,14 +67,14 @@ impl HmacKey {
                 out,
             ),
             Keyed::S384(core) => put(
-                &Hmac::<Sha384>::from_core((**core).clone())
+                &Hmac::<Sha384>::from_core(core.clone())
                     .chain_update(message)
                     .finalize()
                     .into_bytes(),
                 out,
             ),
             Keyed::S512(core) => put(
-                &Hmac::<Sha512>::from_core((**core).clone())
+                &Hmac::<Sha512>::from_core(core.clone())
                     .chain_update(message)
                     .finalize()
                     .into_bytes(),
