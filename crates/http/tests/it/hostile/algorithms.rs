@@ -116,6 +116,17 @@ async fn algorithm_confusion_is_refused() {
             ));
         }
         cases.push(("positive control".into(), good, Admitted));
+        // The other two HMACs, signed right: admitted too (the cached alias keys its lean
+        // secret for each, on every read).
+        for alg in ["HS384", "HS512"] {
+            let input = signing_input(&json!({"alg": alg, "typ": "JWT"}).to_string(), &payload);
+            let sig = mac(alg, SECRET.as_bytes(), input.as_bytes());
+            cases.push((
+                format!("positive control, {alg}"),
+                format!("{input}.{}", b64(&sig)),
+                Admitted,
+            ));
+        }
         judge_tokens(&env, &id, &cases).await;
     }
 }
